@@ -1,0 +1,139 @@
+"""Configuration: one TOML file in the working home plus ``GUIDANG_*`` environment overrides.
+
+``GUIDANG_HOME`` names the working home (default ``./var``); the file is
+``$GUIDANG_HOME/guidang.toml``. Nested keys are overridden with ``__``, e.g.
+``GUIDANG_OCR__LANGUAGES=chi_tra+eng``. Paths that are relative are taken relative to
+the home. Each inbox has a profile: the vendor, the fonds it delivers for, the 档号 rule
+and the OCR languages.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from guidang.errors import ConfigError
+
+CONFIG_NAME = "guidang.toml"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("GUIDANG_HOME", "var")).resolve()
+
+
+class OcrOptions(BaseModel):
+    languages: str = "chi_sim+eng"
+    jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+
+
+class PdfaOptions(BaseModel):
+    part: str = Field("2b", pattern=r"^(1b|2b|3b)$")  # GB/T 18894 cites PDF/A-1 (GB/T 23286.1)
+
+
+class ClamavOptions(BaseModel):
+    socket: Path = Path("/run/clamav/clamd.ctl")
+    required: bool = True
+
+
+class Profile(BaseModel):
+    """What an inbox delivers and how it is archived."""
+
+    vendor: str = Field(description="vendor (外包扫描公司) or business system name")
+    inbox: Path | None = Field(None, description="folder watched; default: inbox/<profile name>")
+    archive_name: str = ""  # 档案馆名称
+    fonds_code: str = "Z109"  # 全宗号
+    fonds_name: str = ""  # 全宗名称
+    unit_name: str = ""  # 立档单位名称
+    archival_code_rule: str = "dat22"  # 档号 rule name (see packaging.archival_code)
+    ocr_languages: str | None = None  # overrides ocr.languages for this inbox
+    quiet_seconds: float = 30.0  # inboxes without READY markers: quiet period
+    require_ready_marker: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUIDANG_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Field(default_factory=default_home)
+    database_url: str = ""  # default: sqlite:///<home>/catalogue.db
+    language: str = Field("zh", pattern=r"^(zh|en)$")
+    ocr: OcrOptions = OcrOptions()
+    pdfa: PdfaOptions = PdfaOptions(part="2b")
+    clamav: ClamavOptions = ClamavOptions()
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = default_home() / CONFIG_NAME
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    # Layout of the working home -------------------------------------------------
+    def path(self, name: str) -> Path:
+        return self.home / name
+
+    @property
+    def inbox_root(self) -> Path:
+        return self.path("inbox")
+
+    @property
+    def outbox_root(self) -> Path:
+        return self.path("outbox")
+
+    @property
+    def store_root(self) -> Path:
+        return self.path("store")
+
+    @property
+    def rejected_root(self) -> Path:
+        return self.path("rejected")
+
+    @property
+    def processing_root(self) -> Path:
+        return self.path("processing")
+
+    @property
+    def work_root(self) -> Path:
+        return self.path("work")
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.path('catalogue.db')}"
+
+    def profile(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            raise ConfigError(
+                f"配置中没有名为“{name}”的收件箱档案（profile）；已有：{', '.join(self.profiles) or '无'}",
+                f"no profile named {name!r} in the configuration; known: {', '.join(self.profiles) or 'none'}",
+            ) from None
+
+    def inbox_of(self, name: str) -> Path:
+        p = self.profile(name).inbox or Path(name)
+        return p if p.is_absolute() else self.inbox_root / p
+
+    def ocr_languages(self, profile: Profile) -> str:
+        return profile.ocr_languages or self.ocr.languages
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the configuration, turning pydantic's errors into a ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"配置无效：{exc}", f"invalid configuration: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Hot-folder watchers: readiness, claim and dispatch of batches; no business logic."""

@@ -1,0 +1,1 @@
+"""The ingest pipeline: step functions over an explicit context, from batch to store."""

@@ -1,0 +1,1 @@
+"""Receipts, validation reports and registration forms."""

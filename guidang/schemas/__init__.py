@@ -1,0 +1,1 @@
+"""XSDs and JSON schemas shipped as package data."""

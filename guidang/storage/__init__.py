@@ -1,0 +1,1 @@
+"""The long-term store (OCFL) and the catalogue database."""

@@ -1,0 +1,122 @@
+"""Check specifications as data: loaded from the TOML files in ``validators/checks/``.
+
+Each check has a stable ID, the property (of the four of DA/T 70) it serves, the stages
+it applies to, how automatic it is, whether a failure blocks acceptance, and its names and
+messages in Chinese and English. DA/T 70 checks are numbered ``1-7`` in the data and
+reported per stage as ``GD-1-7``, ``YJ-1-7``, ``BC-1-7``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from types import MappingProxyType
+
+
+class Property(StrEnum):
+    AUTHENTICITY = "authenticity"  # 真实性
+    INTEGRITY = "integrity"  # 完整性
+    USABILITY = "usability"  # 可用性
+    SECURITY = "security"  # 安全性
+
+
+PROPERTY_ZH: Mapping[Property, str] = MappingProxyType(
+    {
+        Property.AUTHENTICITY: "真实性",
+        Property.INTEGRITY: "完整性",
+        Property.USABILITY: "可用性",
+        Property.SECURITY: "安全性",
+    }
+)
+
+
+class Stage(StrEnum):
+    GD = "GD"  # 归档 archiving
+    YJ = "YJ"  # 移交与接收 transfer and accession
+    BC = "BC"  # 长期保存 long-term preservation
+
+
+class Automation(StrEnum):
+    AUTO = "auto"
+    SEMI = "semi"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Text:
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    family: str
+    property: Property
+    stages: frozenset[Stage]
+    automation: Automation
+    blocking: bool
+    name: Text
+    messages: Mapping[str, Text]
+
+    def result_id(self, stage: Stage | None) -> str:
+        """The ID a result carries: DA/T 70 items are prefixed with their stage."""
+        if self.family == "DAT70":
+            if stage is None:
+                raise ValueError(f"DA/T 70 check {self.id} needs a stage")
+            return f"{stage}-{self.id}"
+        return self.id
+
+    def message(self, key: str) -> Text:
+        try:
+            return self.messages[key]
+        except KeyError:
+            return COMMON_MESSAGES[key]
+
+
+def _text(raw: Mapping[str, str]) -> Text:
+    return Text(zh=raw["zh"], en=raw["en"])
+
+
+def _load_file(name: str, raw: Mapping[str, object]) -> dict[str, CheckSpec]:
+    family = str(raw.get("family", name.removesuffix(".toml").upper()))
+    specs: dict[str, CheckSpec] = {}
+    checks = raw.get("check", {})
+    assert isinstance(checks, dict), f"{name}: [check.*] tables expected"
+    for check_id, body in checks.items():
+        specs[check_id] = CheckSpec(
+            id=check_id,
+            family=family,
+            property=Property(body["property"]),
+            stages=frozenset(Stage(s) for s in body.get("stages", ["GD"])),
+            automation=Automation(body.get("automation", "auto")),
+            blocking=bool(body.get("blocking", True)),
+            name=Text(zh=body["name_zh"], en=body["name_en"]),
+            messages=MappingProxyType({k: _text(v) for k, v in body.get("messages", {}).items()}),
+        )
+    return specs
+
+
+def _load_common() -> Mapping[str, Text]:
+    raw = tomllib.loads(resources.files(__package__).joinpath("checks").joinpath("_common.toml").read_text("utf-8"))
+    return MappingProxyType({k: _text(v) for k, v in raw["messages"].items()})
+
+
+COMMON_MESSAGES = _load_common()
+
+
+def load_specs() -> dict[str, CheckSpec]:
+    """All check specs shipped with guidang, keyed by ID."""
+    specs: dict[str, CheckSpec] = {}
+    folder = resources.files(__package__).joinpath("checks")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml") or entry.name.startswith("_"):
+            continue
+        for check_id, spec in _load_file(entry.name, tomllib.loads(entry.read_text("utf-8"))).items():
+            if check_id in specs:
+                raise ValueError(f"check {check_id} defined twice ({entry.name})")
+            specs[check_id] = spec
+    return specs
