@@ -1,0 +1,187 @@
+"""The catalogue database: batches, items (件), their files, decisions and the audit log.
+
+State lives here, not in folder names. SQLite by default (WAL, one writer at a time);
+any SQLAlchemy URL works, so PostgreSQL is a configuration change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from guidang.errors import StorageError
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class BatchRow(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile: Mapped[str] = mapped_column(String(100))
+    vendor: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(255))
+    content_digest: Mapped[str] = mapped_column(String(64), index=True)
+    delivery: Mapped[int] = mapped_column(Integer, default=1)  # n-th delivery under this name
+    status: Mapped[str] = mapped_column(String(20))
+    source_path: Mapped[str] = mapped_column(Text)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    receipt_path: Mapped[str | None] = mapped_column(Text, default=None)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    items: Mapped[list[ItemRow]] = relationship(back_populates="batch", cascade="all, delete-orphan")
+
+
+class ItemRow(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("batch_id", "archival_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    archival_code: Mapped[str] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    row: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    failed_checks: Mapped[list[Any]] = mapped_column(default=list)
+    object_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    rejected_path: Mapped[str | None] = mapped_column(Text, default=None)
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    byte_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    batch: Mapped[BatchRow] = relationship(back_populates="items")
+    files: Mapped[list[FileRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
+    decisions: Mapped[list[DecisionRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
+    results: Mapped[list[CheckResultRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
+
+
+class FileRow(Base):
+    __tablename__ = "files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # master | pdf | text | metadata
+    relpath: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sm3: Mapped[str] = mapped_column(String(64))
+
+    item: Mapped[ItemRow] = relationship(back_populates="files")
+
+
+class DecisionRow(Base):
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    failed_checks: Mapped[list[Any]] = mapped_column(default=list)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    agent: Mapped[str] = mapped_column(String(200), default="guidang")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    item: Mapped[ItemRow] = relationship(back_populates="decisions")
+
+
+class CheckResultRow(Base):
+    __tablename__ = "check_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    check_id: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    blocking: Mapped[bool] = mapped_column(default=True)
+    message_zh: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+
+    item: Mapped[ItemRow] = relationship(back_populates="results")
+
+
+class EventRow(Base):
+    """Audit log: who did what to which subject, when (DA/T 70 4-7)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    agent: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Catalogue:
+    """Owns the engine and hands out sessions; creates the schema on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"无法打开编目数据库 {url}：{exc}", f"cannot open the catalogue database {url}: {exc}") from exc
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def log(self, session: Session, agent: str, action: str, subject: str, **detail: Any) -> None:
+        session.add(EventRow(agent=agent, action=action, subject=subject, detail=detail))
+
+    def batches_named(self, session: Session, profile: str, name: str) -> list[BatchRow]:
+        stmt = select(BatchRow).where(BatchRow.profile == profile, BatchRow.name == name).order_by(BatchRow.id)
+        return list(session.scalars(stmt))
+
+    def archived_item(self, session: Session, archival_code: str) -> ItemRow | None:
+        """The accepted item holding this 档号 in the store, if any."""
+        stmt = select(ItemRow).where(ItemRow.archival_code == archival_code, ItemRow.object_id.is_not(None))
+        return session.scalars(stmt).first()
+
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers (DA/T 70 3-2)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"编目数据库不可访问：{exc}", f"catalogue database unreachable: {exc}") from exc
