@@ -1,0 +1,71 @@
+"""The working home: ``guidang init`` writes a commented config and the folder layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from guidang.config import CONFIG_NAME
+
+DEFAULT_CONFIG = """\
+# guidang 配置文件 / configuration
+# 每个键都可以用环境变量覆盖：GUIDANG_<KEY>，嵌套键用 "__" 连接，例如
+# Every key can be overridden by the environment: GUIDANG_<KEY>, nested keys joined by "__", e.g.
+#   GUIDANG_OCR__LANGUAGES=chi_tra+eng   GUIDANG_DATABASE_URL=postgresql+psycopg://…
+
+# 界面与回执语言（zh 或 en；回执总是同时包含两种语言）/ language of messages (zh or en)
+language = "zh"
+
+# 编目数据库；留空则使用工作目录下的 SQLite 文件 catalogue.db
+# catalogue database URL; empty = SQLite file catalogue.db in the working home
+database_url = ""
+
+[ocr]
+# Tesseract 语言模型 / Tesseract language models
+languages = "chi_sim+eng"
+# 并行工作进程数（默认：CPU 核数）/ worker processes (default: number of cores)
+# jobs = 2
+
+[pdfa]
+# PDF/A 部分与级别：1b（GB/T 23286.1）、2b（默认）、3b（嵌入元数据 XML）
+# PDF/A part: 1b (GB/T 23286.1), 2b (default), 3b (metadata XML embedded as associated file)
+part = "2b"
+
+[clamav]
+# clamd 的本地套接字 / clamd's local socket
+socket = "/run/clamav/clamd.ctl"
+# 为 true 时，病毒扫描无法进行则拒收（DA/T 70 4-1、4-2）
+# when true, an item is rejected if the virus scan cannot run (DA/T 70 4-1, 4-2)
+required = true
+
+# 每个收件箱一个档案（profile）；收件箱目录默认为 inbox/<档案名>
+# One profile per inbox; the inbox folder defaults to inbox/<profile name>
+[profiles.demo]
+vendor = "示例扫描公司"          # 外包扫描公司或业务系统 / vendor or business system
+archive_name = "示例市档案馆"     # 档案馆名称
+fonds_code = "Z109"             # 全宗号
+fonds_name = "示例市政务服务中心"  # 全宗名称
+unit_name = "示例市政务服务中心"   # 立档单位名称
+archival_code_rule = "dat22"    # 档号规则：dat22（Z109-WS·2011-Y-BGS-0001）或 dat13（Z109-WS·2011·Y·办公室-0001）
+# ocr_languages = "chi_sim+eng"
+require_ready_marker = true     # 等待 READY 标记文件 / wait for the READY marker
+quiet_seconds = 30              # 无标记时的静默期（秒）/ quiet period when markers are not used
+"""
+
+LAYOUT = ("inbox", "outbox", "store", "rejected", "processing", "work")
+
+
+def init_home(home: Path, *, force: bool = False) -> list[Path]:
+    """Create the folder layout and the default config; never overwrite an existing config."""
+    created: list[Path] = []
+    home.mkdir(parents=True, exist_ok=True)
+    for name in LAYOUT:
+        folder = home / name
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            created.append(folder)
+    (home / "inbox" / "demo").mkdir(exist_ok=True)
+    config = home / CONFIG_NAME
+    if force or not config.exists():
+        config.write_text(DEFAULT_CONFIG, encoding="utf-8")
+        created.append(config)
+    return created

@@ -1,0 +1,209 @@
+"""Intake of a delivered batch: list it safely, read its catalogue, digest every file once,
+verify the vendor's manifest, and assemble the items (件) with their page files.
+
+Nothing here modifies the batch. Problems are collected, never raised: a batch that
+cannot be processed at all is one whose catalogue yields no rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from guidang.models import CatalogueRow, Item, PageFile
+from guidang.packaging.fixity import digest_file
+from guidang.pipeline.catalogue_file import CATALOGUE_NAMES, CatalogueParse, read_catalogue
+from guidang.pipeline.listing import Entry, Listing, list_tree
+from guidang.pipeline.problems import Problem
+
+MARKERS = frozenset({"READY", "truth.json"} | set(CATALOGUE_NAMES))
+MANIFESTS = {"manifest-sha256.txt": "sha256", "manifest-sm3.txt": "sm3"}
+
+
+def sniff_image(head: bytes) -> str | None:
+    """The DA/T 31 storage format of a file by its first bytes, or None."""
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if head[:12] == b"\x00\x00\x00\x0cjP  \r\n\x87\n" or head[:4] == b"\xff\x4f\xff\x51":
+        return "JPEG2000"
+    return None
+
+
+def describe_content(head: bytes) -> str:
+    """A short guess of what a non-image file is, for the receipt."""
+    for magic, name in (
+        (b"%PDF", "PDF"),
+        (b"PK\x03\x04", "ZIP/OOXML/OFD"),
+        (b"\x89PNG", "PNG"),
+        (b"GIF8", "GIF"),
+        (b"BM", "BMP"),
+        (b"MZ", "Windows executable"),
+        (b"\x7fELF", "ELF executable"),
+    ):
+        if head.startswith(magic):
+            return name
+    if not head:
+        return "empty file"
+    try:
+        head.decode("utf-8")
+        return "text"
+    except UnicodeDecodeError:
+        return "unknown binary"
+
+
+@dataclass(frozen=True)
+class BatchIntake:
+    root: Path
+    listing: Listing
+    catalogue: CatalogueParse
+    items: tuple[Item, ...]
+    problems: tuple[Problem, ...]
+    content_digest: str
+    total_bytes: int
+
+    def problems_of(self, code: str) -> list[Problem]:
+        return [p for p in self.problems if p.item_code == code]
+
+    @property
+    def batch_problems(self) -> list[Problem]:
+        return [p for p in self.problems if p.item_code is None] + list(self.catalogue.problems)
+
+
+def _read_manifest(path: Path, name: str) -> tuple[dict[str, str], list[Problem]]:
+    entries: dict[str, str] = {}
+    problems: list[Problem] = []
+    for n, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) != 2:
+            problems.append(Problem.fail("INTAKE-MANIFEST", "malformed", manifest=name, line=n))
+            continue
+        entries[parts[1].strip().lstrip("*")] = parts[0].lower()
+    return entries, problems
+
+
+def _owner(relpath: str, codes: set[str]) -> str | None:
+    first = relpath.split("/", 1)[0]
+    return first if first in codes else None
+
+
+def _verify_manifests(root: Path, pages: dict[str, PageFile], codes: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, algorithm in MANIFESTS.items():
+        path = root / name
+        if not path.is_file():
+            continue
+        entries, malformed = _read_manifest(path, name)
+        problems += malformed
+        for rel, expected in entries.items():
+            page = pages.get(rel)
+            owner = _owner(rel, codes)
+            if page is None:
+                problems.append(Problem.fail("INTAKE-MANIFEST", "listed_missing", owner, file=rel))
+                continue
+            found = page.sha256 if algorithm == "sha256" else page.sm3
+            if found != expected:
+                problems.append(
+                    Problem.fail(
+                        "INTAKE-MANIFEST", "mismatch", owner, file=rel,
+                        algorithm=algorithm.upper(), expected=expected, found=found,
+                    )
+                )
+        for rel in pages.keys() - entries.keys():
+            problems.append(Problem.warn("INTAKE-MANIFEST", "unlisted", _owner(rel, codes), file=rel))
+    return problems
+
+
+def _unsafe_problems(listing: Listing, codes: set[str]) -> list[Problem]:
+    return [
+        Problem.fail("INTAKE-UNSAFE", u.kind, _owner(u.relpath, codes), file=u.relpath, detail=u.detail)
+        if u.kind != "undecodable"
+        else Problem.warn("INTAKE-UNSAFE", u.kind, _owner(u.relpath, codes), file=u.relpath, detail=u.detail)
+        for u in listing.unsafe
+    ]
+
+
+def _assemble_items(
+    root: Path, listing: Listing, rows: Iterable[CatalogueRow], pages: dict[str, PageFile]
+) -> tuple[list[Item], list[Problem]]:
+    items: list[Item] = []
+    problems: list[Problem] = []
+    folders = {d.relpath for d in listing.dirs if "/" not in d.relpath}
+    for row in rows:
+        code = row.archival_code
+        if code not in folders:
+            problems.append(Problem.fail("INTAKE-FOLDER", "missing", code, code=code))
+            items.append(Item(row=row, folder=None))
+            continue
+        item_pages = [pages[e.relpath] for e in listing.under(code) if e.relpath in pages]
+        if not item_pages:
+            problems.append(Problem.fail("INTAKE-FOLDER", "empty", code, code=code))
+        items.append(Item(row=row, folder=root / code, pages=item_pages))
+    return items, problems
+
+
+def _classify_files(listing: Listing, codes: set[str]) -> tuple[dict[str, PageFile], list[Problem], int]:
+    """Digest every delivered file once; keep the page images, report the rest."""
+    pages: dict[str, PageFile] = {}
+    problems: list[Problem] = []
+    total = 0
+    for entry in listing.files:
+        total += entry.size
+        if "/" not in entry.relpath:
+            if entry.relpath not in MARKERS and entry.relpath not in MANIFESTS:
+                problems.append(Problem.warn("INTAKE-FOLDER", "stray_file", file=entry.relpath))
+            continue
+        owner = _owner(entry.relpath, codes)
+        if owner is None:
+            continue  # files of an extra folder: reported once per folder
+        page = _page_file(entry)
+        with entry.path.open("rb") as fh:
+            head = fh.read(16)
+        if sniff_image(head) is None:
+            problems.append(
+                Problem.fail("INTAKE-FILE-TYPE", "not_image", owner, file=entry.relpath, found=describe_content(head))
+            )
+        pages[entry.relpath] = page
+    return pages, problems, total
+
+
+def _page_file(entry: Entry) -> PageFile:
+    d = digest_file(entry.path)
+    return PageFile(path=entry.path, relpath=entry.relpath, size=d.size, sha256=d.sha256, sm3=d.sm3)
+
+
+def content_digest(files: Iterable[PageFile]) -> str:
+    """SHA-256 over the sorted (path, SHA-256) pairs: equal for byte-identical deliveries."""
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.relpath):
+        h.update(f"{f.relpath}\0{f.sha256}\n".encode())
+    return h.hexdigest()
+
+
+def read_batch(root: Path) -> BatchIntake:
+    listing = list_tree(root)
+    catalogue = read_catalogue(root)
+    codes = {r.archival_code for r in catalogue.rows}
+    pages, problems, total = _classify_files(listing, codes)
+    problems += _unsafe_problems(listing, codes)
+    items, item_problems = _assemble_items(root, listing, catalogue.rows, pages)
+    problems += item_problems
+    problems += _verify_manifests(root, pages, codes)
+    for d in listing.dirs:
+        if "/" not in d.relpath and d.relpath not in codes and catalogue.usable:
+            problems.append(Problem.warn("INTAKE-FOLDER", "extra", folder=d.relpath))
+    catalogue_digest = [_page_file(e) for e in listing.files if "/" not in e.relpath and e.relpath != "READY"]
+    return BatchIntake(
+        root=root,
+        listing=listing,
+        catalogue=catalogue,
+        items=tuple(items),
+        problems=tuple(problems),
+        content_digest=content_digest([*pages.values(), *catalogue_digest]),
+        total_bytes=total,
+    )

@@ -1,0 +1,92 @@
+"""What ingesting a batch produced: per item and per batch. Serialises to the public
+``--json`` contract (see README, "JSON output")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from guidang.models import ItemStatus
+from guidang.validators.result import CheckResult, Status
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    code: str
+    title: str
+    status: ItemStatus
+    results: tuple[CheckResult, ...] = ()
+    object_id: str | None = None
+    rejected_path: str | None = None
+    pages: int = 0
+    bytes: int = 0
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return sorted({r.check_id for r in self.results if r.status is Status.FAIL and r.blocking})
+
+    def as_dict(self) -> dict[str, object]:
+        shown = [r for r in self.results if r.status in (Status.FAIL, Status.WARN)]
+        return {
+            "id": self.code,
+            "status": str(self.status),
+            "failed_checks": self.failed_checks,
+            "object": self.object_id,
+            "title": self.title,
+            "pages": self.pages,
+            "bytes": self.bytes,
+            "rejected_path": self.rejected_path,
+            "problems": [r.as_dict() for r in shown],
+        }
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    batch_id: int
+    name: str
+    profile: str
+    vendor: str
+    delivery: int
+    content_digest: str
+    status: str  # done | failed | duplicate
+    source: str
+    items: tuple[ItemOutcome, ...] = ()
+    batch_results: tuple[CheckResult, ...] = ()
+    received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    finished_at: dt.datetime | None = None
+    duplicate_of: int | None = None
+    receipt_paths: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> dict[str, int]:
+        accepted = sum(1 for i in self.items if i.status is ItemStatus.ACCEPTED)
+        rejected = sum(1 for i in self.items if i.status is ItemStatus.REJECTED)
+        return {
+            "items": len(self.items),
+            "accepted": accepted,
+            "rejected": rejected,
+            "pages": sum(i.pages for i in self.items),
+            "bytes": sum(i.bytes for i in self.items),
+            "batch_problems": sum(1 for r in self.batch_results if r.status in (Status.FAIL, Status.WARN)),
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "batch": {
+                "id": self.batch_id,
+                "name": self.name,
+                "profile": self.profile,
+                "vendor": self.vendor,
+                "delivery": self.delivery,
+                "content_digest": self.content_digest,
+                "status": self.status,
+                "duplicate_of": self.duplicate_of,
+                "source": self.source,
+                "received_at": self.received_at.isoformat(),
+                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+                "problems": [r.as_dict() for r in self.batch_results if r.status in (Status.FAIL, Status.WARN)],
+            },
+            "items": [i.as_dict() for i in self.items],
+            "summary": self.summary,
+            "receipt": list(self.receipt_paths),
+        }
