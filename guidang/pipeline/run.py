@@ -1,0 +1,190 @@
+"""Ingest one batch from intake to receipt. Orchestration only: the work is in ``steps``.
+
+Order of business, each recorded in the catalogue DB:
+1. intake (list, catalogue, digests, manifest); a byte-identical re-delivery is recognised
+   and nothing is archived twice;
+2. scan QA over the whole batch (cross-item duplicates, one format per batch);
+3. per page in a process pool: image preparation and OCR;
+4. per item: PDF/A, metadata XML, package, DA/T 70 checks (stage GD);
+5. accept into the OCFL store, or keep the item whole in the rejected area with its reasons;
+6. the receipt for the vendor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import select
+
+from guidang.config import Settings
+from guidang.models import BatchStatus, ItemStatus
+from guidang.pipeline import steps
+from guidang.pipeline.intake import BatchIntake, read_batch
+from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
+from guidang.reports.receipt import receipt_dir, write_receipt
+from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, DecisionRow, FileRow, ItemRow
+from guidang.validators.result import CheckResult
+
+log = logging.getLogger(__name__)
+AGENT = "guidang"
+
+
+def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchIntake) -> tuple[int, int, int | None]:
+    """Record the batch; return (batch id, delivery number, id of an identical earlier delivery)."""
+    name = intake.root.name
+    with cat.session() as s:
+        earlier = cat.batches_named(s, profile, name)
+        same = next((b for b in earlier if b.content_digest == intake.content_digest
+                     and b.status == BatchStatus.DONE), None)
+        row = BatchRow(
+            profile=profile, vendor=vendor, name=name, content_digest=intake.content_digest,
+            delivery=len(earlier) + 1, status=BatchStatus.PROCESSING, source_path=str(intake.root),
+        )
+        s.add(row)
+        s.flush()
+        cat.log(s, AGENT, "batch.received", name, batch_id=row.id, digest=intake.content_digest,
+                delivery=row.delivery)
+        return row.id, row.delivery, (same.id if same else None)
+
+
+def _record_item(cat: Catalogue, batch_id: int, outcome: ItemOutcome, row: dict[str, object],
+                 files: list[steps.StoredFile]) -> None:
+    with cat.session() as s:
+        item = ItemRow(
+            batch_id=batch_id, archival_code=outcome.code, title=outcome.title, row=row,
+            status=outcome.status, failed_checks=outcome.failed_checks, object_id=outcome.object_id,
+            rejected_path=outcome.rejected_path, page_count=outcome.pages, byte_count=outcome.bytes,
+        )
+        item.files = [FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
+                      for f in files]
+        item.results = [_result_row(r) for r in outcome.results]
+        item.decisions = [DecisionRow(status=outcome.status, failed_checks=outcome.failed_checks,
+                                      reason="automatic checks", agent=AGENT)]
+        s.add(item)
+        action = "item.accepted" if outcome.status is ItemStatus.ACCEPTED else "item.rejected"
+        cat.log(s, AGENT, action, outcome.code, batch_id=batch_id, object=outcome.object_id,
+                failed=outcome.failed_checks)
+
+
+def _result_row(r: CheckResult) -> CheckResultRow:
+    return CheckResultRow(check_id=r.check_id, status=str(r.status), blocking=r.blocking,
+                          message_zh=r.message_zh, message_en=r.message_en,
+                          evidence=[e.as_dict() for e in r.evidence])
+
+
+def _finish_batch(cat: Catalogue, outcome: BatchOutcome) -> None:
+    with cat.session() as s:
+        row = s.get(BatchRow, outcome.batch_id)
+        assert row is not None
+        row.status = BatchStatus.FAILED if outcome.status == "failed" else BatchStatus.DONE
+        row.errors = [r.as_dict() for r in outcome.batch_results]
+        row.summary = outcome.summary
+        row.finished_at = outcome.finished_at
+        row.receipt_path = outcome.receipt_paths[0] if outcome.receipt_paths else None
+        cat.log(s, AGENT, "batch.finished", outcome.name, batch_id=outcome.batch_id, summary=outcome.summary)
+
+
+def keep_rejected(settings: Settings, profile: str, batch_label: str, item: steps.ItemWork) -> Path:
+    """Copy the delivered files byte for byte, plus whatever was produced, and the reasons."""
+    dest = settings.rejected_root / profile / batch_label / item.code
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "delivered").mkdir(parents=True)
+    for page in item.item.pages:
+        target = dest / "delivered" / page.relpath
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(page.path, target)
+    if item.package_dir is not None and item.package_dir.exists():
+        shutil.copytree(item.package_dir, dest / "package")
+    reasons = {"id": item.code, "results": [r.as_dict() for r in item.results]}
+    (dest / "reasons.json").write_text(json.dumps(reasons, ensure_ascii=False, indent=2), "utf-8")
+    return dest
+
+
+def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> BatchOutcome:
+    profile = settings.profile(profile_name)
+    cat = Catalogue(settings.db_url)
+    received = dt.datetime.now(dt.UTC)
+    intake = read_batch(batch_dir)
+    batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake)
+    batch_results = tuple(p.result() for p in intake.batch_problems)
+    common = dict(batch_id=batch_id, name=batch_dir.name, profile=profile_name, vendor=profile.vendor,
+                  delivery=delivery, content_digest=intake.content_digest, source=str(batch_dir),
+                  received_at=received)
+    if duplicate_of is not None:
+        outcome = BatchOutcome(**common, status="duplicate", duplicate_of=duplicate_of,  # type: ignore[arg-type]
+                               batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC))
+    elif not intake.catalogue.usable:
+        outcome = BatchOutcome(**common, status="failed", batch_results=batch_results,  # type: ignore[arg-type]
+                               finished_at=dt.datetime.now(dt.UTC))
+    else:
+        label = f"{batch_dir.name}-{delivery}" if delivery > 1 else batch_dir.name
+        items = _process_items(settings, cat, profile_name, batch_id, label, intake)
+        outcome = BatchOutcome(**common, status="done", items=tuple(items),  # type: ignore[arg-type]
+                               batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC))
+    folder = receipt_dir(settings.outbox_root, profile_name, outcome)
+    paths = write_receipt(folder, outcome)
+    outcome = BatchOutcome(**{**outcome.__dict__, "receipt_paths": tuple(str(p) for p in paths)})
+    _finish_batch(cat, outcome)
+    return outcome
+
+
+def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_id: int, label: str,
+                   intake: BatchIntake) -> list[ItemOutcome]:
+    work_root = settings.work_root / f"batch-{batch_id}"
+    work_root.mkdir(parents=True, exist_ok=True)
+    outcomes: list[ItemOutcome] = []
+    try:
+        for work in steps.process_batch(settings, profile_name, intake, work_root, cat):
+            if work.accepted:
+                object_id, stored = steps.archive(settings, work)
+                outcome = work.outcome(ItemStatus.ACCEPTED, object_id=object_id)
+            else:
+                where = keep_rejected(settings, profile_name, label, work)
+                stored = work.delivered_files()
+                outcome = work.outcome(ItemStatus.REJECTED, rejected_path=str(where))
+            _record_item(cat, batch_id, outcome, work.item.row.model_dump(), stored)
+            outcomes.append(outcome)
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
+    return outcomes
+
+
+def ready_batches(settings: Settings) -> Iterator[tuple[str, Path]]:
+    """Batches in every inbox whose READY marker is present (the simple pre-watcher loop)."""
+    for name in settings.profiles:
+        inbox = settings.inbox_of(name)
+        if not inbox.is_dir():
+            continue
+        for entry in sorted(inbox.iterdir()):
+            if entry.is_dir() and not entry.is_symlink() and (entry / "READY").is_file():
+                yield name, entry
+
+
+def ingest_ready_batches(settings: Settings) -> Iterator[BatchOutcome]:
+    """Claim each ready batch by an atomic rename into the processing area, then ingest it."""
+    for profile, batch in ready_batches(settings):
+        claimed = settings.processing_root / profile / batch.name
+        claimed.parent.mkdir(parents=True, exist_ok=True)
+        if claimed.exists():
+            claimed = claimed.with_name(f"{batch.name}-{os.getpid()}-{dt.datetime.now():%Y%m%d%H%M%S}")
+        os.rename(batch, claimed)
+        try:
+            yield ingest_batch(settings, profile, claimed)
+        finally:
+            done = settings.path("processed") / profile / claimed.name
+            done.parent.mkdir(parents=True, exist_ok=True)
+            if claimed.exists() and not done.exists():
+                os.rename(claimed, done)
+
+
+def batch_rows(settings: Settings) -> list[BatchRow]:
+    cat = Catalogue(settings.db_url)
+    with cat.session() as s:
+        return list(s.scalars(select(BatchRow).order_by(BatchRow.id.desc()).limit(50)))
