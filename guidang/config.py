@@ -40,7 +40,9 @@ class PdfaOptions(BaseModel):
 
 
 class ClamavOptions(BaseModel):
-    socket: Path = Path("/run/clamav/clamd.ctl")
+    """Empty socket: guidang runs its own clamd under ``$GUIDANG_HOME/clamav`` (see clamd_service)."""
+
+    socket: Path | None = None
     required: bool = True
 
 

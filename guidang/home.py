@@ -31,8 +31,9 @@ languages = "chi_sim+eng"
 part = "2b"
 
 [clamav]
-# clamd 的本地套接字 / clamd's local socket
-socket = "/run/clamav/clamd.ctl"
+# clamd 的本地套接字；不设置则由 guidang 在工作目录 clamav/ 下自行启动 clamd
+# clamd's socket; unset: guidang starts its own clamd under <home>/clamav
+# socket = "/run/clamav/clamd.ctl"
 # 为 true 时，病毒扫描无法进行则拒收（DA/T 70 4-1、4-2）
 # when true, an item is rejected if the virus scan cannot run (DA/T 70 4-1, 4-2)
 required = true
