@@ -1,0 +1,1 @@
+"""Sample corpus: realistic scanned-batch fixtures with ground truth (demo, tests, benchmarks)."""
