@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from guidang.errors import ConfigError
+from guidang.hotfolders.options import WatchOptions
 
 CONFIG_NAME = "guidang.toml"
 
@@ -70,6 +71,7 @@ class Settings(BaseSettings):
     ocr: OcrOptions = OcrOptions()
     pdfa: PdfaOptions = PdfaOptions(part="2b")
     clamav: ClamavOptions = ClamavOptions()
+    watch: WatchOptions = Field(default_factory=WatchOptions)
     profiles: dict[str, Profile] = Field(default_factory=dict)
 
     @classmethod
