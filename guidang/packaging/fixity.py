@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from guidang.errors import InputError, MissingDependencyError
+from guidang.errors import InputError, MissingDependencyError, StorageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 ALGORITHMS: tuple[str, ...] = ("sha256", "sm3")
 """Algorithm names as written in manifests, inventories and reports (lower case, hashlib names)."""
@@ -106,18 +106,64 @@ def digest_file(path: str | os.PathLike[str]) -> Digests:
     p = Path(path)
     try:
         with p.open("rb", buffering=0) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size < THREADED_MIN_SIZE:
-                return _digest_sequential(fh)
-            return _digest_threaded(fh)
+            return _digest(fh, None)
     except OSError as exc:
-        raise FixityError(
-            f"无法读取文件以计算摘要：{p}（{exc.strerror or exc}）",
-            f"cannot read file to compute its digests: {p} ({exc.strerror or exc})",
-        ) from exc
+        raise _read_error(p, exc) from exc
 
 
-def _digest_sequential(fh: io.RawIOBase) -> Digests:
+def copy_with_digests(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Digests:
+    """Copy ``src`` to a new file ``dst`` and return the digests of what was read, in one read.
+
+    ``dst`` is flushed to disk (fsync) before returning; it must not exist.
+    """
+    s, d = Path(src), Path(dst)
+    try:
+        fin = s.open("rb", buffering=0)
+    except OSError as exc:
+        raise _read_error(s, exc) from exc
+    try:
+        with fin, d.open("xb", buffering=0) as fout:
+
+            def write(chunk: memoryview) -> None:
+                view = chunk
+                try:
+                    while view:
+                        view = view[fout.write(view) :]
+                except OSError as exc:
+                    raise _WriteFailed(exc) from exc
+
+            try:
+                digests = _digest(fin, write)
+            except OSError as exc:
+                raise _read_error(s, exc) from exc
+            os.fsync(fout.fileno())
+    except (_WriteFailed, OSError) as exc:
+        cause = exc.args[0] if isinstance(exc, _WriteFailed) else exc
+        raise StorageError(
+            f"无法写入文件：{d}（{cause.strerror or cause}）",
+            f"cannot write file: {d} ({cause.strerror or cause})",
+        ) from cause
+    return digests
+
+
+class _WriteFailed(Exception):
+    """Carries a write error of the copy's destination through the hashing loop."""
+
+
+def _read_error(p: Path, exc: OSError) -> FixityError:
+    return FixityError(
+        f"无法读取文件以计算摘要：{p}（{exc.strerror or exc}）",
+        f"cannot read file to compute its digests: {p} ({exc.strerror or exc})",
+    )
+
+
+def _digest(fh: io.RawIOBase, sink: Callable[[memoryview], None] | None) -> Digests:
+    if os.fstat(fh.fileno()).st_size < THREADED_MIN_SIZE:
+        return _digest_sequential(fh, sink)
+    return _digest_threaded(fh, sink)
+
+
+def _digest_sequential(fh: io.RawIOBase, sink: Callable[[memoryview], None] | None) -> Digests:
     sha, sm3 = new_hash("sha256"), new_hash("sm3")
     buf = bytearray(CHUNK_SIZE)
     view = memoryview(buf)
@@ -126,6 +172,8 @@ def _digest_sequential(fh: io.RawIOBase) -> Digests:
         chunk = view[:n]
         sha.update(chunk)
         sm3.update(chunk)
+        if sink is not None:
+            sink(chunk)
         size += n
     return Digests(sha256=sha.hexdigest(), sm3=sm3.hexdigest(), size=size)
 
@@ -133,8 +181,8 @@ def _digest_sequential(fh: io.RawIOBase) -> Digests:
 _STOP = -1
 
 
-def _digest_threaded(fh: io.RawIOBase) -> Digests:
-    """Read into a ring of reused buffers; SHA-256 here, SM3 in a second thread.
+def _digest_threaded(fh: io.RawIOBase, sink: Callable[[memoryview], None] | None) -> Digests:
+    """Read into a ring of reused buffers; SHA-256 (and the copy, if any) here, SM3 in a second thread.
 
     A buffer goes back to the free list only once SM3 is done with it; SHA-256 has finished with it
     before it is handed over, so no buffer is overwritten while a hasher still reads it.
@@ -163,7 +211,10 @@ def _digest_threaded(fh: io.RawIOBase) -> Digests:
             n = fh.readinto(buffers[index])
             if not n:
                 break
-            sha.update(memoryview(buffers[index])[:n])
+            chunk = memoryview(buffers[index])[:n]
+            sha.update(chunk)
+            if sink is not None:
+                sink(chunk)
             full.put((index, n))
             size += n
     finally:

@@ -1,0 +1,592 @@
+"""The archival package (AIP) of one 件, as it is built, checked and handed to the OCFL store.
+
+Layout (paths relative to the package root; ``<档号>`` is the canonical archival code)::
+
+    content/<档号>.pdf              PDF/A with the OCR text layer
+    content/<档号>.txt              OCR text, UTF-8
+    masters/<name as delivered>     page images, byte for byte
+    metadata/metadata.xml           DA/T 46 metadata
+    metadata/history.json           process history: one DA/T 46 业务实体 per action (see ProcessEvent)
+    metadata/checks.json            the GD check report (added after the checks)
+    manifest-sha256.txt             "<hex>  <path>" for every file above (BagIt manifest form, sorted)
+    manifest-sm3.txt                the same with SM3
+    tagmanifest-sha256.txt          SHA-256 of both manifests
+    tagmanifest-sm3.txt             SM3 of both manifests
+
+Fixity is computed once: a file is hashed while it is copied in, or its digests come from intake
+(``masters`` may be objects with ``path``, ``sha256``, ``sm3`` and ``size``, e.g. ``models.PageFile``);
+nothing already listed is hashed again when the package is refreshed.
+
+The package digest (DA/T 70 item 1-14, 固化信息) for an algorithm is the digest of the manifest for
+that algorithm. The manifest is canonical (one line per file, sorted by path, LF, UTF-8), so the
+package digest fixes every byte of every file and the file list. It is recorded in the tag
+manifests, which read like a BagIt tag manifest.
+
+Adding the check report (:func:`add_checks_report`): the checks run against the package as built,
+so the report cannot be inside the manifests it checked. It is added afterwards: ``checks.json``
+is written, its digests computed (only that file is hashed), its line added to (or replaced in)
+both manifests, and the tag manifests rewritten. The package digest therefore changes when the
+report is added; the report itself should quote the package digest it checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from guidang.errors import InputError
+from guidang.packaging.fixity import ALGORITHMS, Digests, copy_with_digests, digest_bytes, digest_file
+
+CONTENT_DIR = "content"
+MASTERS_DIR = "masters"
+METADATA_DIR = "metadata"
+METADATA_XML = f"{METADATA_DIR}/metadata.xml"
+HISTORY_JSON = f"{METADATA_DIR}/history.json"
+CHECKS_JSON = f"{METADATA_DIR}/checks.json"
+PAYLOAD_DIRS = (CONTENT_DIR, MASTERS_DIR, METADATA_DIR)
+
+
+def manifest_name(algorithm: str) -> str:
+    return f"manifest-{algorithm}.txt"
+
+
+def tagmanifest_name(algorithm: str) -> str:
+    return f"tagmanifest-{algorithm}.txt"
+
+
+TAG_FILES = tuple(manifest_name(a) for a in ALGORITHMS) + tuple(tagmanifest_name(a) for a in ALGORITHMS)
+
+
+class PackageError(InputError):
+    """A package cannot be built or read (bad input, bad layout, unreadable manifest)."""
+
+    code = "PACKAGE"
+
+
+class DigestedFile(Protocol):
+    """A file whose digests were computed at intake (``models.PageFile`` is one)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def sm3(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessEvent:
+    """One action taken on the record: a DA/T 46 业务实体 (M80–M84) with its agent (机构人员实体).
+
+    Written to ``metadata/history.json`` with the DA/T 46 element names as keys, so the file reads
+    without guidang and maps one to one to the EEP 业务实体块.
+    """
+
+    action: str  # 业务行为, e.g. 接收, OCR, 转换为PDF/A, 四性检测, 归档, 修改元数据
+    time: dt.datetime  # 行为时间 (timezone-aware)
+    agent: str  # 机构人员名称
+    agent_type: str = "单位"  # 机构人员类型: 单位 | 内设机构 | 个人
+    basis: str = ""  # 行为依据
+    description: str = ""  # 行为描述
+    status: str = "历史行为"  # 业务状态: 历史行为 | 计划任务
+    event_id: str = field(default_factory=lambda: f"E-{uuid.uuid4().hex}")  # 业务标识符
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError("ProcessEvent.time must be timezone-aware")
+        if self.status not in ("历史行为", "计划任务"):
+            raise ValueError(f"业务状态 must be 历史行为 or 计划任务, not {self.status!r}")
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "业务标识符": self.event_id,
+            "业务状态": self.status,
+            "业务行为": self.action,
+            "行为时间": self.time.isoformat(timespec="seconds"),
+            "行为依据": self.basis,
+            "行为描述": self.description,
+            "机构人员名称": self.agent,
+            "机构人员类型": self.agent_type,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, str]) -> ProcessEvent:
+        return cls(
+            action=data["业务行为"],
+            time=dt.datetime.fromisoformat(data["行为时间"]),
+            agent=data["机构人员名称"],
+            agent_type=data.get("机构人员类型", "单位"),
+            basis=data.get("行为依据", ""),
+            description=data.get("行为描述", ""),
+            status=data.get("业务状态", "历史行为"),
+            event_id=data["业务标识符"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One fixity or completeness problem found by :func:`verify_package` (bagit-python style detail)."""
+
+    path: str
+    problem: Literal["missing", "unlisted", "digest", "manifest"]
+    algorithm: str | None = None
+    expected: str | None = None
+    found: str | None = None
+
+    def message(self, language: str = "zh") -> str:
+        zh = {
+            "missing": f"清单列出的文件不存在：{self.path}",
+            "unlisted": f"文件未列入清单：{self.path}",
+            "digest": f"{self.algorithm} 摘要不符：{self.path}（清单 {self.expected}，实际 {self.found}）",
+            "manifest": f"清单文件有误：{self.path}（{self.found}）",
+        }
+        en = {
+            "missing": f"file listed in the manifest is missing: {self.path}",
+            "unlisted": f"file not listed in the manifests: {self.path}",
+            "digest": f"{self.algorithm} digest mismatch: {self.path} "
+            f"(manifest {self.expected}, found {self.found})",
+            "manifest": f"bad manifest file: {self.path} ({self.found})",
+        }
+        return (en if language == "en" else zh)[self.problem]
+
+
+@dataclass(frozen=True)
+class Package:
+    """A package as read from its manifests (nothing is re-hashed to build this)."""
+
+    root: Path
+    code: str
+    files: Mapping[str, Digests]  # payload path → digests, sorted by path
+    package_digest: Mapping[str, str]  # algorithm → digest of manifest-<algorithm>.txt
+    history: tuple[ProcessEvent, ...]
+
+    @property
+    def pdf(self) -> str:
+        return f"{CONTENT_DIR}/{self.code}.pdf"
+
+    @property
+    def text(self) -> str:
+        return f"{CONTENT_DIR}/{self.code}.txt"
+
+    @property
+    def metadata(self) -> str:
+        return METADATA_XML
+
+    @property
+    def masters(self) -> tuple[str, ...]:
+        return tuple(p for p in self.files if p.startswith(MASTERS_DIR + "/"))
+
+    @property
+    def has_checks_report(self) -> bool:
+        return CHECKS_JSON in self.files
+
+    def path(self, relpath: str) -> Path:
+        return self.root / relpath
+
+    @property
+    def size(self) -> int:
+        return sum(d.size for d in self.files.values())
+
+
+# -- manifests -------------------------------------------------------------------------------------
+
+
+def _encode_path(relpath: str) -> str:
+    # BagIt (RFC 8493 2.1.3): CR, LF and % in manifest paths are percent-encoded.
+    return relpath.replace("%", "%25").replace("\n", "%0A").replace("\r", "%0D")
+
+
+def _decode_path(text: str) -> str:
+    return (
+        text.replace("%0A", "\n")
+        .replace("%0a", "\n")
+        .replace("%0D", "\r")
+        .replace("%0d", "\r")
+        .replace("%25", "%")
+    )
+
+
+def manifest_text(files: Mapping[str, Digests], algorithm: str) -> bytes:
+    """The canonical manifest: ``<hex>  <path>\\n`` per file, sorted by the path's UTF-8 bytes."""
+    lines = [
+        f"{files[p].of(algorithm)}  {_encode_path(p)}\n" for p in sorted(files, key=lambda p: p.encode())
+    ]
+    return "".join(lines).encode("utf-8")
+
+
+def parse_manifest(data: bytes, name: str) -> dict[str, str]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"清单不是 UTF-8 编码：{name}", f"manifest is not UTF-8: {name}") from exc
+    entries: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, path = line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+            raise PackageError(
+                f"清单第 {number} 行格式错误（应为“摘要  路径”）：{name}",
+                f"manifest line {number} is malformed (expected 'digest  path'): {name}",
+            )
+        entries[_decode_path(path)] = digest.lower()
+    return entries
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with tmp.open("xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def tag_files_bytes(files: Mapping[str, Digests]) -> dict[str, bytes]:
+    """The manifests and tag manifests for ``files``: file name → bytes."""
+    out = {manifest_name(a): manifest_text(files, a) for a in ALGORITHMS}
+    digests = {a: digest_bytes(out[manifest_name(a)]) for a in ALGORITHMS}
+    for a in ALGORITHMS:
+        tag = "".join(f"{digests[m].of(a)}  {manifest_name(m)}\n" for m in sorted(ALGORITHMS))
+        out[tagmanifest_name(a)] = tag.encode("ascii")
+    return out
+
+
+def _write_manifests(root: Path, files: Mapping[str, Digests]) -> None:
+    for name, data in tag_files_bytes(files).items():
+        _write_atomic(root / name, data)
+
+
+# -- building --------------------------------------------------------------------------------------
+
+
+def _check_name(name: str, what: str) -> None:
+    bad = not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name
+    if bad or any(c in name for c in "\r\n"):
+        raise PackageError(f"{what}的文件名不可用：{name!r}", f"unusable file name for {what}: {name!r}")
+
+
+def history_bytes(events: Iterable[ProcessEvent]) -> bytes:
+    data = [e.to_json() for e in events]
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def build_package(
+    dest: str | os.PathLike[str],
+    *,
+    code: str,
+    pdf: str | os.PathLike[str],
+    text: str | os.PathLike[str] | bytes,
+    masters: Sequence[str | os.PathLike[str] | DigestedFile],
+    metadata_xml: bytes | str | os.PathLike[str],
+    history: Sequence[ProcessEvent] = (),
+) -> Package:
+    """Build the package at ``dest`` (which must not exist) and return it.
+
+    ``text`` and ``metadata_xml`` may be file paths or the bytes themselves (``text`` bytes must be
+    UTF-8). ``masters`` are paths, or intake records carrying digests (those are not re-hashed; their
+    size is checked). The package is built in a temporary sibling directory and renamed into place,
+    so ``dest`` either does not exist or is complete.
+    """
+    code = str(code)
+    _check_name(code, "档号")
+    target = Path(dest)
+    if target.exists():
+        raise PackageError(f"档案包目录已存在：{target}", f"package directory already exists: {target}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".building", dir=target.parent))
+    try:
+        for d in PAYLOAD_DIRS:
+            (work / d).mkdir()
+        files: dict[str, Digests] = {}
+        files[f"{CONTENT_DIR}/{code}.pdf"] = copy_with_digests(pdf, work / CONTENT_DIR / f"{code}.pdf")
+        text_rel = f"{CONTENT_DIR}/{code}.txt"
+        if isinstance(text, bytes):
+            files[text_rel] = _put_bytes(work, text_rel, text)
+        else:
+            files[text_rel] = copy_with_digests(text, work / text_rel)
+        _require_utf8(work / text_rel, "OCR 文本", "OCR text")
+        if isinstance(metadata_xml, bytes):
+            files[METADATA_XML] = _put_bytes(work, METADATA_XML, metadata_xml)
+        else:
+            files[METADATA_XML] = copy_with_digests(metadata_xml, work / METADATA_XML)
+        files[HISTORY_JSON] = _put_bytes(work, HISTORY_JSON, history_bytes(history))
+        names = [Path(m if isinstance(m, (str, os.PathLike)) else m.path).name for m in masters]
+        for name in {n for n in names if names.count(n) > 1}:
+            raise PackageError(f"原始图像文件名重复：{name}", f"duplicate master file name: {name}")
+        for master in masters:
+            rel, digests = _add_master(work, master)
+            files[rel] = digests
+        _write_manifests(work, files)
+        _fsync_tree(work)
+        os.rename(work, target)
+        _fsync_dir(target.parent)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return read_package(target)
+
+
+def _put_bytes(root: Path, rel: str, data: bytes) -> Digests:
+    path = root / rel
+    with path.open("xb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return digest_bytes(data)
+
+
+def _require_utf8(path: Path, what_zh: str, what_en: str) -> None:
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageError(
+            f"{what_zh}不是 UTF-8 编码（第 {exc.start} 字节）", f"{what_en} is not UTF-8 (byte {exc.start})"
+        ) from exc
+
+
+def _add_master(root: Path, master: str | os.PathLike[str] | DigestedFile) -> tuple[str, Digests]:
+    if isinstance(master, (str, os.PathLike)):
+        src = Path(master)
+        _check_name(src.name, "原始图像")
+        rel = f"{MASTERS_DIR}/{src.name}"
+        return rel, copy_with_digests(src, root / rel)
+    src = Path(master.path)
+    _check_name(src.name, "原始图像")
+    rel = f"{MASTERS_DIR}/{src.name}"
+    try:
+        recorded = Digests.from_mapping({"sha256": master.sha256, "sm3": master.sm3, "size": master.size})
+    except ValueError as exc:
+        raise PackageError(
+            f"接收时记录的摘要无效：{src}（{exc}）", f"bad intake digests for {src}: {exc}"
+        ) from exc
+    try:
+        shutil.copyfile(src, root / rel)
+        copied = (root / rel).stat().st_size
+    except OSError as exc:
+        raise PackageError(
+            f"无法复制原始图像：{src}（{exc.strerror or exc}）",
+            f"cannot copy master {src}: {exc.strerror or exc}",
+        ) from exc
+    if copied != recorded.size:
+        raise PackageError(
+            f"原始图像自接收后已改变：{src}（接收时 {recorded.size} 字节，现在 {copied} 字节）",
+            f"master changed since intake: {src} ({recorded.size} bytes at intake, {copied} now)",
+        )
+    return rel, recorded
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and directory under ``root`` (files copied by shutil were not fsynced)."""
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+# -- reading and verifying -------------------------------------------------------------------------
+
+
+def _read_manifests(root: Path) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for a in ALGORITHMS:
+        path = root / manifest_name(a)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise PackageError(f"档案包缺少清单：{path}", f"package lacks its manifest: {path}") from None
+        except OSError as exc:
+            raise PackageError(
+                f"无法读取清单：{path}（{exc}）", f"cannot read manifest {path}: {exc}"
+            ) from exc
+        out[a] = parse_manifest(data, manifest_name(a))
+    return out
+
+
+def _sizes(root: Path, paths: Iterable[str]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for p in paths:
+        try:
+            sizes[p] = (root / p).stat().st_size
+        except OSError as exc:
+            raise PackageError(
+                f"清单列出的文件无法读取：{root / p}（{exc.strerror or exc}）",
+                f"file listed in the manifest cannot be read: {root / p} ({exc.strerror or exc})",
+            ) from exc
+    return sizes
+
+
+def read_package(path: str | os.PathLike[str]) -> Package:
+    """Read a package from its manifests; raise :class:`PackageError` when it is not a package."""
+    root = Path(path)
+    if not root.is_dir():
+        raise PackageError(f"不是档案包目录：{root}", f"not a package directory: {root}")
+    manifests = _read_manifests(root)
+    listed = manifests[ALGORITHMS[0]]
+    if any(set(m) != set(listed) for m in manifests.values()):
+        raise PackageError(
+            f"各清单列出的文件不一致：{root}", f"the manifests do not list the same files: {root}"
+        )
+    pdfs = [p for p in listed if p.startswith(f"{CONTENT_DIR}/") and p.endswith(".pdf") and p.count("/") == 1]
+    if len(pdfs) != 1:
+        raise PackageError(
+            f"档案包应在 content/ 下恰有一个 PDF，实有 {len(pdfs)} 个：{root}",
+            f"a package has exactly one PDF in content/, found {len(pdfs)}: {root}",
+        )
+    code = pdfs[0][len(CONTENT_DIR) + 1 : -len(".pdf")]
+    sizes = _sizes(root, listed)
+    files = {
+        p: Digests(sha256=manifests["sha256"][p], sm3=manifests["sm3"][p], size=sizes[p])
+        for p in sorted(listed, key=lambda p: p.encode())
+    }
+    package_digest = {a: digest_file(root / manifest_name(a)).of(a) for a in ALGORITHMS}
+    history: tuple[ProcessEvent, ...] = ()
+    if HISTORY_JSON in files:
+        history = read_history((root / HISTORY_JSON).read_bytes())
+    return Package(root=root, code=code, files=files, package_digest=package_digest, history=history)
+
+
+def read_history(data: bytes) -> tuple[ProcessEvent, ...]:
+    try:
+        items = json.loads(data.decode("utf-8"))
+        return tuple(ProcessEvent.from_json(item) for item in items)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PackageError(
+            f"处理历史文件无法解析：{exc}", f"cannot parse the process history: {exc}"
+        ) from exc
+
+
+def _walk_payload(root: Path) -> set[str]:
+    found: set[str] = set()
+    for top in PAYLOAD_DIRS:
+        base = root / top
+        if not base.is_dir():
+            continue
+        for dirpath, _dirs, names in os.walk(base):
+            for name in names:
+                found.add(Path(dirpath, name).relative_to(root).as_posix())
+    return found
+
+
+def verify_package(path: str | os.PathLike[str]) -> list[Mismatch]:
+    """Recompute every digest and compare with the manifests; return every problem found.
+
+    All files are checked even after a first problem, so the report names each changed file.
+    """
+    root = Path(path)
+    problems: list[Mismatch] = []
+    try:
+        manifests = _read_manifests(root)
+    except PackageError as exc:
+        return [Mismatch(path=str(root), problem="manifest", found=exc.en)]
+    listed: set[str] = set().union(*manifests.values())
+    for a, entries in manifests.items():
+        for p in sorted(listed - set(entries)):
+            problems.append(
+                Mismatch(path=p, problem="manifest", algorithm=a, found=f"not in {manifest_name(a)}")
+            )
+    problems.extend(_verify_tagmanifests(root))
+    for p in sorted(_walk_payload(root) - listed):
+        problems.append(Mismatch(path=p, problem="unlisted"))
+    for p in sorted(listed, key=lambda p: p.encode()):
+        file = root / p
+        if not file.is_file():
+            problems.append(Mismatch(path=p, problem="missing"))
+            continue
+        actual = digest_file(file)
+        for a, entries in manifests.items():
+            if p in entries and entries[p] != actual.of(a):
+                problems.append(
+                    Mismatch(path=p, problem="digest", algorithm=a, expected=entries[p], found=actual.of(a))
+                )
+    return problems
+
+
+def _verify_tagmanifests(root: Path) -> list[Mismatch]:
+    problems: list[Mismatch] = []
+    actual = {m: digest_file(root / manifest_name(m)) for m in ALGORITHMS}
+    for a in ALGORITHMS:
+        name = tagmanifest_name(a)
+        try:
+            entries = parse_manifest((root / name).read_bytes(), name)
+        except FileNotFoundError:
+            problems.append(Mismatch(path=name, problem="missing"))
+            continue
+        except PackageError as exc:
+            problems.append(Mismatch(path=name, problem="manifest", found=exc.en))
+            continue
+        for m in ALGORITHMS:
+            expected = entries.get(manifest_name(m))
+            if expected is None:
+                problems.append(
+                    Mismatch(path=manifest_name(m), problem="manifest", algorithm=a, found=f"not in {name}")
+                )
+            elif expected != actual[m].of(a):
+                problems.append(
+                    Mismatch(
+                        path=manifest_name(m),
+                        problem="digest",
+                        algorithm=a,
+                        expected=expected,
+                        found=actual[m].of(a),
+                    )
+                )
+    return problems
+
+
+# -- changing a package before it is stored ----------------------------------------------------------
+
+
+def add_checks_report(path: str | os.PathLike[str], report: bytes | Mapping[str, object]) -> Package:
+    """Write ``metadata/checks.json`` and refresh the manifests (only the report is hashed).
+
+    A mapping is written as UTF-8 JSON. Calling it again replaces the report and its lines.
+    """
+    data = (
+        report
+        if isinstance(report, bytes)
+        else (json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    )
+    return replace_files(path, {CHECKS_JSON: data})
+
+
+def replace_files(path: str | os.PathLike[str], new: Mapping[str, bytes]) -> Package:
+    """Write (or replace) payload files under ``metadata/`` and refresh the manifests.
+
+    Only the new files are hashed; every other line of the manifests is carried over.
+    """
+    root = Path(path)
+    pkg = read_package(root)
+    files = dict(pkg.files)
+    for rel, data in new.items():
+        if not rel.startswith(METADATA_DIR + "/") or rel.count("/") != 1:
+            raise PackageError(
+                f"只能替换 metadata/ 下的文件：{rel}", f"only files in metadata/ can be replaced: {rel}"
+            )
+        _check_name(rel.split("/", 1)[1], "元数据")
+        _write_atomic(root / rel, data)
+        files[rel] = digest_bytes(data)
+    _write_manifests(root, files)
+    return read_package(root)

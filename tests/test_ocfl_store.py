@@ -1,0 +1,211 @@
+"""The OCFL store: 档号 layout, ocfl-py validation, no overwrite, versions, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from ocfl.storage_root import StorageRoot
+from test_aip_support import CODE, METADATA_XML, make_package
+
+from guidang.errors import InputError, StorageError
+from guidang.packaging import aip
+from guidang.packaging.archival_code import builtin_rule, parse
+from guidang.storage.ocfl_store import (
+    LAYOUT_NAME,
+    ObjectExistsError,
+    OcflStore,
+    identifier_to_path,
+)
+
+
+def _assert_valid(store: OcflStore) -> None:
+    result = store.validate(check_digests=True)
+    assert result.valid, result.messages
+    errors = [m for m in result.messages if "[E" in m or " E0" in m]
+    assert not errors, errors
+
+
+def test_layout_paths_follow_the_archival_code_levels() -> None:
+    assert identifier_to_path("Z109-WS·2011-Y-BGS-0001") == "Z109/WS·2011/Y/BGS/Z109-WS·2011-Y-BGS-0001"
+    assert (
+        identifier_to_path("Z109-WS·2011·Y·办公室-0001") == "Z109/WS·2011·Y·办公室/Z109-WS·2011·Y·办公室-0001"
+    )
+    assert identifier_to_path("A/B-.x-1") == "A%2FB/%2Ex/A%2FB-.x-1"
+    with pytest.raises(InputError):
+        identifier_to_path("Z109--0001")
+
+
+@pytest.mark.parametrize(
+    "rule,code",
+    [
+        ("dat22", "Z109-WS·2011-Y-BGS-0001"),
+        ("dat13", "Z109-WS·2011·Y·办公室-0001"),
+        ("dat13-volume", "J019-ZY·JC·CC·2019·D30-001-001"),
+    ],
+)
+def test_layout_agrees_with_the_archival_code_engine(rule: str, code: str) -> None:
+    parsed = parse(code, builtin_rule(rule))
+    assert identifier_to_path(str(parsed)).split("/") == [*parsed.path_segments(), str(parsed)]
+
+
+def test_add_builds_a_valid_browsable_store(tmp_path: Path) -> None:
+    pkg = make_package(tmp_path)
+    store = OcflStore(tmp_path / "store")
+    stored = store.add(pkg.root, CODE, agent="guidang-test")
+    obj = tmp_path / "store/Z109/WS·2011/Y/BGS" / CODE
+    assert stored.path == obj and stored.version == "v1" and stored.package_digest == pkg.package_digest
+    # browsable without guidang: real file names under v1/content
+    assert (obj / "v1/content/content" / f"{CODE}.pdf").read_bytes() == pkg.path(pkg.pdf).read_bytes()
+    assert (obj / "v1/content/masters" / f"{CODE}-0001.tif").is_file()
+    inv = json.loads((obj / "inventory.json").read_text())
+    assert inv["id"] == CODE and inv["digestAlgorithm"] == "sha256"
+    # the inventory reuses the package's SHA-256 (hash once)
+    manifest = {p: d for d, ps in inv["manifest"].items() for p in ps}
+    assert manifest[f"v1/content/content/{CODE}.pdf"] == pkg.files[pkg.pdf].sha256
+    root_files = {p.name for p in (tmp_path / "store").iterdir()}
+    assert {"0=ocfl_1.1", "ocfl_layout.json", f"{LAYOUT_NAME}.md", "extensions"} <= root_files
+    config = json.loads((tmp_path / "store/extensions" / LAYOUT_NAME / "config.json").read_text())
+    assert config == {"extensionName": LAYOUT_NAME, "levelSeparator": "-"}
+    _assert_valid(store)
+    # ocfl-py alone (not our wrapper) resolves the id to the same path through the layout extension
+    assert StorageRoot(root=str(tmp_path / "store")).object_path(CODE) == f"Z109/WS·2011/Y/BGS/{CODE}"
+    assert list(store.list_codes()) == [CODE]
+    assert store.verify(CODE) == []
+
+
+def test_existing_object_is_never_overwritten(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    store.add(make_package(tmp_path).root)
+    before = (store.object_path(CODE) / "inventory.json").read_bytes()
+    other = make_package(tmp_path, name="other")
+    (other.root / "metadata").joinpath("x")  # a different package with the same 档号
+    with pytest.raises(ObjectExistsError):
+        store.add(other.root, CODE)
+    assert (store.object_path(CODE) / "inventory.json").read_bytes() == before
+    assert list(store.staging.iterdir()) == []
+
+
+def test_code_must_match_the_package(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    with pytest.raises(InputError, match="differs"):
+        store.add(make_package(tmp_path).root, "Z109-WS·2011-Y-BGS-0002")
+
+
+def test_metadata_correction_is_a_new_version_with_history(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    pkg = make_package(tmp_path)
+    store.add(pkg.root)
+    fixed = METADATA_XML.replace("张三".encode(), "李四".encode())
+    v2 = store.correct_metadata(CODE, fixed, agent="王档案员", reason="责任者录入错误")
+    assert v2.version == "v2"
+    obj = store.object_path(CODE)
+    # v1 untouched; v2 holds only what changed
+    assert store.read_file(CODE, aip.METADATA_XML, "v1") == METADATA_XML
+    assert store.read_file(CODE, aip.METADATA_XML) == fixed
+    v2_files = {
+        p.relative_to(obj / "v2/content").as_posix() for p in (obj / "v2/content").rglob("*") if p.is_file()
+    }
+    assert v2_files == {aip.METADATA_XML, aip.HISTORY_JSON, *aip.TAG_FILES}
+    history = aip.read_history(store.read_file(CODE, aip.HISTORY_JSON))
+    assert [e.action for e in history] == ["接收", "修改元数据"]
+    assert history[-1].agent == "王档案员" and history[-1].description == "责任者录入错误"
+    versions = store.versions(CODE)
+    assert [v.version for v in versions] == ["v1", "v2"] and "责任者录入错误" in versions[1].message
+    _assert_valid(store)
+    assert store.verify(CODE) == [] and store.verify(CODE, "v1") == []
+    # the checked-out v2 is a package that verifies
+    out = store.checkout(CODE, tmp_path / "out")
+    assert aip.verify_package(out.root) == [] and out.package_digest == v2.package_digest
+    with pytest.raises(InputError):
+        store.correct_metadata(CODE, fixed, agent="x", reason="same again")
+    with pytest.raises(InputError):
+        store.correct_metadata(CODE, b"<not-xml", agent="x", reason="broken")
+
+
+def test_explicit_new_version_from_a_package(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    store.add(make_package(tmp_path).root)
+    pkg = make_package(tmp_path, name="redo")
+    aip.add_checks_report(pkg.root, {"results": []})
+    v2 = store.add_version(CODE, pkg.root, agent="guidang", message="补充检测报告")
+    assert v2.version == "v2"
+    obj = store.object_path(CODE)
+    assert not (obj / "v2/content/masters").exists()  # unchanged masters are not stored twice
+    _assert_valid(store)
+
+
+def test_interrupted_version_commit_is_rolled_forward(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    store.add(make_package(tmp_path).root)
+    obj = store.object_path(CODE)
+    v1_inventory = (obj / "inventory.json").read_bytes()
+    v1_sidecar = (obj / "inventory.json.sha256").read_bytes()
+    store.correct_metadata(CODE, METADATA_XML.replace(b"2011-03-04", b"2011-03-05"), agent="a", reason="日期")
+    # simulate a crash after the version directory was renamed in, before the root inventory was replaced
+    (obj / "inventory.json").write_bytes(v1_inventory)
+    (obj / "inventory.json.sha256").write_bytes(v1_sidecar)
+    assert store.inventory(CODE)["head"] == "v2"
+    _assert_valid(store)
+
+
+def test_half_written_object_is_never_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = OcflStore(tmp_path / "store")
+    pkg = make_package(tmp_path)
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(OcflStore, "_check_staged", boom)
+    with pytest.raises(OSError):
+        store.add(pkg.root)
+    assert not store.exists(CODE) and not store.object_path(CODE).exists()
+    assert list(store.staging.iterdir()) == []
+    monkeypatch.undo()
+    store.add(pkg.root)
+    _assert_valid(store)
+
+
+def test_changed_package_file_is_refused_on_copy_in(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    pkg = make_package(tmp_path)
+    m = pkg.path(pkg.masters[0])
+    m.write_bytes(m.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(StorageError, match="changed after packaging"):
+        store.add(pkg.root)
+    assert not store.exists(CODE)
+
+
+def test_tampering_in_the_store_is_found(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    store.add(make_package(tmp_path).root)
+    f = store.logical_files(CODE)[f"content/{CODE}.txt"]
+    os.chmod(f, 0o644)
+    f.write_text("篡改", encoding="utf-8")
+    problems = store.verify(CODE)
+    assert {(p.path, p.algorithm) for p in problems} == {
+        (f"content/{CODE}.txt", "sha256"),
+        (f"content/{CODE}.txt", "sm3"),
+    }
+    assert not store.validate().valid
+
+
+def test_move_consumes_the_package(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    pkg = make_package(tmp_path)
+    store.add(pkg.root, move=True)
+    assert not pkg.path(pkg.pdf).exists()
+    _assert_valid(store)
+
+
+def test_non_store_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "file").write_text("x")
+    with pytest.raises(StorageError):
+        OcflStore(tmp_path / "junk")
+    with pytest.raises(StorageError):
+        OcflStore(tmp_path / "absent", create=False)
+    shutil.rmtree(tmp_path / "junk")
