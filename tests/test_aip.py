@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_aip_support import CODE, METADATA_XML, make_package, sources
+from test_aip_support import CODE, make_package, sources
 
 from guidang.models import PageFile
 from guidang.packaging import aip
@@ -24,11 +24,9 @@ def test_layout_and_manifests(tmp_path: Path) -> None:
         f"masters/{CODE}-0001.tif",
         f"masters/{CODE}-0002.tif",
         "metadata/metadata.xml",
-        "metadata/history.json",
     }
     assert set(pkg.files) == expected
     assert pkg.code == CODE and pkg.pdf == f"content/{CODE}.pdf"
-    assert (root / "metadata/metadata.xml").read_bytes() == METADATA_XML
     for rel, d in pkg.files.items():
         data = (root / rel).read_bytes()
         assert d.sha256 == hashlib.sha256(data).hexdigest() and d.sm3 == hashlib.new("sm3", data).hexdigest()
@@ -42,7 +40,6 @@ def test_layout_and_manifests(tmp_path: Path) -> None:
         tag = (root / f"tagmanifest-{alg}.txt").read_text()
         assert f"{pkg.package_digest[alg]}  manifest-{alg}.txt" in tag
     assert verify_package(root) == []
-    assert [e.action for e in pkg.history] == ["接收"]
     assert not list(tmp_path.glob(".pkg.*"))  # no leftover build directory
 
 
@@ -64,7 +61,7 @@ def test_intake_digests_are_carried_not_recomputed(tmp_path: Path, monkeypatch: 
         pdf=src["pdf"],
         text=src["text"],
         masters=[page, src["m2"]],
-        metadata_xml=METADATA_XML,
+        metadata_xml=b"<x/>",
     )
     assert src["m1"].name not in hashed and src["m2"].name in hashed
     assert pkg.files[f"masters/{src['m1'].name}"] == d
@@ -81,7 +78,7 @@ def test_stale_intake_digest_is_refused(tmp_path: Path) -> None:
             pdf=src["pdf"],
             text=src["text"],
             masters=[page],
-            metadata_xml=METADATA_XML,
+            metadata_xml=b"<x/>",
         )
     assert not (tmp_path / "p").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".p.")]
@@ -89,7 +86,7 @@ def test_stale_intake_digest_is_refused(tmp_path: Path) -> None:
 
 def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
     src = sources(tmp_path / "src")
-    kw = dict(pdf=src["pdf"], text=src["text"], masters=[src["m1"]], metadata_xml=METADATA_XML)
+    kw = dict(pdf=src["pdf"], text=src["text"], masters=[src["m1"]], metadata_xml=b"<x/>")
     with pytest.raises(PackageError, match="duplicate master"):
         build_package(tmp_path / "a", code=CODE, **{**kw, "masters": [src["m1"], src["m1"]]})  # type: ignore[arg-type]
     with pytest.raises(PackageError, match="not UTF-8"):
@@ -153,7 +150,7 @@ def test_manifest_paths_with_newline_or_percent_round_trip(tmp_path: Path) -> No
     odd = tmp_path / "src" / "100%.tif"
     odd.write_bytes(b"II*\x00odd")
     pkg = build_package(
-        tmp_path / "p", code=CODE, pdf=src["pdf"], text=src["text"], masters=[odd], metadata_xml=METADATA_XML
+        tmp_path / "p", code=CODE, pdf=src["pdf"], text=src["text"], masters=[odd], metadata_xml=b"<x/>"
     )
     assert "masters/100%.tif" in pkg.files
     assert "masters/100%25.tif" in (pkg.root / "manifest-sm3.txt").read_text()

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from ocfl.storage_root import StorageRoot
-from test_aip_support import CODE, METADATA_XML, make_package
+from test_aip_support import CODE, make_package
 
 from guidang.errors import InputError, StorageError
 from guidang.packaging import aip
 from guidang.packaging.archival_code import builtin_rule, parse
+from guidang.packaging.metadata_xml import from_xml, to_xml
 from guidang.storage.ocfl_store import (
     LAYOUT_NAME,
     ObjectExistsError,
@@ -99,31 +100,43 @@ def test_metadata_correction_is_a_new_version_with_history(tmp_path: Path) -> No
     store = OcflStore(tmp_path / "store")
     pkg = make_package(tmp_path)
     store.add(pkg.root)
-    fixed = METADATA_XML.replace("张三".encode(), "李四".encode())
-    v2 = store.correct_metadata(CODE, fixed, agent="王档案员", reason="责任者录入错误")
+    v1_xml = store.read_file(CODE, aip.METADATA_XML)
+    current = from_xml(v1_xml)
+    fixed = current.model_copy(
+        update={
+            "record": current.record.model_copy(
+                update={"content": current.record.content.model_copy(update={"creators": ("李四",)})}
+            )
+        }
+    )
+    v2 = store.correct_metadata(CODE, to_xml(fixed), agent="王档案员", reason="责任者录入错误")
     assert v2.version == "v2"
     obj = store.object_path(CODE)
     # v1 untouched; v2 holds only what changed
-    assert store.read_file(CODE, aip.METADATA_XML, "v1") == METADATA_XML
-    assert store.read_file(CODE, aip.METADATA_XML) == fixed
+    assert store.read_file(CODE, aip.METADATA_XML, "v1") == v1_xml
+    stored = from_xml(store.read_file(CODE, aip.METADATA_XML))
+    assert stored.record.content.creators == ("李四",)
+    assert [e.action for e in stored.events] == ["接收", "修改"]
+    assert stored.events[-1].agent == "王档案员" and stored.events[-1].description == "责任者录入错误"
     v2_files = {
         p.relative_to(obj / "v2/content").as_posix() for p in (obj / "v2/content").rglob("*") if p.is_file()
     }
-    assert v2_files == {aip.METADATA_XML, aip.HISTORY_JSON, *aip.TAG_FILES}
-    history = aip.read_history(store.read_file(CODE, aip.HISTORY_JSON))
-    assert [e.action for e in history] == ["接收", "修改元数据"]
-    assert history[-1].agent == "王档案员" and history[-1].description == "责任者录入错误"
+    assert v2_files == {aip.METADATA_XML, *aip.TAG_FILES}
     versions = store.versions(CODE)
     assert [v.version for v in versions] == ["v1", "v2"] and "责任者录入错误" in versions[1].message
+    assert versions[1].user == "王档案员"
     _assert_valid(store)
     assert store.verify(CODE) == [] and store.verify(CODE, "v1") == []
     # the checked-out v2 is a package that verifies
     out = store.checkout(CODE, tmp_path / "out")
     assert aip.verify_package(out.root) == [] and out.package_digest == v2.package_digest
-    with pytest.raises(InputError):
-        store.correct_metadata(CODE, fixed, agent="x", reason="same again")
+    with pytest.raises(InputError, match="equals"):
+        store.correct_metadata(CODE, stored, agent="x", reason="same again")
+    with pytest.raises(InputError, match="append-only"):
+        store.correct_metadata(CODE, fixed, agent="x", reason="drops the 修改 event")
     with pytest.raises(InputError):
         store.correct_metadata(CODE, b"<not-xml", agent="x", reason="broken")
+    assert [v.version for v in store.versions(CODE)] == ["v1", "v2"]
 
 
 def test_explicit_new_version_from_a_package(tmp_path: Path) -> None:
@@ -144,7 +157,9 @@ def test_interrupted_version_commit_is_rolled_forward(tmp_path: Path) -> None:
     obj = store.object_path(CODE)
     v1_inventory = (obj / "inventory.json").read_bytes()
     v1_sidecar = (obj / "inventory.json.sha256").read_bytes()
-    store.correct_metadata(CODE, METADATA_XML.replace(b"2011-03-04", b"2011-03-05"), agent="a", reason="日期")
+    meta = from_xml(store.read_file(CODE, aip.METADATA_XML))
+    meta = meta.model_copy(update={"record": meta.record.model_copy(update={"notes": ("补注",)})})
+    store.correct_metadata(CODE, meta, agent="a", reason="补附注")
     # simulate a crash after the version directory was renamed in, before the root inventory was replaced
     (obj / "inventory.json").write_bytes(v1_inventory)
     (obj / "inventory.json.sha256").write_bytes(v1_sidecar)

@@ -5,8 +5,7 @@ Layout (paths relative to the package root; ``<档号>`` is the canonical archiv
     content/<档号>.pdf              PDF/A with the OCR text layer
     content/<档号>.txt              OCR text, UTF-8
     masters/<name as delivered>     page images, byte for byte
-    metadata/metadata.xml           DA/T 46 metadata
-    metadata/history.json           process history: one DA/T 46 业务实体 per action (see ProcessEvent)
+    metadata/metadata.xml           DA/T 46 metadata, with the process history as 业务实体 events
     metadata/checks.json            the GD check report (added after the checks)
     manifest-sha256.txt             "<hex>  <path>" for every file above (BagIt manifest form, sorted)
     manifest-sm3.txt                the same with SM3
@@ -31,14 +30,13 @@ report is added; the report itself should quote the package digest it checked.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -49,7 +47,6 @@ CONTENT_DIR = "content"
 MASTERS_DIR = "masters"
 METADATA_DIR = "metadata"
 METADATA_XML = f"{METADATA_DIR}/metadata.xml"
-HISTORY_JSON = f"{METADATA_DIR}/history.json"
 CHECKS_JSON = f"{METADATA_DIR}/checks.json"
 PAYLOAD_DIRS = (CONTENT_DIR, MASTERS_DIR, METADATA_DIR)
 
@@ -82,55 +79,6 @@ class DigestedFile(Protocol):
     def sm3(self) -> str: ...
     @property
     def size(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessEvent:
-    """One action taken on the record: a DA/T 46 业务实体 (M80–M84) with its agent (机构人员实体).
-
-    Written to ``metadata/history.json`` with the DA/T 46 element names as keys, so the file reads
-    without guidang and maps one to one to the EEP 业务实体块.
-    """
-
-    action: str  # 业务行为, e.g. 接收, OCR, 转换为PDF/A, 四性检测, 归档, 修改元数据
-    time: dt.datetime  # 行为时间 (timezone-aware)
-    agent: str  # 机构人员名称
-    agent_type: str = "单位"  # 机构人员类型: 单位 | 内设机构 | 个人
-    basis: str = ""  # 行为依据
-    description: str = ""  # 行为描述
-    status: str = "历史行为"  # 业务状态: 历史行为 | 计划任务
-    event_id: str = field(default_factory=lambda: f"E-{uuid.uuid4().hex}")  # 业务标识符
-
-    def __post_init__(self) -> None:
-        if self.time.tzinfo is None:
-            raise ValueError("ProcessEvent.time must be timezone-aware")
-        if self.status not in ("历史行为", "计划任务"):
-            raise ValueError(f"业务状态 must be 历史行为 or 计划任务, not {self.status!r}")
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "业务标识符": self.event_id,
-            "业务状态": self.status,
-            "业务行为": self.action,
-            "行为时间": self.time.isoformat(timespec="seconds"),
-            "行为依据": self.basis,
-            "行为描述": self.description,
-            "机构人员名称": self.agent,
-            "机构人员类型": self.agent_type,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, str]) -> ProcessEvent:
-        return cls(
-            action=data["业务行为"],
-            time=dt.datetime.fromisoformat(data["行为时间"]),
-            agent=data["机构人员名称"],
-            agent_type=data.get("机构人员类型", "单位"),
-            basis=data.get("行为依据", ""),
-            description=data.get("行为描述", ""),
-            status=data.get("业务状态", "历史行为"),
-            event_id=data["业务标识符"],
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +116,6 @@ class Package:
     code: str
     files: Mapping[str, Digests]  # payload path → digests, sorted by path
     package_digest: Mapping[str, str]  # algorithm → digest of manifest-<algorithm>.txt
-    history: tuple[ProcessEvent, ...]
 
     @property
     def pdf(self) -> str:
@@ -276,11 +223,6 @@ def _check_name(name: str, what: str) -> None:
         raise PackageError(f"{what}的文件名不可用：{name!r}", f"unusable file name for {what}: {name!r}")
 
 
-def history_bytes(events: Iterable[ProcessEvent]) -> bytes:
-    data = [e.to_json() for e in events]
-    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
 def build_package(
     dest: str | os.PathLike[str],
     *,
@@ -289,7 +231,6 @@ def build_package(
     text: str | os.PathLike[str] | bytes,
     masters: Sequence[str | os.PathLike[str] | DigestedFile],
     metadata_xml: bytes | str | os.PathLike[str],
-    history: Sequence[ProcessEvent] = (),
 ) -> Package:
     """Build the package at ``dest`` (which must not exist) and return it.
 
@@ -320,7 +261,6 @@ def build_package(
             files[METADATA_XML] = _put_bytes(work, METADATA_XML, metadata_xml)
         else:
             files[METADATA_XML] = copy_with_digests(metadata_xml, work / METADATA_XML)
-        files[HISTORY_JSON] = _put_bytes(work, HISTORY_JSON, history_bytes(history))
         names = [Path(m if isinstance(m, (str, os.PathLike)) else m.path).name for m in masters]
         for name in {n for n in names if names.count(n) > 1}:
             raise PackageError(f"原始图像文件名重复：{name}", f"duplicate master file name: {name}")
@@ -462,20 +402,7 @@ def read_package(path: str | os.PathLike[str]) -> Package:
         for p in sorted(listed, key=lambda p: p.encode())
     }
     package_digest = {a: digest_file(root / manifest_name(a)).of(a) for a in ALGORITHMS}
-    history: tuple[ProcessEvent, ...] = ()
-    if HISTORY_JSON in files:
-        history = read_history((root / HISTORY_JSON).read_bytes())
-    return Package(root=root, code=code, files=files, package_digest=package_digest, history=history)
-
-
-def read_history(data: bytes) -> tuple[ProcessEvent, ...]:
-    try:
-        items = json.loads(data.decode("utf-8"))
-        return tuple(ProcessEvent.from_json(item) for item in items)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise PackageError(
-            f"处理历史文件无法解析：{exc}", f"cannot parse the process history: {exc}"
-        ) from exc
+    return Package(root=root, code=code, files=files, package_digest=package_digest)
 
 
 def _walk_payload(root: Path) -> set[str]:

@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
 from ocfl.layout import Layout, LayoutException
 from ocfl.layout_registry import add_layout
 from ocfl.storage_root import StorageRoot
@@ -57,6 +56,9 @@ from ocfl.validator import Validator
 from guidang.errors import InputError, StorageError
 from guidang.packaging import aip
 from guidang.packaging.fixity import ALGORITHMS, Digests, digest_bytes, digest_file
+from guidang.packaging.metadata import Action, AgentType, RecordMetadata
+from guidang.packaging.metadata import ProcessEvent as MetadataEvent
+from guidang.packaging.metadata_xml import from_xml, to_xml
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +158,8 @@ LAYOUT_DOC = f"""# {LAYOUT_NAME}
 其中的内容不是存储的一部分，可在无写入进行时删除。
 
 对象内容（逻辑路径）：`content/<档号>.pdf`（PDF/A）、`content/<档号>.txt`（OCR 文本）、
-`masters/`（原始扫描图像）、`metadata/metadata.xml`（DA/T 46 元数据）、`metadata/history.json`（业务实体：
-处理过程）、`metadata/checks.json`（四性检测报告）、`manifest-sha256.txt` / `manifest-sm3.txt`（每个文件的
+`masters/`（原始扫描图像）、`metadata/metadata.xml`（DA/T 46 元数据，含业务实体即处理过程）、
+`metadata/checks.json`（四性检测报告）、`manifest-sha256.txt` / `manifest-sm3.txt`（每个文件的
 SHA-256 / SM3 摘要）、`tagmanifest-*.txt`（清单的摘要，即档案包摘要）。清单格式同 BagIt：“摘要  路径”。
 OCFL 清点文件（inventory）的摘要算法为 sha256。元数据更正产生新版本（v2、v3…），旧版本不变。
 
@@ -168,7 +170,8 @@ but the last is a folder, and the object folder is named by the whole id. Exampl
 names (% < > : " / \\ | ? *, control characters, a leading ".") are percent-encoded as UTF-8 bytes.
 `extensions/{LAYOUT_NAME}/staging/` holds objects and versions being written; they are renamed into
 place when complete and are not part of the store. Inside each object the logical paths are the
-archival package: the PDF/A, OCR text, masters, DA/T 46 metadata, process history, check report, and
+archival package: the PDF/A, OCR text, masters, DA/T 46 metadata (with the process history as
+业务实体 events), check report, and
 BagIt-style manifests with SHA-256 and SM3 digests. Corrections of metadata are new versions.
 """
 
@@ -479,51 +482,57 @@ class OcflStore:
         )
 
     def correct_metadata(
-        self, code: object, metadata_xml: bytes, *, agent: str, reason: str, agent_type: str = "个人"
+        self,
+        code: object,
+        metadata: RecordMetadata | bytes,
+        *,
+        agent: str,
+        reason: str,
+        agent_type: AgentType = "个人",
     ) -> StoredVersion:
         """Store corrected descriptive metadata as a new version, with the change in the history.
 
-        The new version changes ``metadata/metadata.xml``, appends a 修改元数据 event to
-        ``metadata/history.json`` and refreshes the manifests; every other file is carried over.
+        ``metadata`` is the corrected record (model or XML valid against the project XSD). Its
+        业务实体 events must be the stored ones (history is append-only); a 修改 event naming the
+        agent and the reason is appended. The new version holds the new ``metadata/metadata.xml``
+        and refreshed manifests; every other file is carried over from the previous version.
         """
         code = str(code)
-        try:
-            etree.fromstring(metadata_xml)
-        except etree.XMLSyntaxError as exc:
-            raise InputError(
-                f"更正后的元数据不是格式良好的 XML：{exc}",
-                f"corrected metadata is not well-formed XML: {exc}",
-            ) from exc
         if not reason.strip():
             raise InputError("更正元数据必须说明理由", "a metadata correction needs a reason")
-        head_files = self.logical_files(code)
-        if head_files[aip.METADATA_XML].read_bytes() == metadata_xml:
+        corrected = metadata if isinstance(metadata, RecordMetadata) else from_xml(metadata)
+        current = from_xml(self.read_file(code, aip.METADATA_XML))
+        if corrected.events != current.events:
+            raise InputError(
+                "更正不能改动已有的处理历史（业务实体），只能追加",
+                "a correction cannot change the recorded process history (业务实体); it is append-only",
+            )
+        if corrected == current:
             raise InputError(
                 "更正后的元数据与现有版本相同，未产生新版本",
-                "the corrected metadata equals the current one; no new version",
+                "the corrected metadata equals the current one; no new version written",
             )
-        history = (
-            aip.read_history(head_files[aip.HISTORY_JSON].read_bytes())
-            if aip.HISTORY_JSON in head_files
-            else ()
-        )
-        event = aip.ProcessEvent(
-            action="修改元数据",
-            time=dt.datetime.now(dt.UTC),
+        stated = corrected.record.archival_code.code if corrected.record.archival_code else code
+        if stated != code:
+            raise InputError(
+                f"更正不能改变档号（{code} → {stated}）；改档号应另建对象",
+                f"a correction cannot change the archival code ({code} → {stated})",
+            )
+        event = MetadataEvent(
+            action=Action.CORRECTED,
+            time=dt.datetime.now(dt.UTC).replace(microsecond=0),
             agent=agent,
             agent_type=agent_type,
             description=reason,
-            basis="",
         )
-        new_payload = {aip.METADATA_XML: metadata_xml, aip.HISTORY_JSON: aip.history_bytes([*history, event])}
+        xml = to_xml(corrected.with_event(event))
         recorded = self.digests(code)
-        for rel, data in new_payload.items():
-            recorded[rel] = digest_bytes(data)
+        recorded[aip.METADATA_XML] = digest_bytes(xml)
         tag_files = aip.tag_files_bytes(recorded)
         sources: dict[str, _Source] = {}
-        for logical, path in head_files.items():
+        for logical, path in self.logical_files(code).items():
             sources[logical] = _Source(sha256=self._digest_of(code, logical), path=path, data=None)
-        for rel, data in {**new_payload, **tag_files}.items():
+        for rel, data in {aip.METADATA_XML: xml, **tag_files}.items():
             sources[rel] = _Source(sha256=digest_bytes(data).sha256, path=None, data=data)
         package_digest = {a: digest_bytes(tag_files[aip.manifest_name(a)]).of(a) for a in ALGORITHMS}
         return self._new_version(
