@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 LEVEL_SEP = "-"
 PART_SEP = "·"  # U+00B7 MIDDLE DOT
 
+PartValue = str | int | Sequence[str] | None  # None or "" = an absent optional part
+PartValues = Mapping[str, PartValue]
+
 Role = Literal[
     "fonds", "catalogue", "category", "class", "year", "retention", "org", "volume", "item", "page"
 ]
@@ -286,7 +289,7 @@ class ArchivalCodeRule(BaseModel):
             {
                 ch: rep
                 for ch, rep in _LOOKALIKES.items()
-                if self.accept_lookalikes and not any(re.fullmatch(s.spec.pattern, ch) for s in self.slots)
+                if self.accept_lookalikes and not any(_may_contain(s.spec.pattern, ch) for s in self.slots)
             }
         )
 
@@ -318,6 +321,17 @@ class ArchivalCodeRule(BaseModel):
             return f"[{text}]" if s.min == 0 else text
 
         return LEVEL_SEP.join(PART_SEP.join(one(s) for s in lvl) for lvl in self._levels)
+
+
+_BRACKET = re.compile(r"\[(?:\\.|[^\]\\])*\]")
+_WILDCARDS = re.compile(r"(?<!\\)\.|\\[SWDPp]|\[\^")
+
+
+def _may_contain(pattern: str, ch: str) -> bool:
+    """Whether a part pattern could match a value containing ``ch`` (conservative: wildcards say yes)."""
+    if re.fullmatch(pattern, ch) or ch in pattern or re.escape(ch) in pattern or _WILDCARDS.search(pattern):
+        return True
+    return any(re.fullmatch(bracket, ch) for bracket in _BRACKET.findall(pattern))
 
 
 def _compile(levels: tuple[tuple[_Slot, ...], ...]) -> re.Pattern[str]:
@@ -822,7 +836,7 @@ def parse(code: str, rule: ArchivalCodeRule) -> ArchivalCode:
     return result
 
 
-def format(parts: Mapping[str, str | int | Sequence[str]], rule: ArchivalCodeRule) -> str:
+def format(parts: PartValues, rule: ArchivalCodeRule) -> str:
     """Build the canonical 档号 from part values (numbers are zero-padded; repeated parts may be lists)."""
     return build(parts, rule).text
 
@@ -838,7 +852,7 @@ def _format_number(value: int, slot: _Slot, issues: list[ArchivalCodeIssue]) -> 
     return str(value).zfill(slot.spec.width)
 
 
-def build(parts: Mapping[str, str | int | Sequence[str]], rule: ArchivalCodeRule) -> ArchivalCode:
+def build(parts: PartValues, rule: ArchivalCodeRule) -> ArchivalCode:
     """Like :func:`format` but returns the parsed :class:`ArchivalCode`."""
     issues: list[ArchivalCodeIssue] = []
     for name in parts:
@@ -878,7 +892,7 @@ def build(parts: Mapping[str, str | int | Sequence[str]], rule: ArchivalCodeRule
 
 def allocate(
     rule: ArchivalCodeRule,
-    parts: Mapping[str, str | int | Sequence[str]],
+    parts: PartValues,
     bind: Engine | Connection | Session,
 ) -> ArchivalCode:
     """Give the next 档号 in the class ``parts`` names (every part but the sequence part).

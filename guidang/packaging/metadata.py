@@ -34,7 +34,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from guidang.errors import InputError
 from guidang.models import CatalogueRow
 from guidang.packaging.archival_code import PART_SEP, ArchivalCode, ArchivalCodeRule, parse
-from guidang.packaging.domains import retention_code
+from guidang.packaging.domains import Domains, default_domains, retention_code
 
 NAMESPACE = "urn:guidang:metadata:1"
 ROOT_ELEMENT = "电子文件元数据"
@@ -699,9 +699,62 @@ def missing_mandatory(meta: RecordMetadata, conditions: Collection[str] = ()) ->
     ]
 
 
+# -- value domains ------------------------------------------------------------------------------------
+
+DOMAIN_OF: dict[str, str] = {
+    f"{_R}聚合层次": "聚合层次",
+    f"{_R}档号/保管期限": "保管期限",
+    f"{_R}内容描述/文种": "文种",
+    f"{_R}内容描述/紧急程度": "紧急程度",
+    f"{_R}内容描述/密级": "密级",
+    f"{_R}形式特征/文件组合类型": "文件组合类型",
+    f"{_R}形式特征/语种": "语种",
+    f"{_R}形式特征/稿本": "稿本",
+    f"{_R}计算机文件/文档主从声明": "文档主从声明",
+    f"{_R}计算机文件/数字化属性/扫描色彩模式": "扫描色彩模式",
+    f"{_R}电子签名/签名算法标识": "签名算法标识",
+    f"{_R}权限管理/授权/授权行为": "授权行为",
+    f"{_R}权限管理/控制标识": "控制标识",
+    "业务实体块/业务实体/业务状态": "业务状态",
+    "业务实体块/业务实体/业务行为": "业务行为",
+    "业务实体块/业务实体/机构人员类型": "机构人员类型",
+}
+"""Which element takes its values from which domain of ``domains.toml``."""
+
+
+@dataclass(frozen=True)
+class DomainIssue:
+    path: str
+    value: str
+    domain: str
+    closed: bool
+
+    @property
+    def zh(self) -> str:
+        return f"{self.path.rsplit('/', 1)[-1]}“{self.value}”不在值域“{self.domain}”中"
+
+    @property
+    def en(self) -> str:
+        return f"{self.path.rsplit('/', 1)[-1]} {self.value!r} is not in the value domain {self.domain}"
+
+
+def domain_issues(meta: RecordMetadata, domains: Domains | None = None) -> list[DomainIssue]:
+    """Values outside their DA/T 46 value domain (open domains included; pass local terms via ``domains``)."""
+    domains = domains or default_domains()
+    out = []
+    for path, name in DOMAIN_OF.items():
+        domain = domains[name]
+        for value in _values_at(meta, ELEMENTS_BY_PATH[path].attr_path.split(".")):
+            for v in value if isinstance(value, tuple) else (value,):
+                if v is not None and str(v) not in domain:
+                    out.append(DomainIssue(path, str(v), name, domain.closed))
+    return out
+
+
 __all__ = [
     "ALL_ELEMENTS",
     "CONDITIONS",
+    "DOMAIN_OF",
     "MANDATORY_ELEMENTS",
     "NAMESPACE",
     "ROOT_ELEMENT",
@@ -710,6 +763,7 @@ __all__ = [
     "ComputerFile",
     "ContentDescription",
     "DigitisationAttributes",
+    "DomainIssue",
     "El",
     "ElectronicAttributes",
     "ElementInfo",
@@ -725,6 +779,7 @@ __all__ = [
     "Rights",
     "Signature",
     "StorageLocation",
+    "domain_issues",
     "missing_mandatory",
     "normalise_date",
     "normalise_date_or_time",
