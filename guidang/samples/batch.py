@@ -17,15 +17,17 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import multiprocessing
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from PIL import Image
 
-from guidang.samples.degrade import Degradation, Profile, degrade, draw_degradation
+from guidang.samples.degrade import GREY_PAPER, Degradation, Profile, degrade, draw_degradation
 from guidang.samples.render import RenderedPage, RenderOptions, render_document
 from guidang.samples.texts import DocumentText, Kind, Script, compose_document
 from guidang.samples.truth import BatchTruth, ItemTruth, PageTruth
@@ -42,6 +44,8 @@ CATALOGUE_NAMES = {"csv": "catalogue.csv", "xlsx": "目录.xlsx"}
 MANIFEST_NAME = "manifest-sha256.txt"
 READY_NAME = "READY"
 SUFFIX = {"tiff": ".tif", "jpeg": ".jpg"}
+DEMO_TIFF_BATCH = "DEMO-TIF-{seed:03d}"
+DEMO_JPEG_BATCH = "DEMO-JPG-{seed:03d}"
 SCANNER = {"make": "guidang", "model": "samples virtual scanner", "software": "guidang.samples"}
 
 
@@ -55,6 +59,7 @@ def make_batch(
     *,
     items: int = 3,
     pages: tuple[int, int] = (1, 3),
+    page_counts: Sequence[int] | None = None,
     seed: int = 0,
     image_format: ImageFormat = "tiff",
     dpi: int = 300,
@@ -79,10 +84,12 @@ def make_batch(
     write_truth: bool = True,
     tiff_compression: Literal["lzw", "deflate"] = "lzw",
     jpeg_quality: int = 90,
+    workers: int = 1,
 ) -> BatchTruth:
     """Write one vendor batch under ``dest`` and return (and save) its ground truth.
 
-    items/pages: number of 件 and the inclusive range of pages per 件 (drawn per item).
+    items/pages: number of 件 and the inclusive range of pages per 件 (drawn per item);
+    ``page_counts`` fixes the pages of each 件 in 件号 order instead (and sets ``items``).
     image_format "mixed" alternates TIFF and JPEG by item: against DA/T 31 (one storage
     format per batch), for tests of that rule only.
     colour: "red-pages" renders 红头 and seal and stores those pages in colour, the others in
@@ -93,7 +100,12 @@ def make_batch(
     service_fields: every item is a 政务服务 case record and the catalogue has the
     事项名称 … 办理结果 columns. scripts: cycle of "hans"/"hant" per item (default: drawn).
     truth_path: where the truth JSON goes (default ``dest/<batch-id>.truth.json``).
+    workers: write items in that many worker processes (same output as 1).
     """
+    if page_counts is not None:
+        items = len(page_counts)
+        if min(page_counts, default=0) < 1:
+            raise ValueError("page_counts must be >= 1 each")
     if items < 1 or pages[0] < 1 or pages[1] < pages[0]:
         raise ValueError("need items >= 1 and 1 <= pages[0] <= pages[1]")
     if bitonal and image_format != "tiff":
@@ -104,7 +116,6 @@ def make_batch(
     root = dest / batch_id
     if root.exists():
         raise FileExistsError(f"batch folder exists already: {root}")
-    root.mkdir(parents=True)
     overrides = overrides or {}
     opts = RenderOptions(dpi=dpi, red_header=colour != "none", seal=colour != "none", colour=True)
 
@@ -119,57 +130,40 @@ def make_batch(
         docs.append((doc, int(rng.integers(pages[0], pages[1] + 1)), rng))
     docs.sort(key=lambda d: d[0].date)  # DA/T 22: 件号 follows the date within the class
 
-    item_truths = []
+    jobs = []
     for index, (doc, n_pages, rng) in enumerate(docs):
         code = archival_code(fonds_code, year, retention, org, first_number + index)
-        fmt: Literal["tiff", "jpeg"] = (
-            image_format if image_format != "mixed" else ("tiff", "jpeg")[index % 2]
-        )
-        rendered = render_document(doc, n_pages, replace(opts, last_page_fill=float(rng.uniform(0.3, 0.7))))
-        (root / code).mkdir()
-        page_truths = []
-        for p, page in enumerate(rendered):
-            page_rng = np.random.default_rng([seed, index, p, 1])
-            d = overrides.get((index, p)) or draw_degradation(profile, page_rng, dpi=dpi)
-            rel = f"{code}/{code}-{p + 1:04d}{SUFFIX[fmt]}"
-            mode = _mode(page, colour, bitonal)
-            image = degrade(page.image.convert("RGB" if mode == "RGB" else "L"), d, page_rng)
-            if mode == "1":
-                image = _binarise(image)
-            _save_image(
-                image, root / rel, fmt, dpi, _scan_time(year, index, p), tiff_compression, jpeg_quality
-            )
-            page_truths.append(
-                PageTruth(
-                    file=rel,
-                    sequence=p + 1,
-                    lines=() if d.blank else page.lines,
-                    seal_text=None if d.blank else page.seal_text,
-                    mode=mode,
-                    image_format=fmt,
-                    width=image.width,
-                    height=image.height,
-                    dpi=dpi,
-                    degradation=d,
-                )
-            )
-        row = _catalogue_row(index + 1, code, doc, retention, page_truths, service_fields)
-        item_truths.append(
-            ItemTruth(
-                archival_code=code,
-                folder=code,
-                title=doc.title,
-                doc_number=doc.doc_number,
-                creator=doc.issuer,
-                date=doc.date_yyyymmdd,
-                retention=RETENTION_NAMES[retention],
-                script=doc.script,
-                kind=doc.kind,
-                catalogue_row=row,
-                pages=tuple(page_truths),
-                service=doc.service,
+        n = page_counts[index] if page_counts is not None else n_pages
+        jobs.append(
+            _ItemJob(
+                root=root,
+                index=index,
+                code=code,
+                doc=doc,
+                pages=n,
+                opts=replace(opts, last_page_fill=float(rng.uniform(0.3, 0.7))),
+                image_format=image_format if image_format != "mixed" else ("tiff", "jpeg")[index % 2],
+                degradations=tuple(overrides.get((index, p)) for p in range(n)),
+                profile=profile,
+                seed=seed,
+                colour=colour,
+                bitonal=bitonal,
+                retention=retention,
+                service_fields=service_fields,
+                tiff_compression=tiff_compression,
+                jpeg_quality=jpeg_quality,
             )
         )
+    unknown = sorted(set(overrides) - {(j.index, p) for j in jobs for p in range(j.pages)})
+    if unknown:
+        raise ValueError(f"overrides name pages that the batch does not have: {unknown}")
+    root.mkdir(parents=True)
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("spawn")  # no fork: callers may run threads
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
+            item_truths = list(pool.map(_write_item, jobs))
+    else:
+        item_truths = [_write_item(job) for job in jobs]
 
     columns = DAT22_COLUMNS + (SERVICE_COLUMNS if service_fields else ())
     cat_name = CATALOGUE_NAMES[catalogue]
@@ -194,6 +188,76 @@ def make_batch(
     if write_truth:
         truth.save(truth_path or dest / f"{batch_id}.truth.json")
     return truth
+
+
+@dataclass(frozen=True)
+class _ItemJob:
+    """Everything needed to write one item's folder (picklable, for worker processes)."""
+
+    root: Path
+    index: int
+    code: str
+    doc: DocumentText
+    pages: int
+    opts: RenderOptions
+    image_format: Literal["tiff", "jpeg"]
+    degradations: tuple[Degradation | None, ...]  # fixed parameters per page, None: draw
+    profile: Profile
+    seed: int
+    colour: Colour
+    bitonal: bool
+    retention: str
+    service_fields: bool
+    tiff_compression: Literal["lzw", "deflate"]
+    jpeg_quality: int
+
+
+def _write_item(job: _ItemJob) -> ItemTruth:
+    code, fmt, dpi = job.code, job.image_format, job.opts.dpi
+    (job.root / code).mkdir()
+    page_truths = []
+    for p, page in enumerate(render_document(job.doc, job.pages, job.opts)):
+        page_rng = np.random.default_rng([job.seed, job.index, p, 1])
+        fixed = job.degradations[p] if p < len(job.degradations) else None
+        d = fixed or draw_degradation(job.profile, page_rng, dpi=dpi)
+        rel = f"{code}/{code}-{p + 1:04d}{SUFFIX[fmt]}"
+        mode = _mode(page, job.colour, job.bitonal)
+        image = degrade(page.image.convert("RGB" if mode == "RGB" else "L"), d, page_rng)
+        if mode == "1":
+            image = _binarise(image)
+        when = _scan_time(job.doc.date.year, job.index, p)
+        _save_image(image, job.root / rel, fmt, dpi, when, job.tiff_compression, job.jpeg_quality)
+        page_truths.append(
+            PageTruth(
+                file=rel,
+                sequence=p + 1,
+                lines=() if d.blank else page.lines,
+                seal_text=None if d.blank else page.seal_text,
+                mode=mode,
+                image_format=fmt,
+                width=image.width,
+                height=image.height,
+                dpi=dpi,
+                degradation=d,
+            )
+        )
+    doc = job.doc
+    return ItemTruth(
+        archival_code=code,
+        folder=code,
+        title=doc.title,
+        doc_number=doc.doc_number,
+        creator=doc.issuer,
+        date=doc.date_yyyymmdd,
+        retention=RETENTION_NAMES[job.retention],
+        script=doc.script,
+        kind=doc.kind,
+        catalogue_row=_catalogue_row(
+            job.index + 1, code, doc, job.retention, page_truths, job.service_fields
+        ),
+        pages=tuple(page_truths),
+        service=doc.service,
+    )
 
 
 def _mode(page: RenderedPage, colour: Colour, bitonal: bool) -> str:
@@ -321,3 +385,49 @@ def write_manifest(root: Path, name: str = MANIFEST_NAME) -> Path:
     target = root / name
     target.write_text("".join(lines), encoding="utf-8")
     return target
+
+
+def generate_demo(dest: Path, seed: int = 0, *, truth_dir: Path | None = None, dpi: int = 300) -> Path:
+    """Write the `guidang demo` drop into ``dest`` and return ``dest``.
+
+    Two batches, because DA/T 31 wants one storage format per batch: ``DEMO-TIF-<seed>``
+    (3 件, 6 pages, TIFF/LZW, catalogue.csv) and ``DEMO-JPG-<seed>`` (2 件 of 政务服务 case
+    records, 3 pages, JPEG, 目录.xlsx with the 政务服务 columns). 档号 run on from one batch
+    to the other (0001-0005). Pages carry the "scan" profile (skew up to 1.5°, light noise
+    and blur, grey paper) and the first page of the first 件 has a black border on its right
+    edge, so the scan QA has something to report while Tesseract still reads every page.
+    Truth files go to ``truth_dir`` when given (never into ``dest``, which may be an inbox).
+    """
+    first_page = Degradation(
+        skew_deg=0.8, noise_sigma=3.0, blur_sigma=0.7 * dpi / 300, paper=GREY_PAPER,
+        border_px=round(45 * dpi / 300), border_edges="r", specks=3,
+    )  # fmt: skip
+    tiff_id = DEMO_TIFF_BATCH.format(seed=seed)
+    jpeg_id = DEMO_JPEG_BATCH.format(seed=seed)
+    make_batch(
+        dest,
+        page_counts=(2, 1, 3),
+        seed=seed,
+        image_format="tiff",
+        overrides={(0, 0): first_page},
+        batch_id=tiff_id,
+        truth_path=truth_dir / f"{tiff_id}.truth.json" if truth_dir else None,
+        dpi=dpi,
+        profile="scan",
+        write_truth=truth_dir is not None,
+    )
+    make_batch(
+        dest,
+        page_counts=(1, 2),
+        seed=seed + 1,
+        first_number=4,
+        image_format="jpeg",
+        catalogue="xlsx",
+        service_fields=True,
+        batch_id=jpeg_id,
+        truth_path=truth_dir / f"{jpeg_id}.truth.json" if truth_dir else None,
+        dpi=dpi,
+        profile="scan",
+        write_truth=truth_dir is not None,
+    )
+    return dest
