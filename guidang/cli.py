@@ -156,6 +156,8 @@ def _register_optional() -> None:
         ("guidang.validators.cli_check", "check_command"),
         ("guidang.packaging.cli_eep", "export_eep_command"),
         ("guidang.packaging.cli_eep", "verify_eep_command"),
+        ("guidang.hotfolders.cli", "watch_command"),
+        ("guidang.hotfolders.cli", "status_command"),
     ):
         try:
             command = getattr(importlib.import_module(module), attr)

@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from guidang.errors import ConfigError
 from guidang.hotfolders.options import WatchOptions
+from guidang.ingest.scanqa.options import ScanQAOptions
 
 CONFIG_NAME = "guidang.toml"
 
@@ -60,6 +61,7 @@ class Profile(BaseModel):
     ocr_languages: str | None = None  # overrides ocr.languages for this inbox
     quiet_seconds: float = 30.0  # inboxes without READY markers: quiet period
     require_ready_marker: bool = True
+    scan_qa: ScanQAOptions = ScanQAOptions()  # DA/T 31 scan QA thresholds (guidang.ingest.scanqa)
 
 
 class Settings(BaseSettings):
@@ -71,7 +73,7 @@ class Settings(BaseSettings):
     ocr: OcrOptions = OcrOptions()
     pdfa: PdfaOptions = PdfaOptions(part="2b")
     clamav: ClamavOptions = ClamavOptions()
-    watch: WatchOptions = Field(default_factory=WatchOptions)
+    watch: WatchOptions = WatchOptions()
     profiles: dict[str, Profile] = Field(default_factory=dict)
 
     @classmethod

@@ -1,0 +1,153 @@
+"""``guidang watch`` and ``guidang status`` (registered by guidang.cli)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from sqlalchemy import desc, or_, select
+
+from guidang.cli import handle_errors, settings
+from guidang.models import BatchStatus
+from guidang.storage.catalogue import BatchRow
+
+
+@click.command("watch")
+@click.option(
+    "--once", is_flag=True, help="处理当前就绪的批次后退出 / take what is ready now, process it, exit"
+)
+@click.option("--workers", type=click.IntRange(min=1), help="并行批次数 / batches at once (default: cores)")
+@handle_errors
+def watch_command(once: bool, workers: int | None) -> None:
+    """监视收件箱并处理就绪批次 / watch every inbox and process the batches that are ready."""
+    from guidang.hotfolders.service import Watcher
+
+    s = settings()
+    if workers is not None:
+        s = s.model_copy(update={"watch": s.watch.model_copy(update={"workers": workers})})
+    Watcher(s, once=once).run()
+
+
+def status_data(limit: int = 20) -> dict[str, Any]:
+    """Inboxes, claims in flight with their stage, and recent failures, from the catalogue DB."""
+    from guidang.hotfolders.service import inboxes
+    from guidang.hotfolders.state import IN_FLIGHT, ClaimRow, Stage, claims, open_catalogue
+
+    s = settings()
+    cat = open_catalogue(s.db_url)
+    with cat.session() as ses:
+        flight = claims(ses, *IN_FLIGHT)
+        failed_claims = list(
+            ses.scalars(
+                select(ClaimRow)
+                .where(or_(ClaimRow.stage == str(Stage.REJECTED), ClaimRow.last_error.is_not(None)))
+                .order_by(desc(ClaimRow.updated_at))
+                .limit(limit)
+            )
+        )
+        failed_batches = list(
+            ses.scalars(
+                select(BatchRow)
+                .where(
+                    or_(
+                        BatchRow.status == str(BatchStatus.FAILED),
+                        BatchRow.summary["rejected"].as_integer() > 0,
+                    )
+                )
+                .order_by(desc(BatchRow.id))
+                .limit(limit)
+            )
+        )
+    return {
+        "inboxes": [
+            {
+                "profile": i.profile,
+                "path": str(i.path),
+                "mode": i.mode,
+                "fs_type": i.fs_type,
+                "observer": "polling" if i.polling else "native",
+                "waiting_entries": sum(1 for p in i.path.iterdir() if not p.name.startswith("."))
+                if i.path.is_dir()
+                else 0,
+            }
+            for i in inboxes(s)
+        ],
+        "in_flight": [
+            {
+                "claim": c.id,
+                "profile": c.profile,
+                "name": c.name,
+                "stage": c.stage,
+                "attempts": c.attempts,
+                "worker": c.worker,
+                "since": c.updated_at.isoformat(),
+                "last_error": c.last_error,
+            }
+            for c in flight
+        ],
+        "recent_failures": [
+            {
+                "claim": c.id,
+                "profile": c.profile,
+                "name": c.name,
+                "stage": c.stage,
+                "reason": c.reason,
+                "message_zh": c.detail.get("message_zh"),
+                "message_en": c.detail.get("message_en"),
+                "last_error": c.last_error,
+                "at": c.updated_at.isoformat(),
+                "where": c.final_path,
+            }
+            for c in failed_claims
+        ],
+        "recent_batch_failures": [
+            {
+                "batch": b.id,
+                "profile": b.profile,
+                "name": b.name,
+                "delivery": b.delivery,
+                "status": b.status,
+                "summary": b.summary,
+                "receipt": b.receipt_path,
+            }
+            for b in failed_batches
+        ],
+    }
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print one JSON object")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@handle_errors
+def status_command(as_json: bool, limit: int) -> None:
+    """收件箱、处理中的批次与近期失败 / inboxes, batches in flight and recent failures."""
+    data = status_data(limit)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo("收件箱 inboxes:")
+    for i in data["inboxes"]:
+        click.echo(
+            f"  {i['profile']:<12} {i['path']}  [{i['mode']}, {i['observer']}, {i['fs_type']}]"
+            f"  待取 waiting: {i['waiting_entries']}"
+        )
+    click.echo("处理中 in flight:" + ("" if data["in_flight"] else " —"))
+    for c in data["in_flight"]:
+        err = f"  ({c['last_error']})" if c["last_error"] else ""
+        click.echo(
+            f"  #{c['claim']:<5} {c['profile']}/{c['name']}  {c['stage']}  attempt {c['attempts']}"
+            f"  {c['worker'] or ''}  since {c['since']}{err}"
+        )
+    click.echo(
+        "近期失败 recent failures:"
+        + ("" if data["recent_failures"] or data["recent_batch_failures"] else " —")
+    )
+    for c in data["recent_failures"]:
+        msg = c["message_zh"] or c["last_error"] or ""
+        click.echo(f"  #{c['claim']:<5} {c['profile']}/{c['name']}  {c['stage']}  {c['reason'] or ''}  {msg}")
+    for b in data["recent_batch_failures"]:
+        click.echo(
+            f"  batch {b['batch']} {b['profile']}/{b['name']} (delivery {b['delivery']})  {b['status']}"
+            f"  {b['summary']}  {b['receipt'] or ''}"
+        )

@@ -1,0 +1,123 @@
+"""The unit of work: run one claim, given only its id and the catalogue state.
+
+``run_claim(settings, claim_id)`` is a plain function so it can run in a local worker
+process (as the watcher does) or, unchanged, as a task on a distributed queue: the claim
+row says where the batch is and what has happened to it; a compare-and-set on the stage
+plus a per-claim lock make a second runner of the same claim a no-op.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import logging
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from guidang.config import Settings
+from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
+from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
+
+log = logging.getLogger(__name__)
+
+
+class WorkerInterrupted(BaseException):
+    """Raised in a worker by SIGTERM: unwind the current step and release the claim.
+    A BaseException so that the pipeline's ``except Exception`` handlers let it through."""
+
+
+class Outcome(Protocol):
+    batch_id: int
+    status: str
+
+    @property
+    def summary(self) -> dict[str, int]: ...
+
+
+Processor = Callable[[Settings, str, Path], Outcome]
+
+
+def load_processor(spec: str) -> Processor:
+    module, _, attr = spec.partition(":")
+    fn: Processor = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+def _batch_problems(outcome: Any) -> str:
+    results = getattr(outcome, "batch_results", ())
+    return "; ".join(f"{r.check_id}: {r.message_zh}" for r in results if str(r.status) == "fail")[:2000]
+
+
+def run_claim(settings: Settings, claim_id: int) -> str:
+    """Process one claim; returns the stage it ended in ("busy" if another runner holds it)."""
+    cat = open_catalogue(settings.db_url)
+    with cat.session() as s:
+        row = s.get(ClaimRow, claim_id)
+        if row is None:
+            return "unknown"
+        profile, path, attempts = row.profile, Path(row.processing_path), row.attempts
+    with claim_lock(settings, profile, claim_id) as mine:
+        if not mine:
+            return "busy"
+        with cat.session() as s:
+            if not move_stage(
+                s, claim_id, (Stage.CLAIMED,), Stage.RUNNING, attempts=attempts + 1, worker=worker_name()
+            ):
+                row = s.get(ClaimRow, claim_id)
+                return row.stage if row else "unknown"
+            cat.log(
+                s,
+                "guidang-watch",
+                "claim.running",
+                path.name,
+                claim=claim_id,
+                attempt=attempts + 1,
+                worker=worker_name(),
+            )
+        return _run(cat, settings, claim_id, profile, path)
+
+
+def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) -> str:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        reject(cat, settings, claim_id, "missing", str(path), frm=(Stage.RUNNING,))
+        return str(Stage.REJECTED)
+    if not stat.S_ISDIR(mode):
+        kind = "symlink" if stat.S_ISLNK(mode) else "fifo" if stat.S_ISFIFO(mode) else "device"
+        detail = os.readlink(path) if kind == "symlink" else ""
+        reject(cat, settings, claim_id, kind, detail, frm=(Stage.RUNNING,))
+        return str(Stage.REJECTED)
+    try:
+        outcome = load_processor(settings.watch.processor)(settings, profile, path)
+    except WorkerInterrupted:
+        record_failure(cat, settings, claim_id, "interrupted by a stop", crashed=False, counts=False)
+        return str(Stage.CLAIMED)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            log.error("claim %d: disk full (%s); released for a later retry", claim_id, exc)
+            record_failure(cat, settings, claim_id, f"disk full: {exc}", crashed=False, counts=False)
+            return str(Stage.CLAIMED)
+        log.exception("claim %d failed", claim_id)
+        return str(record_failure(cat, settings, claim_id, f"{type(exc).__name__}: {exc}", crashed=False))
+    except Exception as exc:
+        log.exception("claim %d failed", claim_id)
+        return str(record_failure(cat, settings, claim_id, f"{type(exc).__name__}: {exc}", crashed=False))
+    if outcome.status == "failed":
+        with cat.session() as s:
+            move_stage(
+                s,
+                claim_id,
+                (Stage.RUNNING,),
+                Stage.RUNNING,
+                batch_id=outcome.batch_id,
+                outcome="failed",
+                summary=dict(outcome.summary),
+            )
+        reject(cat, settings, claim_id, "batch_failed", _batch_problems(outcome), frm=(Stage.RUNNING,))
+        return str(Stage.REJECTED)
+    finish(cat, settings, claim_id, outcome.batch_id, outcome.status, dict(outcome.summary))
+    return str(Stage.DONE)
