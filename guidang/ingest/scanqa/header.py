@@ -1,0 +1,189 @@
+"""What a page file says about itself, read from its header with Pillow without decoding.
+
+The decompression-bomb guard lives here: a header that claims more pixels than the profile
+allows is rejected before a single pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+from guidang.ingest.scanqa.options import ScanQAOptions
+
+# Pillow's names of TIFF compressions, mapped to the DA/T 46 M56 wording (图像压缩方案)
+_TIFF_COMPRESSION = {
+    "raw": "无压缩",
+    "tiff_lzw": "LZW",
+    "tiff_adobe_deflate": "Deflate",
+    "tiff_deflate": "Deflate",
+    "packbits": "PackBits",
+    "group4": "CCITT Group 4",
+    "group3": "CCITT Group 3",
+    "tiff_ccitt": "CCITT Group 3 (MH)",
+    "jpeg": "JPEG",
+    "tiff_jpeg": "JPEG (旧式 TIFF 6.0)",
+    "webp": "WebP",
+    "tiff_sgilog": "SGILog",
+    "tiff_raw_16": "无压缩",
+    "lzma": "LZMA",
+    "zstd": "Zstandard",
+}
+
+# IJG standard luminance quantisation table (natural order) used to estimate JPEG quality
+_IJG_LUMA = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)  # fmt: skip
+
+
+class PageRejected(Exception):
+    """The file cannot be measured: unreadable, truncated, or too large to decode safely."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason  # "unreadable" | "truncated" | "bomb" | "too_large"
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    """Facts from the file header; nothing here needed the pixels."""
+
+    format: str  # TIFF, JPEG, JPEG2000, PNG, …
+    pixel_mode: str  # Pillow mode: 1, L, RGB, P, CMYK, I;16, …
+    width: int
+    height: int
+    dpi: tuple[float, float] | None  # None: the header states no resolution
+    compression: str  # DA/T 46 M56 wording
+    bits_per_sample: int
+    samples: int
+    frames: int
+    jpeg_quality: int | None  # estimated from the quantisation tables (JPEG only)
+    file_bytes: int
+
+
+def open_image(data: bytes, options: ScanQAOptions) -> Image.Image:
+    """Open (header only) and apply the decompression-bomb guard of the profile."""
+    try:
+        with warnings.catch_warnings():
+            # corrupt EXIF, Pillow's own bomb warning…: judged below by the profile's limit, not printed
+            warnings.simplefilter("ignore")
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # beyond Pillow's hard limit (2 x MAX_IMAGE_PIXELS)
+        raise PageRejected("bomb", str(exc)) from exc
+    except Exception as exc:  # Pillow raises many types for junk input
+        truncated = _truncation(data)
+        if truncated:
+            raise PageRejected("truncated", truncated) from exc
+        raise PageRejected("unreadable", f"{type(exc).__name__}: {exc}") from exc
+    if img.width * img.height > options.max_pixels or img.width <= 0 or img.height <= 0:
+        raise PageRejected("bomb", f"{img.width}x{img.height} > {options.max_pixels} pixels")
+    return img
+
+
+def _truncation(data: bytes) -> str | None:
+    """Why a file Pillow cannot open looks like a truncated TIFF/JPEG/PNG, or None."""
+    if data[:4] in (b"II*\x00", b"MM\x00*") and len(data) >= 8:
+        ifd = int.from_bytes(data[4:8], "little" if data[:2] == b"II" else "big")
+        if ifd >= len(data):
+            return f"TIFF directory at byte {ifd}, file has {len(data)} bytes"
+    if data[:2] == b"\xff\xd8" and data.rstrip(b"\x00")[-2:] != b"\xff\xd9":
+        return "JPEG end-of-image marker (FFD9) missing"
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-12:]:
+        return "PNG IEND chunk missing"
+    return None
+
+
+def read_header(img: Image.Image, file_bytes: int) -> FileHeader:
+    fmt = img.format or "unknown"
+    compression = _compression(img, fmt)
+    bands = len(img.getbands())
+    bits = _bits_per_sample(img)
+    return FileHeader(
+        format=fmt,
+        pixel_mode=img.mode,
+        width=img.width,
+        height=img.height,
+        dpi=_dpi(img),
+        compression=compression,
+        bits_per_sample=bits,
+        samples=bands,
+        frames=int(getattr(img, "n_frames", 1)),
+        jpeg_quality=_jpeg_quality(img) if fmt == "JPEG" else None,
+        file_bytes=file_bytes,
+    )
+
+
+def check_complete(data: bytes, img: Image.Image) -> None:
+    """Cheap structural completeness checks that do not rely on the decoder's leniency."""
+    reason = _truncation(data)
+    if reason:
+        raise PageRejected("truncated", reason)
+    if img.format == "TIFF":
+        tags = getattr(img, "tag_v2", {})
+        offsets = tags.get(273) or tags.get(324) or ()
+        counts = tags.get(279) or tags.get(325) or ()
+        if isinstance(offsets, int):
+            offsets = (offsets,)
+        if isinstance(counts, int):
+            counts = (counts,)
+        ends = [int(o) + int(c) for o, c in zip(offsets, counts, strict=False)]
+        if ends and max(ends) > len(data):
+            raise PageRejected(
+                "truncated", f"image data ends at byte {max(ends)}, file has {len(data)} bytes"
+            )
+
+
+def _compression(img: Image.Image, fmt: str) -> str:
+    if fmt == "TIFF":
+        raw = str(img.info.get("compression", "raw"))
+        return _TIFF_COMPRESSION.get(raw, raw)
+    if fmt == "JPEG":
+        return "JPEG"
+    if fmt == "JPEG2000":
+        return "JPEG 2000"
+    if fmt == "PNG":
+        return "Deflate"
+    return fmt
+
+
+def _bits_per_sample(img: Image.Image) -> int:
+    tags = getattr(img, "tag_v2", None)
+    if tags is not None and 258 in tags:
+        value = tags[258]
+        return int(value[0] if isinstance(value, tuple) else value)
+    return {"1": 1, "I;16": 16, "I;16B": 16, "I": 32, "F": 32}.get(img.mode, 8)
+
+
+def _dpi(img: Image.Image) -> tuple[float, float] | None:
+    dpi = img.info.get("dpi")
+    if dpi and len(dpi) == 2:
+        x, y = float(dpi[0]), float(dpi[1])
+        if x > 1 and y > 1:  # JFIF "aspect ratio only" and TIFFs without units give 1 or 72-less junk
+            return (round(x, 2), round(y, 2))
+    return None
+
+
+def _jpeg_quality(img: Image.Image) -> int | None:
+    """IJG quality (1-100) whose scaled luminance table is nearest to the file's table."""
+    tables = getattr(img, "quantization", None)
+    if not tables or 0 not in tables:
+        return None
+    table = list(tables[0])
+    if len(table) != 64:
+        return None
+    best_q, best_err = 0, float("inf")
+    for q in range(1, 101):
+        scale = 5000 / q if q < 50 else 200 - 2 * q
+        err = 0.0
+        for std, actual in zip(_IJG_LUMA, table, strict=True):
+            expected = min(max((std * scale + 50) // 100, 1), 255)
+            err += abs(expected - actual)
+        if err < best_err:
+            best_q, best_err = q, err
+    return best_q

@@ -1,0 +1,236 @@
+"""Measure delivered page files: one header read, one decode, all measurements.
+
+``inspect_page`` never raises for a bad file: an unreadable, truncated or oversized page
+comes back as a measurement with ``rejected`` set, which SCAN-READ reports. The other
+checks read the numbers measured here; nothing in this module decides pass or fail.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from guidang.ingest.scanqa.colour import measure_colour
+from guidang.ingest.scanqa.decode import decode_working
+from guidang.ingest.scanqa.fingerprint import fingerprint
+from guidang.ingest.scanqa.header import FileHeader, PageRejected, check_complete, open_image, read_header
+from guidang.ingest.scanqa.options import ScanQAOptions
+from guidang.ingest.scanqa.orientation import Orientation, layout_orientation, tesseract_osd
+from guidang.ingest.scanqa.paper import PaperFit, fit_paper
+from guidang.ingest.scanqa.regions import find_regions
+from guidang.ingest.scanqa.skew import ink_points, measure_skew
+
+FALLBACK_DPI = 300.0  # only to express widths in mm when neither header nor paper tell the dpi
+
+
+@dataclass(frozen=True)
+class PageMeasurement:
+    """Everything measured on one page (one file, or one frame of a multi-page TIFF)."""
+
+    path: Path
+    frame: int
+    file_bytes: int
+    header: FileHeader | None  # None: not even the header could be read
+    rejected: str | None = None  # "unreadable" | "truncated" | "bomb" | "too_large"
+    error: str | None = None
+    paper: PaperFit | None = None
+    stored_mode: str | None = None  # "bitonal" | "grey" | "colour" as stored in the file
+    content_mode: str | None = None  # "bitonal" | "grey" | "colour": what the pixels need
+    colour_fraction: float | None = None
+    red_fraction: float | None = None
+    keep_colour: bool = False  # red or colour content: never turn this page grey or bitonal
+    skew_deg: float | None = None
+    skew_sharpness: float | None = None
+    orientation: Orientation | None = None
+    ink_fraction: float | None = None
+    blank: bool | None = None
+    border_mm: tuple[float, float, float, float] | None = None  # left, top, right, bottom
+    page_box: tuple[int, int, int, int] | None = None  # sheet without border, full-resolution px
+    text_height_mm: float | None = None
+    phash: int | None = None
+    thumbnail: bytes = b""
+    seconds: float = 0.0
+    osd_seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.frame == 0 else f"{self.path.name}#{self.frame + 1}"
+
+    @property
+    def readable(self) -> bool:
+        return self.rejected is None
+
+    @property
+    def dpi(self) -> float | None:
+        """The resolution to believe: the header's if plausible, else the one inferred from the paper."""
+        return self.paper.effective_dpi if self.paper else None
+
+
+@dataclass(frozen=True)
+class ItemMeasurement:
+    archival_code: str
+    pages: tuple[PageMeasurement, ...]
+
+
+@dataclass(frozen=True)
+class BatchMeasurement:
+    items: Mapping[str, ItemMeasurement]
+
+    @property
+    def pages(self) -> tuple[PageMeasurement, ...]:
+        return tuple(p for item in self.items.values() for p in item.pages)
+
+
+def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeasurement:
+    """Measure one page file (or one frame of a multi-page file)."""
+    start = time.perf_counter()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return PageMeasurement(path, frame, 0, None, "unreadable", f"{type(exc).__name__}: {exc}")
+    if size > options.max_file_bytes:
+        return PageMeasurement(
+            path, frame, size, None, "too_large", f"{size} bytes > {options.max_file_bytes}"
+        )
+    header: FileHeader | None = None
+    try:
+        data = path.read_bytes()
+        img = open_image(data, options)
+        header = read_header(img, size)
+        check_complete(data, img)
+        work = decode_working(img, options.work_long_side, frame)
+    except PageRejected as exc:
+        return PageMeasurement(
+            path, frame, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start
+        )
+    except OSError as exc:
+        return PageMeasurement(path, frame, size, header, "unreadable", f"{type(exc).__name__}: {exc}")
+
+    paper = fit_paper(header.width, header.height, header.dpi, options.paper_sizes, options.paper_tolerance)
+    dpi = paper.effective_dpi or (min(header.dpi) if header.dpi else FALLBACK_DPI)
+    work_px_per_mm = dpi / 25.4 / work.scale
+    regions = find_regions(work.grey, options.border_threshold, options.ink_contrast)
+    points = ink_points(regions.ink)
+    skew = measure_skew(points, options.skew_search_deg)
+    blank = regions.ink_fraction < options.blank_max_ink
+    orientation, lines = layout_orientation(points, skew)
+    osd_seconds = 0.0
+    if not blank and (options.osd == "always" or (options.osd == "uncertain" and not orientation.confident)):
+        t0 = time.perf_counter()
+        osd = tesseract_osd(work.grey, options.osd_min_confidence)
+        osd_seconds = time.perf_counter() - t0
+        if osd.rotation is not None:
+            orientation = osd
+    if blank:
+        orientation = Orientation(None, False, "none", "blank page")
+
+    stored = _stored_mode(header, work.bgr is not None)
+    colour_fraction = red_fraction = None
+    content = stored
+    if work.bgr is not None:
+        if work.channels_equal:
+            colour_fraction = red_fraction = 0.0
+        else:
+            colour = measure_colour(work.bgr, regions.page, options.colour_min_chroma)
+            colour_fraction, red_fraction = colour.colour_fraction, colour.red_fraction
+        content = "colour" if colour_fraction >= options.colour_min_fraction else "grey"
+    keep_colour = bool(
+        (red_fraction or 0.0) >= options.red_min_fraction
+        or (colour_fraction or 0.0) >= options.colour_min_fraction
+    )
+    fp = fingerprint(work.grey, regions.page_box)
+    s = work.scale
+    x0, y0, x1, y1 = regions.page_box
+    return PageMeasurement(
+        path=path,
+        frame=frame,
+        file_bytes=size,
+        header=header,
+        paper=paper,
+        stored_mode=stored,
+        content_mode=content,
+        colour_fraction=colour_fraction,
+        red_fraction=red_fraction,
+        keep_colour=keep_colour and stored == "colour",
+        skew_deg=None if blank or skew.sharpness <= 1.05 else skew.angle,
+        skew_sharpness=skew.sharpness,
+        orientation=orientation,
+        ink_fraction=regions.ink_fraction,
+        blank=blank,
+        border_mm=tuple(round(v / work_px_per_mm, 2) for v in regions.border),  # type: ignore[arg-type]
+        page_box=(
+            round(x0 * s),
+            round(y0 * s),
+            min(header.width, round(x1 * s)),
+            min(header.height, round(y1 * s)),
+        ),
+        text_height_mm=round(lines.height / work_px_per_mm, 2) if lines.count >= 3 else None,
+        phash=fp.phash,
+        thumbnail=fp.thumbnail,
+        seconds=time.perf_counter() - start,
+        osd_seconds=osd_seconds,
+    )
+
+
+def inspect_file(path: Path, options: ScanQAOptions) -> tuple[PageMeasurement, ...]:
+    """All pages of a file: one for a single-page file, one per frame of a multi-page TIFF."""
+    first = inspect_page(path, options)
+    frames = first.header.frames if first.header else 1
+    return (first, *(inspect_page(path, options, frame=i) for i in range(1, frames)))
+
+
+def page_sequence(path: Path, options: ScanQAOptions) -> tuple[str, int] | None:
+    """(档号, page number) from a DA/T 31 page file name, or None if it does not follow the pattern."""
+    m = re.match(options.page_name_pattern, path.stem)
+    if m is None:
+        return None
+    return m.group("code"), int(m.group("seq"))
+
+
+def _order(paths: Iterable[Path], options: ScanQAOptions) -> list[Path]:
+    def key(p: Path) -> tuple[int, int, str]:
+        seq = page_sequence(p, options)
+        return (0, seq[1], p.name) if seq else (1, 0, p.name)
+
+    return sorted(paths, key=key)
+
+
+def inspect_item(
+    archival_code: str, paths: Sequence[Path], options: ScanQAOptions, jobs: int = 1
+) -> ItemMeasurement:
+    """Measure the page files of one item (件), in page-sequence order."""
+    ordered = _order(paths, options)
+    if jobs > 1 and len(ordered) > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(lambda p: inspect_file(p, options), ordered))
+    else:
+        results = [inspect_file(p, options) for p in ordered]
+    return ItemMeasurement(archival_code, tuple(p for pages in results for p in pages))
+
+
+def inspect_batch(
+    items: Mapping[str, Sequence[Path]], options: ScanQAOptions, jobs: int = 1
+) -> BatchMeasurement:
+    """Measure every item of a batch; pages run in parallel over ``jobs`` threads (OpenCV and
+    Pillow release the GIL for the heavy work)."""
+    flat = [(code, p) for code, paths in items.items() for p in _order(paths, options)]
+    if jobs > 1:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(lambda cp: inspect_file(cp[1], options), flat))
+    else:
+        results = [inspect_file(p, options) for _, p in flat]
+    grouped: dict[str, list[PageMeasurement]] = {code: [] for code in items}
+    for (code, _), pages in zip(flat, results, strict=True):
+        grouped[code].extend(pages)
+    return BatchMeasurement(MappingProxyType({c: ItemMeasurement(c, tuple(ps)) for c, ps in grouped.items()}))
+
+
+def _stored_mode(header: FileHeader, colour: bool) -> str:
+    if header.pixel_mode == "1" or header.bits_per_sample == 1:
+        return "bitonal"
+    return "colour" if colour else "grey"

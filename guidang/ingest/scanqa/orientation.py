@@ -1,0 +1,133 @@
+"""Page orientation (0/90/180/270): a cheap layout heuristic first, Tesseract OSD when unsure.
+
+The heuristic: text lines run along the axis whose projection profile is sharper (0/180 vs
+90/270). Upright text lines start flush at the left margin (paragraph indents are short, about
+two characters) and end ragged at the right (a paragraph's last line stops anywhere); turned
+180 degrees, the long gaps are on the left. Counting lines whose end falls short of the
+margin by more than three character heights on each side gives the direction.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from guidang.ingest.scanqa.skew import Skew
+
+#: the line-direction profiles must differ by this factor to be sure of 0/180 vs 90/270
+AXIS_RATIO = 1.25
+#: lines with a long gap on one side must outnumber the other side by this many
+MIN_EVIDENCE = 2
+
+
+@dataclass(frozen=True)
+class Lines:
+    count: int  # text lines found
+    height: float  # median line height, working px (the character size)
+    ragged_right: int  # lines ending > 3 heights before the right margin
+    ragged_left: int  # lines starting > 3 heights after the left margin
+
+
+@dataclass(frozen=True)
+class Orientation:
+    rotation: int | None  # degrees the content is turned clockwise; None: undetermined
+    confident: bool
+    method: str  # "layout", "osd", "none"
+    detail: str = ""
+
+
+def find_lines(points: NDArray[np.float64], angle: float) -> Lines:
+    """Text lines perpendicular to ``angle`` and how ragged their ends are on each side."""
+    if len(points) < 50:
+        return Lines(0, 0.0, 0, 0)
+    t = np.deg2rad(angle)
+    across = points[:, 1] * np.cos(t) + points[:, 0] * np.sin(t)
+    along = points[:, 0] * np.cos(t) - points[:, 1] * np.sin(t)
+    rows = np.floor(across - across.min()).astype(np.int64)
+    counts = np.bincount(rows)
+    nonzero = counts[counts > 0]
+    on = counts > 0.1 * float(np.percentile(nonzero, 90))
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(np.int8), [0]))))
+    starts, stops = edges[::2], edges[1::2]
+    order = np.argsort(rows, kind="stable")
+    sorted_rows, sorted_along = rows[order], along[order]
+    heights, lefts, rights = [], [], []
+    for a, b in zip(starts, stops, strict=True):
+        if b - a < 3:
+            continue
+        lo, hi = np.searchsorted(sorted_rows, [a, b])
+        if hi - lo < 20:
+            continue
+        seg = sorted_along[lo:hi]
+        heights.append(b - a)
+        lefts.append(float(np.percentile(seg, 1)))
+        rights.append(float(np.percentile(seg, 99)))
+    if len(heights) < 3:
+        return Lines(len(heights), float(np.median(heights)) if heights else 0.0, 0, 0)
+    height = float(np.median(heights))
+    left_margin, right_margin = np.percentile(lefts, 10), np.percentile(rights, 90)
+    gap = 3.0 * height
+    return Lines(
+        count=len(heights),
+        height=height,
+        ragged_right=int(np.sum(right_margin - np.asarray(rights) > gap)),
+        ragged_left=int(np.sum(np.asarray(lefts) - left_margin > gap)),
+    )
+
+
+def layout_orientation(points: NDArray[np.float64], skew: Skew) -> tuple[Orientation, Lines]:
+    """The heuristic verdict and the text lines it saw (their height sizes the text)."""
+    if skew.row_score <= 0 or skew.column_score <= 0:
+        return Orientation(None, False, "none", "no text"), Lines(0, 0.0, 0, 0)
+    ratio = skew.row_score / skew.column_score
+    vertical = ratio < 1.0
+    lines = find_lines(points, skew.angle + (90.0 if vertical else 0.0))
+    evidence = lines.ragged_right - lines.ragged_left
+    axis_sure = max(ratio, 1 / ratio) >= AXIS_RATIO
+    sure = axis_sure and abs(evidence) >= MIN_EVIDENCE and lines.count >= 4
+    rotation = (270 if evidence > 0 else 90) if vertical else 0 if evidence >= 0 else 180
+    detail = (
+        f"axis ratio {ratio:.2f}, lines {lines.count}, "
+        f"ragged right {lines.ragged_right} / left {lines.ragged_left}"
+    )
+    return Orientation(rotation, sure, "layout", detail), lines
+
+
+_ROTATE = re.compile(r"Rotate:\s*(\d+)")
+_CONF = re.compile(r"Orientation confidence:\s*([\d.]+)")
+
+
+def tesseract_osd(grey: NDArray[np.uint8], min_confidence: float, timeout: float = 60.0) -> Orientation:
+    """Tesseract's orientation and script detection (``--psm 0``) on the working image."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        return Orientation(None, False, "none", "tesseract not installed")
+    ok, png = cv2.imencode(".png", grey)
+    if not ok:
+        return Orientation(None, False, "none", "could not encode image for OSD")
+    try:
+        proc = subprocess.run(
+            [exe, "stdin", "stdout", "--psm", "0", "-l", "osd"],
+            input=png.tobytes(),
+            capture_output=True,
+            timeout=timeout,
+            env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Orientation(None, False, "none", "tesseract OSD timed out")
+    out = proc.stdout.decode("utf-8", "replace")
+    rot, conf = _ROTATE.search(out), _CONF.search(out)
+    if proc.returncode != 0 or rot is None or conf is None:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return Orientation(None, False, "none", f"OSD gave no answer: {err[-1] if err else 'no output'}")
+    confidence = float(conf.group(1))
+    # OSD's "Rotate" is the clockwise turn that fixes the page; the content is turned the other way
+    rotation = (360 - int(rot.group(1))) % 360
+    return Orientation(rotation, confidence >= min_confidence, "osd", f"OSD confidence {confidence:.2f}")
