@@ -103,8 +103,11 @@ def _check_iso_date_or_time(value: str) -> str:
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
+    offset = value.utcoffset()
+    if offset is None:
         raise ValueError("时间须带时区 / time must carry a time zone offset")
+    if offset.total_seconds() % 60 or offset.microseconds:
+        raise ValueError("时区偏移须为整分钟 / the time zone offset must be whole minutes (xs:dateTime)")
     return value
 
 
@@ -453,43 +456,48 @@ class RecordMetadata(_Node):
         def clean(value: str | None) -> str | None:
             return value.strip() if value and value.strip() else None
 
+        data = {
+            "record": {
+                "provenance": {
+                    "archive_name": clean(archive_name),
+                    "archive_code": clean(archive_code),
+                    "fonds_name": clean(fonds_name),
+                    "unit_name": clean(unit_name),
+                },
+                "e_record_number": e_record_number or code.text,
+                "archival_code": code_meta,
+                "content": {
+                    "title": row.title.strip(),
+                    "doc_number": clean(row.doc_number),
+                    "creators": tuple(c for c in [clean(row.creator)] if c),
+                    "date": normalise_date(row.date) if row.date and row.date.strip() else None,
+                    "classification": clean(row.classification),
+                },
+                "form": {"page_count": row.page_count or None, "language": language},
+                "files": tuple(files),
+                "notes": tuple(n for n in [clean(row.remarks)] if n),
+            },
+            "events": tuple(events),
+            "government": gov_fields if any(gov_fields.values()) else None,
+        }
         try:
-            return cls(
-                record=RecordEntity(
-                    provenance=Provenance(
-                        archive_name=clean(archive_name),
-                        archive_code=clean(archive_code),
-                        fonds_name=clean(fonds_name),
-                        unit_name=clean(unit_name),
-                    ),
-                    e_record_number=e_record_number or code.text,
-                    archival_code=code_meta,
-                    content=ContentDescription(
-                        title=row.title.strip(),
-                        doc_number=clean(row.doc_number),
-                        creators=tuple(c for c in [clean(row.creator)] if c),
-                        date=normalise_date(row.date) if row.date and row.date.strip() else None,
-                        classification=clean(row.classification),
-                    ),
-                    form=FormalCharacteristics(page_count=row.page_count or None, language=language),
-                    files=tuple(files),
-                    notes=tuple(n for n in [clean(row.remarks)] if n),
-                ),
-                events=tuple(events),
-                government=GovernmentService(**gov_fields) if any(gov_fields.values()) else None,
-            )
+            return cls.model_validate(data)
         except ValidationError as exc:
             raise MetadataError(
-                f"第 {row.row} 行（档号 {code.text}）的元数据无效：{_explain(exc)}",
-                f"row {row.row} (archival code {code.text}): invalid metadata: {_explain(exc)}",
+                f"第 {row.row} 行（档号 {code.text}）的元数据无效：{explain(exc, 'zh')}",
+                f"row {row.row} (archival code {code.text}): invalid metadata: {explain(exc, 'en')}",
             ) from exc
 
 
-def _explain(exc: ValidationError) -> str:
-    """Pydantic's errors with the DA/T 46 element path instead of attribute names."""
+def explain(exc: ValidationError, language: str = "zh") -> str:
+    """Pydantic's errors of a RecordMetadata with DA/T 46 element paths, in one language."""
     parts = []
     for err in exc.errors():
-        parts.append(f"{'/'.join(_zh_path(err['loc']))}: {err['msg']}")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if " / " in msg:  # the model's own validators write "中文 / English"
+            zh, en = msg.split(" / ", 1)
+            msg = zh if language == "zh" else en
+        parts.append(f"{'/'.join(_zh_path(err['loc']))}: {msg}")
     return "; ".join(parts)
 
 

@@ -28,8 +28,8 @@ from guidang.packaging.metadata import (
     NAMESPACE,
     ROOT_ELEMENT,
     RecordMetadata,
-    _explain,
     element_of,
+    explain,
     field_shape,
 )
 
@@ -103,13 +103,20 @@ def _parser() -> etree.XMLParser:
 
 def _parse(data: bytes) -> etree._Element:
     try:
-        return etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         raise MetadataXmlError(
             f"元数据 XML 格式不正确（第 {exc.lineno} 行）：{exc.msg}",
             f"metadata XML is not well-formed (line {exc.lineno}): {exc.msg}",
             [str(exc)],
         ) from None
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
+        raise MetadataXmlError(
+            "元数据 XML 不得含 DOCTYPE 声明（实体与 DTD 不予处理）",
+            "metadata XML must not carry a DOCTYPE (entities and DTDs are not processed)",
+            ["DOCTYPE present"],
+        )
+    return root
 
 
 def validate_xml(data: bytes) -> list[str]:
@@ -139,7 +146,8 @@ def from_xml(data: bytes) -> RecordMetadata:
         return RecordMetadata.model_validate(_read(root, RecordMetadata))
     except ValidationError as exc:
         raise MetadataXmlError(
-            f"元数据 XML 内容无效：{_explain(exc)}", f"metadata XML has invalid values: {_explain(exc)}"
+            f"元数据 XML 内容无效：{explain(exc, 'zh')}",
+            f"metadata XML has invalid values: {explain(exc, 'en')}",
         ) from exc
 
 
