@@ -24,6 +24,7 @@ from pydantic_settings import (
 from guidang.errors import ConfigError
 from guidang.hotfolders.options import WatchOptions
 from guidang.ingest.scanqa.options import ScanQAOptions
+from guidang.packaging.archival_code import ArchivalCodeRule
 
 CONFIG_NAME = "guidang.toml"
 
@@ -75,6 +76,7 @@ class Settings(BaseSettings):
     clamav: ClamavOptions = ClamavOptions()
     watch: WatchOptions = WatchOptions()
     profiles: dict[str, Profile] = Field(default_factory=dict)
+    archival_code_rules: dict[str, ArchivalCodeRule] = Field(default_factory=dict)  # 档号 rules; see get_rule
 
     @classmethod
     def settings_customise_sources(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from guidang.config import load_settings
 from guidang.errors import ConfigError, ExitCode, GuidangError, InputError
 from guidang.packaging import archival_code as ac
 from guidang.packaging.archival_code import (
@@ -347,3 +350,45 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
             parse(text, rule)
         except ArchivalCodeError as exc:
             assert exc.issues and all(i.zh and i.en for i in exc.issues)
+
+
+def test_rules_from_the_configuration_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "guidang.toml").write_text(
+        """
+[profiles.vendor-a]
+vendor = "某扫描公司"
+archival_code_rule = "z109"
+
+[archival_code_rules.z109]
+base = "dat13-volume"
+description = "Z109 全宗按卷"
+
+[archival_code_rules.z109.parts."件号"]
+pattern = "[0-9]+"
+
+[archival_code_rules.z109.parts."门类"]
+codes = { WS = "文书", ZY = "专业" }
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("GUIDANG_HOME", str(tmp_path))
+    settings = load_settings()
+    rule = get_rule(settings.profile("vendor-a").archival_code_rule, settings.archival_code_rules)
+    assert rule.name == "z109" and rule.template == VOLUME.template
+    # per-part settings merge with the base rule's: 件号 keeps width 3 from dat13-volume
+    assert rule.spec("件号").width == 3
+    assert parse("J019-ZY·JC·CC·2019·D30-001-001", rule).item == 1
+    err = _error("J019-KU·2019·D30-001-001", rule)
+    assert (err.issues[0].kind, err.issues[0].expected) == (IssueKind.UNKNOWN_CODE, "WS、ZY 之一")
+
+
+def test_bad_rule_in_the_configuration_file_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "guidang.toml").write_text(
+        '[archival_code_rules.bad]\ntemplate = "{全宗号}-{无此部分}-{件号}"\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("GUIDANG_HOME", str(tmp_path))
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "无此部分" in info.value.zh

@@ -211,7 +211,7 @@ class ArchivalCodeRule(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str
+    name: str = ""  # configured rules take the name they are configured under (see get_rule)
     description: str = ""
     template: str
     parts: dict[str, PartOverride] = Field(default_factory=dict)
@@ -230,7 +230,11 @@ class ArchivalCodeRule(BaseModel):
             base = builtin_rule(str(data.pop("base")))
             data.setdefault("template", base.template)
             data.setdefault("legacy_retention", base.legacy_retention)
-            data["parts"] = {**base.parts, **data.get("parts", {})}
+            parts = {k: v.model_dump(exclude_unset=True) for k, v in base.parts.items()}
+            for k, v in dict(data.get("parts") or {}).items():
+                given = v.model_dump(exclude_unset=True) if isinstance(v, PartOverride) else dict(v)
+                parts[k] = {**parts.get(k, {}), **given}
+            data["parts"] = parts
         return data
 
     def model_post_init(self, context: object, /) -> None:
@@ -381,30 +385,25 @@ def _builtin_rules() -> dict[str, ArchivalCodeRule]:
     }
 
 
-_BUILTIN: dict[str, ArchivalCodeRule] | None = None
+BUILTIN_RULES: Mapping[str, ArchivalCodeRule] = MappingProxyType(_builtin_rules())
 
 
 def builtin_rule(name: str) -> ArchivalCodeRule:
-    global _BUILTIN
-    if _BUILTIN is None:
-        _BUILTIN = _builtin_rules()
     try:
-        return _BUILTIN[name]
+        return BUILTIN_RULES[name]
     except KeyError:
         raise ConfigError(
-            f"没有名为“{name}”的内置档号规则；已有：{'、'.join(_BUILTIN)}",
-            f"no built-in archival code rule {name!r}; known: {', '.join(_BUILTIN)}",
+            f"没有名为“{name}”的内置档号规则；已有：{'、'.join(BUILTIN_RULES)}",
+            f"no built-in archival code rule {name!r}; known: {', '.join(BUILTIN_RULES)}",
         ) from None
 
 
 def get_rule(name: str, configured: Mapping[str, ArchivalCodeRule] | None = None) -> ArchivalCodeRule:
-    """The rule a profile names: a configured one first, else a built-in."""
+    """The rule a profile names: a configured one first (named after its key), else a built-in."""
     if configured and name in configured:
-        return configured[name]
+        rule = configured[name]
+        return rule if rule.name == name else rule.model_copy(update={"name": name})
     return builtin_rule(name)
-
-
-BUILTIN_RULE_NAMES = ("dat22", "dat13", "dat13-volume", "dat13-catalogue")
 
 
 # -- issues and errors ------------------------------------------------------------------------------
