@@ -25,6 +25,7 @@ from guidang.errors import ConfigError
 from guidang.hotfolders.options import WatchOptions
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.packaging.archival_code import ArchivalCodeRule
+from guidang.packaging.signing import SigningOptions
 
 CONFIG_NAME = "guidang.toml"
 
@@ -75,6 +76,7 @@ class Settings(BaseSettings):
     pdfa: PdfaOptions = PdfaOptions(part="2b")
     clamav: ClamavOptions = ClamavOptions()
     watch: WatchOptions = WatchOptions()
+    signing: SigningOptions = SigningOptions()  # EEP signing key (guidang.packaging.signing)
     profiles: dict[str, Profile] = Field(default_factory=dict)
     archival_code_rules: dict[str, ArchivalCodeRule] = Field(default_factory=dict)  # 档号 rules; see get_rule
 
