@@ -14,7 +14,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 import cv2
 import numpy as np
@@ -47,7 +46,7 @@ class ImageOperation:
     """One operation applied to make the derivative, with its parameters."""
 
     action: str  # rotate | deskew | crop_border | to_grey | keep_colour
-    params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    params: Mapping[str, object] = field(default_factory=dict)  # a plain dict: results cross process pools
 
     @property
     def action_zh(self) -> str:
@@ -115,7 +114,7 @@ def prepare_page(
     if o is not None and o.confident and o.rotation in (90, 180, 270):
         pixels = _turn(pixels, o.rotation)
         ops.append(
-            ImageOperation("rotate", MappingProxyType({"degrees_ccw": o.rotation, "method": o.method}))
+            ImageOperation("rotate", dict({"degrees_ccw": o.rotation, "method": o.method}))
         )
 
     if measurement.skew_deg is not None and abs(measurement.skew_deg) >= MIN_DESKEW_DEG:
@@ -123,7 +122,7 @@ def prepare_page(
         ops.append(
             ImageOperation(
                 "deskew",
-                MappingProxyType(
+                dict(
                     {"degrees_ccw": round(-measurement.skew_deg, 3), "measured_skew": measurement.skew_deg}
                 ),
             )
@@ -133,14 +132,14 @@ def prepare_page(
     if had_border:
         pixels, crop = _crop_border(pixels, options, dpi)
         if crop is not None:
-            ops.append(ImageOperation("crop_border", MappingProxyType(crop)))
+            ops.append(ImageOperation("crop_border", dict(crop)))
 
     if grey and pixels.ndim == 3:
         if measurement.keep_colour:
             reason = (
                 f"red {measurement.red_fraction or 0.0:.3%}, colour {measurement.colour_fraction or 0.0:.3%}"
             )
-            ops.append(ImageOperation("keep_colour", MappingProxyType({"reason": reason})))
+            ops.append(ImageOperation("keep_colour", dict({"reason": reason})))
         else:
             pixels = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
             ops.append(ImageOperation("to_grey"))
