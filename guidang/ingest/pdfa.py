@@ -1,0 +1,246 @@
+"""Write an item's PDF/A: page images embedded losslessly, an invisible OCR text layer,
+XMP with the item's title, creator and 档号, an sRGB output intent, and verification.
+
+Every file is written through `pikepdf.pdfa.save`, which prepares the document (output
+intent, XMP declaration), writes it to a temporary file, validates what was written
+with pikepdf's allow-list validator and only then moves it into place. Anything but an
+approval raises `PdfaValidationError` with the findings; nothing is left at *out*.
+
+Parts: ``2b`` (default), ``1b`` (GB/T 18894 cites PDF/A-1, GB/T 23286.1) and ``3b``
+(the only part that may carry the metadata XML as an associated file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+from pikepdf import pdfa
+
+from guidang import __version__
+from guidang.errors import GuidangError, InputError
+from guidang.ingest.fonts import CodeMap, make_font
+from guidang.ingest.ocr import OcrPage
+from guidang.ingest.pdfimages import embed_image
+from guidang.ingest.textlayer import FONT_RESOURCE, text_layer
+
+PARTS = ("1b", "2b", "3b")
+
+
+class PdfaValidationError(GuidangError):
+    """The written PDF was not approved as PDF/A; the item fails (findings in the message)."""
+
+    code = "PDFA"
+
+    def __init__(self, part: str, findings: Sequence[str]) -> None:
+        listed = "; ".join(findings[:20]) + (f"; … ({len(findings)} in all)" if len(findings) > 20 else "")
+        super().__init__(
+            f"生成的 PDF 未通过 PDF/A-{part} 校验（pikepdf.pdfa）：{listed}",
+            f"the PDF written did not pass PDF/A-{part} validation (pikepdf.pdfa): {listed}",
+        )
+        self.part = part
+        self.findings = tuple(findings)
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """One page: the image as delivered (path or bytes), its OCR (or None), its resolution.
+
+    *dpi* defaults to the OCR's resolution, then to the one recorded in the image.
+    """
+
+    image: Path | bytes
+    ocr: OcrPage | None = None
+    dpi: float | None = None
+
+
+@dataclass(frozen=True)
+class XmpFields:
+    """Descriptive metadata written to XMP (dc:*) and the document information dictionary."""
+
+    title: str
+    archival_code: str  # 档号 → dc:identifier
+    creator: str | None = None  # 责任者 → dc:creator
+    description: str | None = None  # → dc:description
+    keywords: str | None = None  # → pdf:Keywords
+    language: str = "zh-CN"  # → dc:language
+    created: dt.datetime | None = None  # → xmp:CreateDate; default: now
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file embedded as a PDF/A-3 associated file (e.g. the item's metadata.xml)."""
+
+    name: str
+    data: bytes
+    mime_type: str = "application/xml"
+    description: str = ""
+    relationship: str = "Data"  # /AFRelationship: Source, Data, Alternative, Supplement, Unspecified
+
+
+@dataclass(frozen=True)
+class PdfaResult:
+    path: Path
+    part: str
+    pages: int
+    size: int
+    sha256: str
+    image_methods: tuple[str, ...]  # per page, how the image was embedded
+    verdict: str = "pass"
+    findings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+
+def _check_part(part: str, attachment: Attachment | None) -> None:
+    if part not in PARTS:
+        raise InputError(
+            f"不支持的 PDF/A 部分：{part}（可选 {', '.join(PARTS)}）",
+            f"unsupported PDF/A part {part!r} (one of {', '.join(PARTS)})",
+        )
+    if attachment is not None and part != "3b":
+        raise InputError(
+            f"嵌入附件（{attachment.name}）需要 PDF/A-3b，当前为 PDF/A-{part}",
+            f"embedding a file ({attachment.name}) needs PDF/A-3b, not PDF/A-{part}",
+        )
+
+
+def _page_size(width: int, height: int, dpi: tuple[float, float]) -> tuple[float, float]:
+    return width * 72.0 / dpi[0], height * 72.0 / dpi[1]
+
+
+def _image_matrix(rotation: int, width: float, height: float) -> str:
+    """The ``cm`` drawing an image of *width* × *height* pt turned clockwise by *rotation*.
+
+    The page is the upright page; the image's bytes stay as delivered, only where they
+    are drawn turns. (A /Rotate on the page would do the same for viewers, but pdfium
+    then breaks text running down the page into one line per word.)
+    """
+    matrix = {
+        0: (width, 0, 0, height, 0, 0),
+        90: (0, -width, height, 0, 0, width),
+        180: (-width, 0, 0, -height, width, height),
+        270: (0, width, -height, 0, height, 0),
+    }[rotation]
+    return " ".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in matrix)
+
+
+def _set_metadata(pdf: pikepdf.Pdf, xmp: XmpFields | None, part: str) -> None:
+    created = (xmp.created if xmp and xmp.created else dt.datetime.now(dt.UTC)).astimezone()
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
+        meta["xmp:CreatorTool"] = f"guidang {__version__}"
+        meta["pdf:Producer"] = f"guidang {__version__} (pikepdf {pikepdf.__version__})"
+        meta["xmp:CreateDate"] = created.isoformat(timespec="seconds")
+        meta["xmp:ModifyDate"] = created.isoformat(timespec="seconds")
+        if xmp is not None:
+            meta["dc:title"] = xmp.title
+            meta["dc:identifier"] = xmp.archival_code
+            meta["dc:language"] = [xmp.language]
+            if xmp.creator:
+                meta["dc:creator"] = [xmp.creator]
+            if xmp.description:
+                meta["dc:description"] = xmp.description
+            if xmp.keywords:
+                meta["pdf:Keywords"] = xmp.keywords
+
+
+def _attach(pdf: pikepdf.Pdf, attachment: Attachment) -> None:
+    spec = pikepdf.AttachedFileSpec(
+        pdf,
+        attachment.data,
+        description=attachment.description,
+        filename=attachment.name,
+        mime_type=attachment.mime_type,
+        relationship=pikepdf.Name("/" + attachment.relationship),
+    )
+    pdf.attachments[attachment.name] = spec
+    pdf.Root.AF = pikepdf.Array([spec.obj])
+
+
+def write_pdfa(
+    pages: Sequence[PdfPage],
+    out: Path,
+    *,
+    part: str = "2b",
+    xmp: XmpFields | None = None,
+    attachment: Attachment | None = None,
+) -> PdfaResult:
+    """Write *pages* as one PDF/A file at *out* and verify it; raise `PdfaValidationError` if not approved.
+
+    Raises `InputError` for an image that cannot be embedded losslessly or OCR that does not
+    belong to its image. An existing *out* is left untouched when anything fails.
+    """
+    _check_part(part, attachment)
+    if not pages:
+        raise InputError("没有页面，无法生成 PDF/A", "no pages: nothing to write as PDF/A")
+    part_no = int(part[0])
+    pdf = pikepdf.new()
+    codes = CodeMap()
+    layers: list[tuple[pikepdf.Page, bytes]] = []
+    methods: list[str] = []
+    for number, page in enumerate(pages, start=1):
+        image = embed_image(pdf, page.image, part=part_no)
+        dpi_x = page.dpi or (page.ocr.dpi if page.ocr else None)
+        dpi = (dpi_x, dpi_x) if dpi_x else image.dpi
+        if not dpi:
+            raise InputError(
+                f"第 {number} 页图像未记录分辨率（dpi）",
+                f"page {number}: the image records no resolution (dpi)",
+            )
+        if page.ocr is not None and page.ocr.image_size != (image.width, image.height):
+            raise InputError(
+                f"第 {number} 页的 OCR 结果（{page.ocr.image_size}）"
+                f"与图像尺寸（{image.width}×{image.height}）不符",
+                f"page {number}: the OCR ({page.ocr.image_size}) does not match the image "
+                f"({image.width}×{image.height})",
+            )
+        rotation = page.ocr.rotation if page.ocr is not None else 0
+        width_pt, height_pt = _page_size(image.width, image.height, dpi)
+        draw = f"q {_image_matrix(rotation, width_pt, height_pt)} cm /Im0 Do Q\n".encode("ascii")
+        if rotation in (90, 270):
+            width_pt, height_pt = height_pt, width_pt
+        text = text_layer(page.ocr, codes, (width_pt, height_pt)) if page.ocr is not None else b""
+        pdf_page = pikepdf.Page(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Page,
+                MediaBox=pikepdf.Array([0, 0, round(width_pt, 4), round(height_pt, 4)]),
+                Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=pdf.make_indirect(image.stream))),
+            )
+        )
+        pdf.pages.append(pdf_page)
+        layers.append((pdf.pages[-1], draw + text))
+        methods.append(image.method)
+    font = make_font(pdf, codes.used) if codes.used else None
+    for pdf_page, content in layers:
+        if font is not None and b" Tf" in content:
+            pdf_page.obj.Resources.Font = pikepdf.Dictionary({FONT_RESOURCE: font})
+        pdf_page.obj.Contents = pdf.make_stream(content)
+    _set_metadata(pdf, xmp, part)
+    if attachment is not None:
+        _attach(pdf, attachment)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pdfa.save(pdf, out, part, compress_streams=True)
+    except pdfa.PdfaError as exc:
+        raise PdfaValidationError(part, [str(f) for f in exc.report.findings]) from exc
+    data = out.read_bytes()
+    return PdfaResult(
+        path=out,
+        part=part,
+        pages=len(pages),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        image_methods=tuple(methods),
+    )
+
+
+def validate_pdfa(path: Path, part: str = "2b") -> tuple[str, tuple[str, ...]]:
+    """Verdict and findings of pikepdf's validator on a file guidang wrote (not sound for others' files)."""
+    report = pdfa.validate_written(path, part)
+    return report.verdict, tuple(str(f) for f in report.findings)
