@@ -1,0 +1,336 @@
+"""DA/T 70 完整性 (integrity) checks 2-1 … 2-11 (2-7 and 2-8 are manual: the registry reports them)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from lxml import etree
+
+from guidang.packaging.metadata import MANDATORY_ELEMENTS, Requirement
+from guidang.validators.dat70.authenticity import described_files, no_metadata
+from guidang.validators.dat70.package import CHECKS_JSON, MANIFESTS, METADATA, local
+from guidang.validators.dat70.rules import parse_datetime
+from guidang.validators.dat70.subject import Dat70Subject, ev
+from guidang.validators.registry import check
+from guidang.validators.result import Finding, Status
+from guidang.validators.spec import Stage
+
+FAIL, WARN, PASS = Status.FAIL, Status.WARN, Status.PASS
+
+
+def _register(s: Dat70Subject) -> tuple[int | None, int | None, str]:
+    """(file count, bytes, source): the sender's declaration first, else the catalogue DB's registration."""
+    sender = s.context.sender
+    if sender is not None and (sender.file_count is not None or sender.total_bytes is not None):
+        return sender.file_count, sender.total_bytes, "发送方 / sender"
+    if s.context.db is not None:
+        reg = s.context.db.registered(s.package.archival_code)
+        if reg is not None:
+            return reg.file_count, reg.total_bytes, "数据库登记 / catalogue DB"
+    return None, None, ""
+
+
+@check("2-1")
+def count_matches(s: Dat70Subject) -> Iterator[Finding]:
+    found = len(s.package.record_files)
+    expected, _, source = _register(s)
+    if expected is None:
+        yield Finding(WARN, "no_register", {"found": found}, ev(field="文件数", found=found))
+    elif expected != found:
+        yield Finding(
+            FAIL,
+            "mismatch",
+            {"found": found, "expected": expected, "source": source},
+            ev(field="文件数", expected=expected, found=found),
+        )
+
+
+@check("2-2")
+def bytes_match(s: Dat70Subject) -> Iterator[Finding]:
+    found = sum(s.package.size(f) for f in s.package.record_files)
+    _, expected, source = _register(s)
+    if expected is None:
+        yield Finding(WARN, "no_register", {"found": found}, ev(field="字节数", found=found))
+    elif expected != found:
+        yield Finding(
+            FAIL,
+            "mismatch",
+            {"found": found, "expected": expected, "source": source},
+            ev(field="字节数", expected=expected, found=found),
+        )
+
+
+# ---------------------------------------------------------------------------------------------- 2-3, 2-4
+def active_conditions(s: Dat70Subject) -> set[str]:
+    """The conditions of MANDATORY_ELEMENTS this package shows (digitised: it has masters)."""
+    pkg = s.package
+    found = set()
+    if pkg.master_files or pkg.elements("数字化属性"):
+        found.add("digitised")
+    if pkg.elements("电子签名"):
+        found.add("signed")
+    if pkg.elements("脱机载体编号"):
+        found.add("offline")
+    if pkg.elements("机构或问题"):
+        found.add("org_class")
+    if any((e.text or "").strip() for e in pkg.elements("文件编号")):
+        found.add("numbered")
+    return found
+
+
+def _children(parents: list[etree._Element], name: str) -> list[etree._Element]:
+    return [c for p in parents for c in p if local(c.tag) == name]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Where one requirement path stands in the document."""
+
+    path: str
+    parents: int  # instances of the parent container
+    missing_in: int  # parent instances without the element
+    empty: int  # instances of the element without a value
+
+
+def locate(s: Dat70Subject, path: str) -> Instance:
+    root = s.package.metadata
+    assert root is not None
+    parts = path.split("/")
+    parents = [root]
+    for name in parts[:-1]:
+        parents = _children(parents, name)
+    missing_in = sum(1 for p in parents if not _children([p], parts[-1]))
+    nodes = _children(parents, parts[-1])
+    empty = sum(1 for n in nodes if len(n) == 0 and not (n.text or "").strip())
+    return Instance(path, len(parents), missing_in, empty)
+
+
+def _requirements(s: Dat70Subject) -> list[Requirement]:
+    active = active_conditions(s)
+    return [r for r in MANDATORY_ELEMENTS if r.condition is None or r.condition in active]
+
+
+@check("2-3")
+def elements_present(s: Dat70Subject) -> Iterator[Finding]:
+    yield from no_metadata(s)
+    if s.package.metadata is None:
+        return
+    for req in _requirements(s):
+        found = [locate(s, p) for p in req.paths]
+        if any(i.parents and not i.missing_in for i in found):
+            continue
+        shown = " / ".join(req.paths)
+        yield Finding(FAIL, "missing", {"element": req.label}, ev(METADATA, shown, "present", "absent"))
+
+
+@check("2-4")
+def mandatory_filled(s: Dat70Subject) -> Iterator[Finding]:
+    yield from no_metadata(s)
+    if s.package.metadata is None:
+        return
+    # absent elements are 2-3's finding in the stages that have 2-3; BC has no 2-3, so 2-4 reports them
+    report_absent = s.stage is Stage.BC
+    for req in _requirements(s):
+        found = [locate(s, p) for p in req.paths]
+        present = [i for i in found if i.parents and not i.missing_in]
+        shown = " / ".join(req.paths)
+        if not present:
+            if report_absent:
+                yield Finding(FAIL, "absent", {"element": req.label}, ev(METADATA, shown, "filled", "absent"))
+            continue
+        if all(i.empty for i in present):
+            yield Finding(FAIL, "empty", {"element": req.label}, ev(METADATA, shown, "filled", "empty"))
+
+
+# ---------------------------------------------------------------------------------------------- 2-5
+@check("2-5")
+def process_complete(s: Dat70Subject) -> Iterator[Finding]:
+    yield from no_metadata(s)
+    pkg = s.package
+    if pkg.metadata is None:
+        return
+    entries = [e.getparent() for e in pkg.elements("业务行为") if e.getparent() is not None]
+    if not entries:
+        yield Finding(FAIL, "none", evidence=ev(METADATA, "业务实体", "≥ 1", 0))
+        return
+    actions: list[str] = []
+    previous = None
+    previous_text = ""
+    for n, entry in enumerate(entries, 1):
+        for element in ("业务状态", "业务行为", "行为时间"):
+            if not pkg.text_of(element, entry):
+                yield Finding(
+                    FAIL,
+                    "incomplete",
+                    {"n": n, "element": element},
+                    ev(METADATA, f"业务实体[{n}]/{element}", "filled", "empty"),
+                )
+        action = pkg.text_of("业务行为", entry) or ""
+        actions.append(action)
+        time_text = pkg.text_of("行为时间", entry) or ""
+        if not time_text:
+            continue
+        t = parse_datetime(time_text)
+        if t is None:
+            yield Finding(
+                FAIL,
+                "bad_time",
+                {"n": n, "value": time_text},
+                ev(METADATA, f"业务实体[{n}]/行为时间", "ISO 8601", time_text),
+            )
+            continue
+        if previous is not None and t < previous and pkg.text_of("业务状态", entry) != "计划任务":
+            yield Finding(
+                FAIL,
+                "out_of_order",
+                {"n": n, "action": action, "time": time_text, "previous": previous_text},
+                ev(METADATA, f"业务实体[{n}]/行为时间", f"≥ {previous_text}", time_text),
+            )
+        previous, previous_text = t, time_text
+    for action in s.options.required_actions:
+        if action not in actions:
+            yield Finding(
+                FAIL,
+                "action_missing",
+                {"action": action},
+                ev(METADATA, "业务行为", action, "、".join(actions)),
+            )
+
+
+# ---------------------------------------------------------------------------------------------- 2-6
+_SEQ = re.compile(r"^(?P<prefix>.*?)[-_]?(?P<n>[0-9]{3,})$")
+
+
+def sequence_findings(label: str, numbers: list[int], start: int, file_field: str) -> Iterator[Finding]:
+    """Gaps, repeats and a wrong first number in one numbered sequence (DA/T 22: no gaps, from the start)."""
+    if not numbers:
+        return
+    seen: set[int] = set()
+    for n in numbers:
+        if n in seen:
+            yield Finding(
+                FAIL, "repeated", {"sequence": label, "number": n}, ev(file_field, label, "unique", n)
+            )
+        seen.add(n)
+    first = min(seen)
+    if first != start:
+        yield Finding(
+            FAIL,
+            "bad_start",
+            {"sequence": label, "expected": start, "found": first},
+            ev(file_field, label, start, first),
+        )
+    missing = sorted(set(range(start, max(seen) + 1)) - seen)
+    if missing:
+        shown = "、".join(str(m) for m in missing[:20]) + ("…" if len(missing) > 20 else "")
+        yield Finding(
+            FAIL, "gap", {"sequence": label, "missing": shown}, ev(file_field, label, "no gaps", shown)
+        )
+
+
+@check("2-6")
+def sequences_continuous(s: Dat70Subject) -> Iterator[Finding]:
+    start = s.options.sequence_start
+    numbers: list[int] = []
+    for f in s.package.master_files:
+        m = _SEQ.match(PurePosixPath(f).stem)
+        if m is None:
+            yield Finding(
+                FAIL, "unnumbered", {"file": f}, ev(f, "页序号", "档号-0001", PurePosixPath(f).name)
+            )
+        else:
+            numbers.append(int(m["n"]))
+    yield from sequence_findings("页面 / page", numbers, start, "masters/")
+    pkg = s.package
+    for element, label in (("文档序号", "文档序号 / document sequence"), ("页号", "页号 / page number")):
+        values = [(e.text or "").strip() for e in pkg.elements(element)]
+        nums = [int(v) for v in values if v.isdigit()]
+        if len(nums) > 1:
+            yield from sequence_findings(label, nums, start, METADATA)
+
+
+# ---------------------------------------------------------------------------------------------- 2-9
+@check("2-9")
+def archival_scope(s: Dat70Subject) -> Iterator[Finding]:
+    yield from no_metadata(s)
+    pkg = s.package
+    if pkg.metadata is None:
+        return
+    schedule = s.options.retention_schedule
+    if not schedule:
+        yield Finding(Status.MANUAL, "no_schedule")
+        return
+    retention = pkg.text_of("保管期限")
+    if not retention:
+        yield Finding(FAIL, "no_retention", evidence=ev(METADATA, "保管期限", "filled", "empty"))
+        return
+    haystack = " ".join(pkg.text_of(e) or "" for e in ("题名", "文种", "事项名称", "关键词", "主题词"))
+    matched = [(key, allowed) for key, allowed in schedule.items() if key and key in haystack]
+    if not matched:
+        yield Finding(Status.MANUAL, "not_in_schedule", evidence=ev(METADATA, "题名", found=haystack[:200]))
+        return
+    from guidang.packaging.domains import retention_code
+
+    code = retention_code(retention) or retention
+    for key, allowed in matched:
+        if code not in allowed and retention not in allowed:
+            yield Finding(
+                FAIL,
+                "retention_mismatch",
+                {"key": key, "expected": "、".join(allowed), "found": retention},
+                ev(METADATA, "保管期限", "、".join(allowed), retention),
+            )
+
+
+# ---------------------------------------------------------------------------------------------- 2-10
+@check("2-10")
+def package_metadata_complete(s: Dat70Subject) -> Iterator[Finding]:
+    pkg = s.package
+    for name in (METADATA, *MANIFESTS.values(), CHECKS_JSON):
+        if not pkg.path(name).is_file():
+            yield Finding(FAIL, "missing", {"file": name}, ev(name))
+    report = pkg.path(CHECKS_JSON)
+    if report.is_file():
+        try:
+            data = json.loads(report.read_text("utf-8"))
+        except (ValueError, OSError) as exc:
+            yield Finding(
+                FAIL, "unreadable", {"file": CHECKS_JSON, "detail": str(exc)}, ev(CHECKS_JSON, found=str(exc))
+            )
+            return
+        results = (
+            data if isinstance(data, list) else data.get("results", []) if isinstance(data, dict) else []
+        )
+        if not any(isinstance(r, dict) and str(r.get("check", "")).startswith("GD-") for r in results):
+            yield Finding(
+                FAIL, "no_gd_report", {"file": CHECKS_JSON}, ev(CHECKS_JSON, "check", "GD-*", "none")
+            )
+
+
+# ---------------------------------------------------------------------------------------------- 2-11
+@check("2-11")
+def declared_equals_present(s: Dat70Subject) -> Iterator[Finding]:
+    yield from no_metadata(s)
+    pkg = s.package
+    if pkg.metadata is None:
+        return
+    described = described_files(s)
+    found = len(pkg.record_files)
+    if len(described) != found:
+        yield Finding(
+            FAIL,
+            "count_mismatch",
+            {"expected": len(described), "found": found},
+            ev(METADATA, "计算机文件名", len(described), found),
+        )
+    linked = {d.relpath for d in described if d.relpath}
+    names = {d.name for d in described}
+    for f in pkg.record_files:
+        if f not in linked and PurePosixPath(f).name not in names:
+            yield Finding(
+                FAIL, "undeclared", {"file": f}, ev(f, "计算机文件名", "described", "not described")
+            )

@@ -1,0 +1,211 @@
+"""A read-only view of one archival package (AIP) as the DA/T 70 checks see it.
+
+The layout is the AIP contract (see docs): ``content/``, ``masters/``, ``metadata/metadata.xml``,
+``manifest-sha256.txt`` and ``manifest-sm3.txt``. Metadata is read by DA/T 46 element name
+(local names, any namespace, any nesting), so the checks do not depend on how the writer nests
+containers. Nothing here raises on bad input: what cannot be read is recorded and the checks
+that need it report it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from lxml import etree
+
+from guidang.packaging import aip
+from guidang.packaging.fixity import ALGORITHMS
+
+MANIFESTS = {a: aip.manifest_name(a) for a in ALGORITHMS}
+TAG_MANIFESTS = {a: aip.tagmanifest_name(a) for a in ALGORITHMS}
+TAG_FILES = frozenset(aip.TAG_FILES)
+METADATA = aip.METADATA_XML
+CHECKS_JSON = aip.CHECKS_JSON
+# files written after the checks ran (so not in the manifest the checks see at GD)
+WRITTEN_AFTER_CHECKS = frozenset({CHECKS_JSON})
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ManifestLine:
+    digest: str
+    relpath: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    algorithm: str
+    entries: tuple[ManifestLine, ...]
+    errors: tuple[str, ...]  # malformed lines, as "line N: text"
+
+    def as_dict(self) -> dict[str, str]:
+        return {e.relpath: e.digest for e in self.entries}
+
+
+def parse_manifest(path: Path, algorithm: str) -> Manifest:
+    entries: list[ManifestLine] = []
+    errors: list[str] = []
+    text = path.read_text("utf-8", errors="replace")
+    width = hashlib.new(algorithm).digest_size * 2
+    for n, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        digest, sep, relpath = raw.partition("  ")
+        if not sep or len(digest) != width or any(c not in "0123456789abcdefABCDEF" for c in digest):
+            errors.append(f"line {n}: {raw[:120]}")
+            continue
+        entries.append(ManifestLine(digest.lower(), aip._decode_path(relpath), n))
+    return Manifest(algorithm, tuple(entries), tuple(errors))
+
+
+def local(tag: object) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+class PackageView:
+    """One package folder, read lazily."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @cached_property
+    def files(self) -> tuple[str, ...]:
+        """Every file, relative POSIX path, sorted (symlinks are listed too and flagged by 1-13)."""
+        out = [
+            p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file() or p.is_symlink()
+        ]
+        return tuple(sorted(out))
+
+    @cached_property
+    def symlinks(self) -> tuple[str, ...]:
+        return tuple(f for f in self.files if (self.root / f).is_symlink())
+
+    def under(self, folder: str) -> tuple[str, ...]:
+        return tuple(f for f in self.files if f.startswith(folder + "/"))
+
+    @property
+    def content_files(self) -> tuple[str, ...]:
+        return self.under("content")
+
+    @property
+    def master_files(self) -> tuple[str, ...]:
+        return self.under("masters")
+
+    @property
+    def payload_files(self) -> tuple[str, ...]:
+        """Every file but the (tag) manifests: what the manifests must cover."""
+        return tuple(f for f in self.files if f not in TAG_FILES)
+
+    @property
+    def record_files(self) -> tuple[str, ...]:
+        """The files that make the record: content and masters (what metadata describes)."""
+        return self.content_files + self.master_files
+
+    def path(self, relpath: str) -> Path:
+        return self.root / relpath
+
+    def size(self, relpath: str) -> int:
+        return self.path(relpath).stat().st_size
+
+    @cached_property
+    def archival_code(self) -> str:
+        """The 档号: from the content PDF's name, else the metadata, else the folder name."""
+        pdfs = [f for f in self.content_files if f.lower().endswith(".pdf") and f.count("/") == 1]
+        if len(pdfs) == 1:
+            return Path(pdfs[0]).stem
+        return self.metadata_code or self.root.name
+
+    @cached_property
+    def metadata_code(self) -> str | None:
+        """The full 档号 recorded in the metadata (attribute 值 of 档号, or its text)."""
+        for e in self.elements("档号"):
+            value = e.get("值") or ((e.text or "").strip() if len(e) == 0 else "")
+            if value:
+                return value.strip()
+        return None
+
+    # manifests ---------------------------------------------------------------------------
+    @cached_property
+    def manifests(self) -> dict[str, Manifest]:
+        out: dict[str, Manifest] = {}
+        for algorithm, name in MANIFESTS.items():
+            p = self.root / name
+            if p.is_file():
+                out[algorithm] = parse_manifest(p, algorithm)
+        return out
+
+    # metadata ----------------------------------------------------------------------------
+    @cached_property
+    def metadata_error(self) -> str | None:
+        return self._metadata[1]
+
+    @cached_property
+    def metadata(self) -> etree._Element | None:
+        return self._metadata[0]
+
+    @cached_property
+    def _metadata(self) -> tuple[etree._Element | None, str | None]:
+        p = self.root / METADATA
+        if not p.is_file():
+            return None, f"{METADATA} missing"
+        try:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+            return etree.parse(str(p), parser).getroot(), None
+        except (etree.XMLSyntaxError, OSError) as exc:
+            return None, str(exc)
+
+    def elements(self, name: str, within: etree._Element | None = None) -> list[etree._Element]:
+        """All elements with this local name (DA/T 46 Chinese name), in document order."""
+        root = within if within is not None else self.metadata
+        if root is None:
+            return []
+        return [e for e in root.iter() if local(e.tag) == name]
+
+    def text_of(self, name: str, within: etree._Element | None = None) -> str | None:
+        """Text of the first *leaf* element with this name (containers with children are skipped)."""
+        for e in self.elements(name, within):
+            if len(e) == 0:
+                return (e.text or "").strip()
+        return None
+
+    def leaves(self) -> Iterator[tuple[str, str, etree._Element]]:
+        """(xpath-like location, text, element) for every leaf element of the metadata."""
+        if self.metadata is None:
+            return
+        tree = self.metadata.getroottree()
+        for e in self.metadata.iter():
+            if isinstance(e.tag, str) and len(e) == 0:
+                yield _location(tree, e), e.text or "", e
+
+    @cached_property
+    def file_blocks(self) -> list[etree._Element]:
+        """The metadata blocks describing one computer file each (those holding a 计算机文件名)."""
+        parents = (n.getparent() for n in self.elements("计算机文件名"))
+        return [p for p in parents if p is not None]
+
+
+def _location(tree: etree._ElementTree, e: etree._Element) -> str:
+    parts = []
+    node: etree._Element | None = e
+    while node is not None:
+        parent = node.getparent()
+        name = local(node.tag)
+        if parent is not None:
+            same = [c for c in parent if local(c.tag) == name]
+            if len(same) > 1:
+                name += f"[{same.index(node) + 1}]"
+        parts.append(name)
+        node = parent
+    return "/" + "/".join(reversed(parts))

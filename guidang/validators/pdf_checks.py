@@ -1,0 +1,325 @@
+"""Checks of one PDF as delivered: structure, encryption, active content, embedded files, PDF/A.
+
+PDF/A conformance is pikepdf's allowlist validator (``pikepdf.pdfa.validate_written``) *plus* the
+file-syntax rules it leaves to its own writer, checked on the delivered bytes by
+:mod:`guidang.validators.pdf_structure`. A file is approved only when both find nothing: on the
+veraPDF corpus this approves no "fail" file (see tests/test_pdf_validation.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pikepdf
+import pikepdf.pdfa as pdfa
+
+from guidang.validators.pdf_structure import StructureIssue, check_structure
+from guidang.validators.registry import REGISTRY, check
+from guidang.validators.result import Evidence, Finding, Report, Status
+
+log = logging.getLogger(__name__)
+
+PDF_CHECKS = ("PDF-STRUCT", "PDF-ENCRYPT", "PDF-JS", "PDF-ACTION", "PDF-EMBED", "PDF-PDFA")
+SUPPORTED_PARTS = ("1b", "2b", "3b")
+MAX_LISTED = 20
+
+DANGEROUS_ACTIONS = frozenset(
+    {"Launch", "ImportData", "SubmitForm", "RichMediaExecute", "Movie", "Sound", "Rendition"}
+)
+REMOTE_ACTIONS = frozenset({"GoToR", "GoToE"})
+
+EXECUTABLE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"MZ", "Windows PE/DOS executable"),
+    (b"\x7fELF", "ELF executable"),
+    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xfe\xed\xfa\xcf", "Mach-O executable"),
+    (b"\xca\xfe\xba\xbe", "Mach-O universal / Java class"),
+    (b"#!", "script"),
+)
+EXECUTABLE_SUFFIXES = frozenset(
+    {
+        ".exe",
+        ".dll",
+        ".com",
+        ".scr",
+        ".bat",
+        ".cmd",
+        ".ps1",
+        ".vbs",
+        ".js",
+        ".jse",
+        ".wsf",
+        ".msi",
+        ".jar",
+        ".sh",
+    }
+)
+
+
+@dataclass
+class PdfSubject:
+    """One PDF file and the PDF/A part it is held to (None: the part it claims, else 2b)."""
+
+    path: Path
+    part: str | None = None
+    relpath: str | None = None  # as shown in evidence (inside a package)
+    _pdf: pikepdf.Pdf | None = field(default=None, repr=False)
+
+    @property
+    def shown(self) -> str:
+        return self.relpath or str(self.path)
+
+    @cached_property
+    def structure(self) -> list[StructureIssue]:
+        return check_structure(self.path)
+
+    @cached_property
+    def open_error(self) -> str | None:
+        try:
+            with pikepdf.open(self.path):
+                return None
+        except pikepdf.PasswordError:
+            return "password"
+        except (pikepdf.PdfError, OSError) as exc:
+            return str(exc)
+
+    def open(self) -> pikepdf.Pdf:
+        return pikepdf.open(self.path)
+
+    @cached_property
+    def claimed_part(self) -> str | None:
+        """The PDF/A part and conformance declared in XMP (e.g. "2b"), if any."""
+        try:
+            with self.open() as pdf, pdf.open_metadata() as meta:
+                part = meta.get("pdfaid:part")
+                conformance = meta.get("pdfaid:conformance")
+        except Exception:  # unreadable XMP is no claim; PDF-PDFA reports the validator's findings
+            return None
+        if not part:
+            return None
+        return f"{part}{(conformance or '').lower()}"
+
+
+def _ev(
+    s: PdfSubject, where: str | None = None, expected: str | None = None, found: str | None = None
+) -> tuple[Evidence, ...]:
+    return (Evidence(file=s.shown, field=where, expected=expected, found=found),)
+
+
+def _unreadable(s: PdfSubject) -> Iterator[Finding]:
+    if s.open_error is not None and s.open_error != "password":
+        yield Finding(Status.FAIL, "unreadable", {"detail": s.open_error}, _ev(s, found=s.open_error))
+
+
+@check("PDF-STRUCT")
+def pdf_structure(s: PdfSubject) -> Iterator[Finding]:
+    severe = [i for i in s.structure if i.severe]
+    for issue in severe[:MAX_LISTED]:
+        where = f"offset {issue.offset}" if issue.offset is not None else issue.rule
+        yield Finding(
+            Status.FAIL,
+            "broken",
+            {"rule": issue.rule, "detail": issue.message},
+            _ev(s, where, found=issue.message),
+        )
+    if len(severe) > MAX_LISTED:
+        yield Finding(Status.FAIL, "more", {"count": len(severe) - MAX_LISTED})
+    for issue in [i for i in s.structure if not i.severe][:MAX_LISTED]:
+        yield Finding(
+            Status.WARN,
+            "tolerated",
+            {"rule": issue.rule, "detail": issue.message},
+            _ev(s, issue.rule, found=issue.message),
+        )
+
+
+@check("PDF-ENCRYPT")
+def pdf_encryption(s: PdfSubject) -> Iterator[Finding]:
+    if s.open_error == "password":
+        yield Finding(Status.FAIL, "password", evidence=_ev(s, "/Encrypt", "none", "user password"))
+        return
+    if s.open_error is not None:
+        return  # PDF-STRUCT reports it
+    with s.open() as pdf:
+        if pdf.is_encrypted:
+            info = pdf.encryption
+            method = f"{info.stream_method.name}, R{info.R}"
+            yield Finding(Status.FAIL, "encrypted", {"method": method}, _ev(s, "/Encrypt", "none", method))
+
+
+def _direct_containers(values: Iterable[object]) -> Iterator[pikepdf.Object]:
+    for v in values:
+        if isinstance(v, pikepdf.Dictionary | pikepdf.Array) and not v.is_indirect:
+            yield v
+
+
+def _objects(pdf: pikepdf.Pdf) -> Iterator[tuple[str, pikepdf.Dictionary]]:
+    """(where, dictionary) for every dictionary reachable as an indirect object or nested in one."""
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream):
+            root: pikepdf.Object = obj.stream_dict
+        else:
+            root = obj
+        if not isinstance(root, pikepdf.Dictionary | pikepdf.Array):
+            continue
+        where = f"obj {obj.objgen[0]} {obj.objgen[1]}" if obj.is_indirect else "trailer"
+        stack = [root]
+        depth = 0
+        while stack and depth < 10000:
+            depth += 1
+            node = stack.pop()
+            if isinstance(node, pikepdf.Dictionary):
+                yield where, node
+                stack.extend(_direct_containers(node.values()))
+            elif isinstance(node, pikepdf.Array):
+                stack.extend(_direct_containers(node))
+
+
+@check("PDF-JS")
+def pdf_javascript(s: PdfSubject) -> Iterator[Finding]:
+    if s.open_error is not None:
+        return
+    with s.open() as pdf:
+        places = []
+        names = pdf.Root.get("/Names")
+        if isinstance(names, pikepdf.Dictionary) and "/JavaScript" in names:
+            places.append("Names/JavaScript")
+        for where, d in _objects(pdf):
+            if d.get("/S") == pikepdf.Name.JavaScript or "/JS" in d:
+                places.append(where)
+        for where in sorted(set(places))[:MAX_LISTED]:
+            yield Finding(Status.FAIL, "javascript", {"where": where}, _ev(s, where, "none", "JavaScript"))
+
+
+@check("PDF-ACTION")
+def pdf_actions(s: PdfSubject) -> Iterator[Finding]:
+    if s.open_error is not None:
+        return
+    with s.open() as pdf:
+        seen = set()
+        for where, d in _objects(pdf):
+            action = d.get("/S")
+            if not isinstance(action, pikepdf.Name):
+                continue
+            name = str(action)[1:]
+            if (name, where) in seen:
+                continue
+            seen.add((name, where))
+            if name in DANGEROUS_ACTIONS:
+                yield Finding(
+                    Status.FAIL, "dangerous", {"action": name, "where": where}, _ev(s, where, "none", name)
+                )
+            elif name in REMOTE_ACTIONS:
+                yield Finding(
+                    Status.WARN, "remote", {"action": name, "where": where}, _ev(s, where, found=name)
+                )
+
+
+def _executable_kind(name: str, data: bytes) -> str | None:
+    for magic, kind in EXECUTABLE_MAGIC:
+        if data.startswith(magic):
+            return kind
+    suffix = Path(name).suffix.lower()
+    return f"{suffix} file" if suffix in EXECUTABLE_SUFFIXES else None
+
+
+@check("PDF-EMBED")
+def pdf_embedded(s: PdfSubject) -> Iterator[Finding]:
+    if s.open_error is not None:
+        return
+    with s.open() as pdf:
+        seen: set[tuple[int, int]] = set()
+        for where, d in _objects(pdf):
+            ef = d.get("/EF")
+            if not isinstance(ef, pikepdf.Dictionary):
+                continue
+            name = str(d.get("/UF", d.get("/F", "?")))
+            for stream in ef.values():
+                if not isinstance(stream, pikepdf.Stream) or stream.objgen in seen:
+                    continue
+                seen.add(stream.objgen)
+                try:
+                    head = stream.read_bytes()[:16]
+                except pikepdf.PdfError as exc:
+                    head = b""
+                    log.debug("embedded file of %s unreadable: %s", s.shown, exc)
+                kind = _executable_kind(name, head)
+                if kind:
+                    yield Finding(
+                        Status.FAIL, "executable", {"name": name, "kind": kind}, _ev(s, where, "none", name)
+                    )
+                else:
+                    yield Finding(Status.WARN, "embedded", {"name": name}, _ev(s, where, found=name))
+
+
+_RULE_ID = re.compile(r"^ISO_19005_\d:")
+
+
+@check("PDF-PDFA")
+def pdf_pdfa(s: PdfSubject) -> Iterator[Finding]:
+    if s.open_error is not None:
+        if s.open_error != "password":
+            yield Finding(Status.FAIL, "unreadable", {"detail": s.open_error}, _ev(s, found=s.open_error))
+        else:
+            yield Finding(
+                Status.FAIL,
+                "not_conforming",
+                {"part": s.part or "?", "rule": "6.1.3-2", "detail": "encrypted"},
+            )
+        return
+    claimed = s.claimed_part
+    part = s.part or (claimed[0] + "b" if claimed and claimed[0] in "123" else "2b")
+    if claimed is None:
+        yield Finding(Status.FAIL, "no_claim", evidence=_ev(s, "pdfaid:part", part, "none"))
+    elif s.part is not None and claimed[0] != s.part[0]:
+        yield Finding(
+            Status.FAIL,
+            "claim_differs",
+            {"claimed": claimed, "part": s.part},
+            _ev(s, "pdfaid:part", s.part, claimed),
+        )
+    if part not in SUPPORTED_PARTS:
+        part = part[0] + "b"
+    report = pdfa.validate_written(s.path, part)
+    problems = [f for f in report.findings if f.kind in ("violation", "unsupported")]
+    for f in problems[:MAX_LISTED]:
+        key = "not_conforming" if f.kind == "violation" else "unsupported"
+        rule = _RULE_ID.sub("", f.rule)
+        yield Finding(
+            Status.FAIL,
+            key,
+            {"part": part, "rule": rule, "detail": f"{f.where}: {f.message}"},
+            _ev(s, rule, f"PDF/A-{part}", f"{f.where}: {f.message}"),
+        )
+    if len(problems) > MAX_LISTED:
+        yield Finding(Status.FAIL, "more", {"count": len(problems) - MAX_LISTED})
+    if any(i.severe for i in s.structure):
+        yield Finding(
+            Status.FAIL,
+            "structure",
+            {"part": part},
+            _ev(s, "PDF-STRUCT", f"PDF/A-{part}", "structure errors"),
+        )
+    if not report.passed and not problems:
+        yield Finding(
+            Status.FAIL, "not_conforming", {"part": part, "rule": report.verdict, "detail": report.summary()}
+        )
+
+
+def check_pdf(
+    path: Path, part: str | None = None, relpath: str | None = None, ids: tuple[str, ...] = PDF_CHECKS
+) -> Report:
+    """Run the PDF family on one file."""
+    return REGISTRY.run(ids, PdfSubject(path, part, relpath))
+
+
+def pdfa_approved(path: Path, part: str) -> tuple[bool, list[str]]:
+    """(approved, problems) for PDF/A-``part``: what DA/T 70 3-3 and 3-5 ask of a content PDF."""
+    report = REGISTRY.run(("PDF-PDFA",), PdfSubject(path, part))
+    problems = [r.message_zh for r in report.results if r.status is Status.FAIL]
+    return not problems, problems
