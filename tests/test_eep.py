@@ -14,16 +14,15 @@ from lxml import etree
 from test_aip_support import CODE, make_package
 
 from guidang.packaging import aip
+from guidang.packaging.cli_eep import export_eep_command, verify_eep_command
 from guidang.packaging.eep import (
     EepError,
     build_eep,
     canonical,
     export_eep,
-    export_eep_command,
     import_eep,
     schema,
     verify_eep,
-    verify_eep_command,
     write_package,
 )
 from guidang.packaging.metadata_xml import from_xml
@@ -357,3 +356,5 @@ def test_cli_commands(store: OcflStore, keys: Path, tmp_path: Path, monkeypatch:
     assert runner.invoke(verify_eep_command, [str(tmp_path / "cli.xml")]).exit_code == 0
     (tmp_path / "bad.xml").write_bytes(_tamper_encoded_byte((tmp_path / "cli.xml").read_bytes()))
     assert runner.invoke(verify_eep_command, [str(tmp_path / "bad.xml")]).exit_code == 1
+    missing = runner.invoke(export_eep_command, ["Z109-WS·2011-Y-BGS-0999", "-o", str(tmp_path / "x.xml")])
+    assert missing.exit_code == 2 and "Z109-WS·2011-Y-BGS-0999" in missing.output

@@ -40,11 +40,10 @@ from importlib.resources import files as resource_files
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import click
 from lxml import etree
 from pydantic import ValidationError
 
-from guidang.errors import ExitCode, InputError
+from guidang.errors import InputError
 from guidang.packaging import aip
 from guidang.packaging.metadata import (
     Action,
@@ -862,51 +861,3 @@ def write_package(imported: ImportedEep, dest: str | os.PathLike[str]) -> aip.Pa
         if rel.startswith(aip.METADATA_DIR + "/") and rel != aip.METADATA_XML
     }
     return aip.replace_files(pkg.root, extra) if extra else pkg
-
-
-# -- command line (registered by guidang.cli) ------------------------------------------------------
-
-
-@click.command("export-eep")
-@click.argument("code")
-@click.option(
-    "-o",
-    "--output",
-    "output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="EEP 文件 / EEP file to write",
-)
-@click.option(
-    "--version", "version", default=None, help="OCFL 版本（默认最新）/ OCFL version (default: head)"
-)
-@click.option("--unsigned", is_flag=True, help="不签名 / do not sign even if a key is configured")
-def export_eep_command(code: str, output: Path, version: str | None, unsigned: bool) -> None:
-    """导出一件档案的 DA/T 48 电子文件封装包（EEP）。Export a record as a DA/T 48 EEP."""
-    from guidang.config import load_settings
-    from guidang.packaging.signing import signer_from_options
-    from guidang.storage.ocfl_store import OcflStore
-
-    settings = load_settings()
-    signer = None if unsigned else signer_from_options(settings.signing, settings.home)
-    store = OcflStore(settings.store_root, create=False)
-    path = export_eep(store, code, output, signer, version=version)
-    click.echo(f"{path}  ({'signed ' + ALGORITHM_NAMES[signer.algorithm_oid] if signer else 'unsigned'})")
-
-
-@click.command("verify-eep")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--allow-unsigned", is_flag=True, help="未签名不算失败 / an unsigned EEP is not a failure")
-def verify_eep_command(file: Path, allow_unsigned: bool) -> None:
-    """验证 EEP 的模式与签名。Verify an EEP's schema and signatures (exit 1 when it fails)."""
-    result = verify_eep(file, require_signature=not allow_unsigned)
-    for s in result.signatures:
-        click.echo(
-            f"{s.identifier}\t{ALGORITHM_NAMES.get(s.algorithm, s.algorithm)}\t{s.signer}\t"
-            f"{'通过 ok' if s.valid else '失败 FAILED'}"
-        )
-    for p in result.problems:
-        click.echo(f"{p.zh} / {p.en}", err=True)
-    if not result.valid:
-        raise SystemExit(int(ExitCode.CHECKS_FAILED))
-    click.echo("EEP 验证通过 / EEP verified")

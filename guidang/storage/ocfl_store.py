@@ -78,7 +78,9 @@ class ObjectExistsError(StorageError):
     code = "OBJECT_EXISTS"
 
 
-class ObjectNotFoundError(StorageError):
+class ObjectNotFoundError(InputError):
+    """No object (or version, or file) under that 档号: a bad argument, not a failing store."""
+
     code = "OBJECT_NOT_FOUND"
 
 

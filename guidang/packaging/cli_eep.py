@@ -1,0 +1,80 @@
+"""Command line for EEP export and verification (registered by ``guidang.cli``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from guidang.errors import ExitCode, GuidangError
+from guidang.packaging.eep import export_eep, verify_eep
+from guidang.packaging.signing import ALGORITHM_NAMES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _expected_errors(fn: F) -> F:
+    """A bad code, file or key ends with its message (zh, or en with GUIDANG_LANGUAGE=en) and exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GuidangError as exc:
+            language = "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
+            click.echo(f"guidang: [{exc.code}] {exc.message(language)}", err=True)
+            sys.exit(int(exc.exit_code))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.command("export-eep")
+@click.argument("code")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="EEP 文件 / EEP file to write",
+)
+@click.option(
+    "--version", "version", default=None, help="OCFL 版本（默认最新）/ OCFL version (default: head)"
+)
+@click.option("--unsigned", is_flag=True, help="不签名 / do not sign even if a key is configured")
+@_expected_errors
+def export_eep_command(code: str, output: Path, version: str | None, unsigned: bool) -> None:
+    """导出一件档案的 DA/T 48 电子文件封装包（EEP）。Export a record as a DA/T 48 EEP."""
+    from guidang.config import load_settings
+    from guidang.packaging.signing import signer_from_options
+    from guidang.storage.ocfl_store import OcflStore
+
+    settings = load_settings()
+    signer = None if unsigned else signer_from_options(settings.signing, settings.home)
+    store = OcflStore(settings.store_root, create=False)
+    path = export_eep(store, code, output, signer, version=version)
+    click.echo(f"{path}  ({'signed ' + ALGORITHM_NAMES[signer.algorithm_oid] if signer else 'unsigned'})")
+
+
+@click.command("verify-eep")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--allow-unsigned", is_flag=True, help="未签名不算失败 / an unsigned EEP is not a failure")
+@_expected_errors
+def verify_eep_command(file: Path, allow_unsigned: bool) -> None:
+    """验证 EEP 的模式与签名。Verify an EEP's schema and signatures (exit 1 when it fails)."""
+    result = verify_eep(file, require_signature=not allow_unsigned)
+    for s in result.signatures:
+        click.echo(
+            f"{s.identifier}\t{ALGORITHM_NAMES.get(s.algorithm, s.algorithm)}\t{s.signer}\t"
+            f"{'通过 ok' if s.valid else '失败 FAILED'}"
+        )
+    for p in result.problems:
+        click.echo(f"{p.zh} / {p.en}", err=True)
+    if not result.valid:
+        raise SystemExit(int(ExitCode.CHECKS_FAILED))
+    click.echo("EEP 验证通过 / EEP verified")
