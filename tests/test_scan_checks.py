@@ -86,7 +86,7 @@ def test_rotation_is_found_by_the_layout_heuristic(tmp_path: Path, turned: int) 
     assert abs((subject.pages[0].skew_deg or 0) - 1.5) <= 0.3  # skew is measured whichever way it lies
 
 
-@pytest.mark.parametrize("turned", [90, 180])
+@pytest.mark.parametrize("turned", [270])
 def test_rotation_by_tesseract_osd_agrees(tmp_path: Path, turned: int) -> None:
     data = encode(rotate(render_page(150, seed=13, red_header=True), turned), "TIFF", 150)
     m = inspect_page(write(tmp_path / f"{CODE}-0001.tif", data), ScanQAOptions(osd="always"))

@@ -15,13 +15,16 @@ from guidang.ingest.scanqa.inspect import (
     inspect_item,
     inspect_page,
 )
+from guidang.ingest.scanqa.metadata import DigitisationMetadata, digitisation_metadata
 from guidang.ingest.scanqa.options import ScanQAOptions
 
 __all__ = [
     "BatchMeasurement",
+    "DigitisationMetadata",
     "ItemMeasurement",
     "PageMeasurement",
     "ScanQAOptions",
+    "digitisation_metadata",
     "inspect_batch",
     "inspect_file",
     "inspect_item",

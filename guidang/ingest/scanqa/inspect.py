@@ -40,7 +40,8 @@ class PageMeasurement:
     error: str | None = None
     paper: PaperFit | None = None
     stored_mode: str | None = None  # "bitonal" | "grey" | "colour" as stored in the file
-    content_mode: str | None = None  # "bitonal" | "grey" | "colour": what the pixels need
+    content_mode: str | None = None  # "bitonal" | "grey" | "colour": what the content needs
+    effective_mode: str | None = None  # the mode the pixels use (an RGB file with R=G=B is grey)
     colour_fraction: float | None = None
     red_fraction: float | None = None
     keep_colour: bool = False  # red or colour content: never turn this page grey or bitonal
@@ -154,6 +155,7 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
         paper=paper,
         stored_mode=stored,
         content_mode=content,
+        effective_mode="grey" if work.channels_equal else stored,
         colour_fraction=colour_fraction,
         red_fraction=red_fraction,
         keep_colour=keep_colour and stored == "colour",

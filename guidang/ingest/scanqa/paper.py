@@ -41,7 +41,7 @@ def fit_paper(
         w_mm, h_mm = width / dpi[0] * 25.4, height / dpi[1] * 25.4
         name, err = min(((n, _error(w_mm, h_mm, s)) for n, s in sizes.items()), key=lambda t: t[1])
         if err <= tolerance:
-            return PaperFit(name, True, round(min(dpi), 2), name, (round(w_mm, 1), round(h_mm, 1)))
+            return PaperFit(name, True, float(round(min(dpi))), name, (round(w_mm, 1), round(h_mm, 1)))
         size: tuple[float, float] | None = (round(w_mm, 1), round(h_mm, 1))
     else:
         size = None

@@ -18,7 +18,7 @@ MAX_POINTS = 40_000
 @dataclass(frozen=True)
 class Skew:
     angle: float  # degrees, positive = content turned counter-clockwise as displayed
-    sharpness: float  # profile score at the angle / mean score over the searched angles (1 = no lines)
+    sharpness: float  # profile score at the angle / mean over the searched angles (1 = no text lines)
     row_score: float  # normalised sharpness of the line profile at the angle
     column_score: float  # the same, perpendicular to it (lines running the other way score higher)
 
@@ -64,11 +64,12 @@ def measure_skew(points: NDArray[np.float64], search: float) -> Skew:
             angle += 0.05 * 0.5 * (a - c) / denom
     if angle >= 45.0:  # lines run vertically: the skew is the deviation from 90 degrees
         angle -= 90.0
+    at_edge = abs(angle) > search - 0.5  # the sharpest profile lies outside the search: no text lines
     row = profile_score(points, angle)
     column = profile_score(points, angle + 90.0)
     return Skew(
         angle=round(float(angle), 3),
-        sharpness=float(fscores[i] / max(float(scores.mean()), 1e-9)),
+        sharpness=1.0 if at_edge else float(fscores[i] / max(float(scores.mean()), 1e-9)),
         row_score=row,
         column_score=column,
     )
