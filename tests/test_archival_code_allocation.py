@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import time
 from collections import Counter
+from collections.abc import Iterator
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
@@ -40,11 +47,52 @@ CLASS_B: dict[str, PartValue] = {
 }
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = create_engine(f"sqlite:///{tmp_path / 'catalogue.db'}")
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; the Debian packages ship a postgres user for that.
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a Unix socket (skipped when PostgreSQL is not installed)."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
+    folder = Path(tempfile.mkdtemp(prefix="guidang-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data = folder / "data"
+    subprocess.run(
+        _as_postgres([initdb, "-D", str(data), "-A", "trust", "-U", "guidang", "--no-sync", "-E", "UTF8"]),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-k {folder} -c listen_addresses='' -F"
+    subprocess.run(
+        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://guidang@/postgres?host={folder}"
+    finally:
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        eng = create_engine(f"sqlite:///{tmp_path / 'catalogue.db'}")
+    else:
+        eng = create_engine(request.getfixturevalue("postgres_url"))
+        sequence.metadata.drop_all(eng)
     sequence.create_tables(eng)
-    return eng
+    yield eng
+    eng.dispose()
 
 
 def test_table_lives_in_its_own_metadata(engine: Engine) -> None:
@@ -119,7 +167,7 @@ def test_giving_the_item_number_or_a_bad_class_is_refused(engine: Engine) -> Non
 
 def _worker(url: str, barrier: Barrier, n: int, use_session: bool, out: Any) -> None:
     """Allocate n codes alternating between two classes, as a separate process would."""
-    eng = create_engine(url, connect_args={"timeout": 60})
+    eng = create_engine(url, connect_args={"timeout": 60} if url.startswith("sqlite") else {})
     barrier.wait()
     got = []
     for i in range(n):
@@ -135,17 +183,30 @@ def _worker(url: str, barrier: Barrier, n: int, use_session: bool, out: Any) -> 
 
 
 def test_concurrent_processes_get_no_gaps_and_no_repeats(engine: Engine, tmp_path: Path) -> None:
-    ctx = mp.get_context("spawn")
+    # fork: quick to start; the parent's pooled connections are closed first so no child shares them.
+    engine.dispose()
+    ctx = mp.get_context("fork")
     procs, per_proc = 4, 30
     barrier = ctx.Barrier(procs)
     out = ctx.Queue()
     workers = [
-        ctx.Process(target=_worker, args=(str(engine.url), barrier, per_proc, i % 2 == 1, out))
+        ctx.Process(
+            target=_worker,
+            args=(engine.url.render_as_string(hide_password=False), barrier, per_proc, i % 2 == 1, out),
+        )
         for i in range(procs)
     ]
     for w in workers:
         w.start()
-    results = [out.get(timeout=120) for _ in workers]
+    results: list[list[str]] = []
+    deadline = time.monotonic() + 300  # a hang guard, not a speed check
+    while len(results) < procs:
+        try:
+            results.append(out.get(timeout=0.5))
+        except queue.Empty:
+            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            assert not failed, f"an allocating process failed (exit codes {failed})"
+            assert time.monotonic() < deadline, "allocating processes did not finish"
     for w in workers:
         w.join(timeout=60)
         assert w.exitcode == 0
