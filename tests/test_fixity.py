@@ -74,3 +74,20 @@ def test_digest_record_round_trip_and_validation() -> None:
         Digests.from_mapping({"sha256": d.sha256, "sm3": "zz", "size": 1})
     with pytest.raises(ValueError, match="unsupported"):
         d.of("md5")
+
+
+@pytest.mark.timeout(30)
+def test_a_failing_hasher_thread_raises_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(bytes(fixity.THREADED_MIN_SIZE + 1))
+    real = fixity.new_hash
+
+    class Broken:
+        def update(self, _data: object) -> None:
+            raise MemoryError("simulated")
+
+    monkeypatch.setattr(fixity, "new_hash", lambda a: Broken() if a == "sm3" else real(a))
+    with pytest.raises(MemoryError):
+        digest_file(path)

@@ -194,12 +194,18 @@ def _digest_threaded(fh: io.RawIOBase, sink: Callable[[memoryview], None] | None
     for index in range(RING_BUFFERS):
         free.put(index)
 
+    failure: list[BaseException] = []
+
     def feed_sm3() -> None:
         while True:
             index, n = full.get()
             if index == _STOP:
                 return
-            sm3.update(memoryview(buffers[index])[:n])
+            if not failure:  # after a failure keep handing buffers back, so the reader never blocks
+                try:
+                    sm3.update(memoryview(buffers[index])[:n])
+                except BaseException as exc:
+                    failure.append(exc)
             free.put(index)
 
     worker = threading.Thread(target=feed_sm3, name="guidang-sm3", daemon=True)
@@ -220,4 +226,6 @@ def _digest_threaded(fh: io.RawIOBase, sink: Callable[[memoryview], None] | None
     finally:
         full.put((_STOP, 0))
         worker.join()
+    if failure:
+        raise failure[0]
     return Digests(sha256=sha.hexdigest(), sm3=sm3.hexdigest(), size=size)
