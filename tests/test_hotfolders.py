@@ -1,0 +1,271 @@
+"""The watcher's parts, one at a time: mounts, layout safety, inbox names, readiness, and the
+claim protocol's recovery from a crash between any two of its steps."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from guidang.config import Profile, Settings
+from guidang.errors import ConfigError
+from guidang.hotfolders import claim as claims
+from guidang.hotfolders.mounts import mount_of, parse_mountinfo
+from guidang.hotfolders.readiness import QuietTracker, marker_verdict, parse_marker
+from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries, processing_area
+from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
+from guidang.packaging.fixity import digest_file
+
+MOUNTINFO = """\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+40 22 0:35 / /mnt/vendor\\040a rw,relatime shared:20 - cifs //nas/scans rw,vers=3.1.1
+41 22 0:36 / /srv/nfs rw,relatime shared:21 - nfs4 nas:/export rw
+42 41 0:37 / /srv/nfs/local rw - tmpfs tmpfs rw
+"""
+
+
+def make_settings(tmp_path: Path, **watch: object) -> Settings:
+    home = tmp_path / "home"
+    return Settings(home=home, profiles={"v": Profile(vendor="v")}, watch=watch)  # type: ignore[arg-type]
+
+
+def test_mountinfo_network_detection() -> None:
+    mounts = parse_mountinfo(MOUNTINFO)
+    assert [m.fs_type for m in mounts] == ["ext4", "cifs", "nfs4", "tmpfs"]
+    assert mounts[1].mount_point == "/mnt/vendor a"
+    assert mount_of(Path("/mnt/vendor a/batch1"), MOUNTINFO).is_network  # type: ignore[union-attr]
+    assert mount_of(Path("/srv/nfs/x"), MOUNTINFO).fs_type == "nfs4"  # type: ignore[union-attr]
+    assert not mount_of(Path("/srv/nfs/local/x"), MOUNTINFO).is_network  # type: ignore[union-attr]
+    assert mount_of(Path("/srv/nfsx"), MOUNTINFO).fs_type == "ext4"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("where", ["store", "outbox", "processing/v", "work"])
+def test_layout_refuses_inbox_overlapping_outputs(tmp_path: Path, where: str) -> None:
+    s = make_settings(tmp_path)
+    s.profiles["v"] = Profile(vendor="v", inbox=s.home / where / "in")
+    with pytest.raises(ConfigError, match="overlaps"):
+        check_layout(s)
+
+
+def test_layout_refuses_inbox_holding_the_code_or_two_inboxes_nested(tmp_path: Path) -> None:
+    s = make_settings(tmp_path)
+    s.profiles["v"] = Profile(vendor="v", inbox=Path(__file__).resolve().parents[1])
+    with pytest.raises(ConfigError, match=r"code|virtualenv"):
+        check_layout(s)
+    s = make_settings(tmp_path)
+    s.profiles["w"] = Profile(vendor="w", inbox=s.inbox_of("v") / "sub")
+    with pytest.raises(ConfigError, match="overlaps inbox"):
+        check_layout(s)
+    s = make_settings(tmp_path)
+    check_layout(s)  # the default layout is fine
+
+
+def test_inbox_names_are_judged_by_lstat_alone(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "good").mkdir()
+    os.symlink("/etc", inbox / "linked")
+    os.mkfifo(inbox / "pipe")
+    (inbox / "bad\x07name").mkdir()
+    gbk = "批次一".encode("gbk")
+    os.mkdir(os.fsencode(inbox) + b"/" + gbk)
+    (inbox / ".partial").mkdir()
+    (inbox / "loose.zip").write_bytes(b"PK")
+    got = {e.name: e for e in judge_entries(inbox, os.listdir(os.fsencode(inbox)))}
+    assert ".partial" not in got
+    assert got["good"].problem is None and got["good"].kind == "dir"
+    assert got["linked"].problem == "symlink" and got["linked"].detail == "/etc"
+    assert got["pipe"].problem == "fifo"
+    assert got["bad\x07name"].problem == "bad_name"
+    batch = got["批次一"]
+    assert batch.problem is None and batch.decoded_from == "GB18030" and batch.raw == gbk
+    assert got["loose.zip"].kind == "file" and got["loose.zip"].problem is None
+
+
+def test_nfc_collision_is_reported_for_the_second_name(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "caf\u00e9").mkdir()
+    (inbox / "cafe\u0301").mkdir()
+    entries = judge_entries(inbox, os.listdir(os.fsencode(inbox)))
+    assert sorted(str(e.problem) for e in entries) == ["None", "nfc_collision"]
+
+
+def test_marker_and_its_manifest_digest(tmp_path: Path) -> None:
+    batch = tmp_path / "b"
+    batch.mkdir()
+    assert marker_verdict(batch).reason == "no_marker"
+    (batch / "READY").write_text("")
+    assert marker_verdict(batch).state == "ready"
+    manifest = batch / "manifest-sha256.txt"
+    manifest.write_text("abc  A/1.tif\n")
+    good = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    (batch / "READY").write_text(f"{good}\n")
+    assert marker_verdict(batch).state == "ready"
+    (batch / "READY").write_text(f"sha256:{'0' * 64}\n")
+    v = marker_verdict(batch)
+    assert (v.state, v.reason) == ("wait", "manifest_mismatch")
+    sm3 = batch / "manifest-sm3.txt"
+    sm3.write_text("def  A/1.tif\n")
+    (batch / "READY").write_text(f"{digest_file(sm3).sm3}  manifest-sm3.txt\n")
+    assert marker_verdict(batch).state == "ready"
+    (batch / "READY").write_text(f"sm3={'1' * 64}\n")
+    sm3.unlink()
+    assert marker_verdict(batch).reason == "manifest_missing"
+    (batch / "READY").unlink()
+    os.symlink("/etc/passwd", batch / "READY")
+    assert (marker_verdict(batch).state, marker_verdict(batch).reason) == ("refuse", "marker_not_regular")
+
+
+def test_parse_marker_forms() -> None:
+    h = "a" * 64
+    assert parse_marker("") is None
+    assert parse_marker("vendor: acme\n") is None
+    assert parse_marker(h).manifest == "manifest-sha256.txt"  # type: ignore[union-attr]
+    assert parse_marker(f"SM3: {h}").algorithm == "sm3"  # type: ignore[union-attr]
+    assert parse_marker(f"{h} *manifest-sm3.txt").algorithm == "sm3"  # type: ignore[union-attr]
+
+
+def test_quiet_tracker_needs_stability_over_the_period(tmp_path: Path) -> None:
+    batch = tmp_path / "b"
+    (batch / "A").mkdir(parents=True)
+    page = batch / "A" / "1.tif"
+    page.write_bytes(b"x")
+    q = QuietTracker()
+    assert q.verdict(batch, 10, now=0).reason == "first_seen"
+    assert q.verdict(batch, 10, now=5).reason == "quiet_pending"
+    with page.open("ab") as fh:
+        fh.write(b"y")
+    assert q.verdict(batch, 10, now=11).reason == "changing"
+    assert q.verdict(batch, 10, now=20).reason == "quiet_pending"
+    assert q.verdict(batch, 10, now=21).state == "ready"
+    os.symlink("/", batch / "A" / "root")  # a link is recorded as itself, never walked
+    assert q.verdict(batch, 10, now=22).reason == "changing"
+
+
+# --- the claim protocol: a crash between any two steps is recovered --------------------------
+
+
+def _entry(s: Settings, name: str) -> InboxEntry:
+    inbox = s.inbox_of("v")
+    return next(e for e in judge_entries(inbox, os.listdir(os.fsencode(inbox))) if e.name == name)
+
+
+def _setup(tmp_path: Path) -> tuple[Settings, Path]:
+    s = make_settings(tmp_path, max_attempts=2, retry_seconds=0)
+    check_layout(s)
+    batch = s.inbox_of("v") / "b1"
+    (batch / "A").mkdir(parents=True)
+    (batch / "A" / "1.tif").write_bytes(b"page")
+    return s, batch
+
+
+def _row(s: Settings, claim_id: int) -> ClaimRow:
+    with open_catalogue(s.db_url).session() as ses:
+        row = ses.get(ClaimRow, claim_id)
+        assert row is not None
+        return row
+
+
+def test_claim_moves_and_records(tmp_path: Path) -> None:
+    s, batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "b1"))
+    assert claim_id is not None
+    row = _row(s, claim_id)
+    assert row.stage == Stage.CLAIMED and not batch.exists()
+    assert (Path(row.processing_path) / "A" / "1.tif").read_bytes() == b"page"
+    assert Path(row.processing_path).parent.parent == processing_area(s, "v")
+
+
+def test_crash_after_intent_before_rename(tmp_path: Path) -> None:
+    s, batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    with cat.session() as ses:
+        row = ClaimRow(
+            profile="v",
+            name="b1",
+            source_path=str(batch),
+            stage=Stage.INTENT,
+            processing_path=str(processing_area(s, "v") / "99" / "b1"),
+        )
+        ses.add(row)
+        ses.flush()
+        claim_id = row.id
+    assert claims.reconcile(cat, s)["abandoned"] == 1
+    assert _row(s, claim_id).stage == Stage.ABANDONED and batch.is_dir()  # still in the inbox: claimed anew
+
+
+def test_crash_after_rename_before_mark(tmp_path: Path) -> None:
+    s, batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    dest = processing_area(s, "v") / "7" / "b1"
+    with cat.session() as ses:
+        row = ClaimRow(
+            profile="v", name="b1", source_path=str(batch), stage=Stage.INTENT, processing_path=str(dest)
+        )
+        ses.add(row)
+        ses.flush()
+        claim_id = row.id
+    dest.parent.mkdir(parents=True)
+    os.rename(batch, dest)
+    assert claims.reconcile(cat, s)["claimed"] == 1
+    assert _row(s, claim_id).stage == Stage.CLAIMED
+
+
+def test_running_claim_of_a_dead_worker_is_retried_then_rejected(tmp_path: Path) -> None:
+    s, _batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "b1"))
+    assert claim_id is not None
+    for attempt in (1, 2):
+        with cat.session() as ses:
+            assert move_stage(ses, claim_id, (Stage.CLAIMED,), Stage.RUNNING, attempts=attempt)
+        with claims.claim_lock(s, "v", claim_id) as held:  # a live worker holds the lock: left alone
+            assert held
+            claims.reconcile(cat, s)
+            assert _row(s, claim_id).stage == Stage.RUNNING
+        claims.reconcile(cat, s)  # the worker is gone
+    row = _row(s, claim_id)
+    assert row.stage == Stage.REJECTED and row.reason == "worker_crashed" and row.settled
+    reasons = Path(row.final_path or "") / "reasons.json"
+    assert "crashed 2 times" in reasons.read_text("utf-8")
+    assert (Path(row.final_path or "") / "delivered" / "b1" / "A" / "1.tif").read_bytes() == b"page"
+
+
+def test_decided_but_unsettled_claim_is_settled_and_orphans_adopted(tmp_path: Path) -> None:
+    s, _batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "b1"))
+    assert claim_id is not None
+    with cat.session() as ses:
+        move_stage(
+            ses,
+            claim_id,
+            (Stage.CLAIMED,),
+            Stage.DONE,
+            final_path=str(s.path("processed") / "v" / str(claim_id)),
+        )
+    orphan = processing_area(s, "v") / "555" / "lost-batch"
+    (orphan / "A").mkdir(parents=True)
+    done = claims.reconcile(cat, s)
+    assert done["settled"] == 1 and done["adopted"] == 1
+    assert (s.path("processed") / "v" / str(claim_id) / "b1" / "A" / "1.tif").is_file()
+    with cat.session() as ses:
+        adopted = [r for r in ses.query(ClaimRow).filter(ClaimRow.name == "lost-batch")]
+    assert [(r.stage, r.processing_path) for r in adopted] == [(Stage.CLAIMED, str(orphan))]
+    assert claims.reconcile(cat, s)["adopted"] == 0  # idempotent
+
+
+def test_claimed_entry_missing_from_disk_is_recorded(tmp_path: Path) -> None:
+    s, _batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "b1"))
+    assert claim_id is not None
+    import shutil
+
+    shutil.rmtree(_row(s, claim_id).processing_path)
+    assert claims.reconcile(cat, s)["missing"] == 1
+    assert _row(s, claim_id).last_error == "missing from the processing area"
