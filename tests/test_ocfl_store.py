@@ -184,6 +184,23 @@ def test_half_written_object_is_never_visible(tmp_path: Path, monkeypatch: pytes
     _assert_valid(store)
 
 
+def test_failed_rename_leaves_no_empty_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = OcflStore(tmp_path / "store")
+    real = os.rename
+
+    def failing(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        if Path(dst) == store.object_path(CODE):
+            raise OSError(18, "Invalid cross-device link")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(StorageError, match="cannot move"):
+        store.add(make_package(tmp_path).root)
+    monkeypatch.undo()
+    assert not (tmp_path / "store" / "Z109").exists()
+    _assert_valid(store)
+
+
 def test_changed_package_file_is_refused_on_copy_in(tmp_path: Path) -> None:
     store = OcflStore(tmp_path / "store")
     pkg = make_package(tmp_path)

@@ -448,12 +448,16 @@ class OcflStore:
                 try:
                     os.rename(stage, target)
                 except OSError as exc:
+                    self._remove_empty_parents(target.parent)
                     if target.exists():
                         raise ObjectExistsError(
                             f"存储中已有档号为 {pkg.code} 的对象，不会覆盖",
                             f"an object with archival code {pkg.code} is already stored; not overwritten",
                         ) from exc
-                    raise
+                    raise StorageError(
+                        f"无法把对象 {pkg.code} 移入存储：{exc.strerror or exc}",
+                        f"cannot move object {pkg.code} into the store: {exc.strerror or exc}",
+                    ) from exc
                 _fsync_dir(target.parent)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
@@ -532,8 +536,9 @@ class OcflStore:
         recorded[aip.METADATA_XML] = digest_bytes(xml)
         tag_files = aip.tag_files_bytes(recorded)
         sources: dict[str, _Source] = {}
+        state = self._head_state(code)
         for logical, path in self.logical_files(code).items():
-            sources[logical] = _Source(sha256=self._digest_of(code, logical), path=path, data=None)
+            sources[logical] = _Source(sha256=state[logical], path=path, data=None)
         for rel, data in {aip.METADATA_XML: xml, **tag_files}.items():
             sources[rel] = _Source(sha256=digest_bytes(data).sha256, path=None, data=data)
         package_digest = {a: digest_bytes(tag_files[aip.manifest_name(a)]).of(a) for a in ALGORITHMS}
@@ -548,12 +553,10 @@ class OcflStore:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _digest_of(self, code: str, logical: str) -> str:
+    def _head_state(self, code: str) -> dict[str, str]:
+        """Logical path → SHA-256 in the head version."""
         inv = self.inventory(code)
-        for digest, paths in inv["versions"][inv["head"]]["state"].items():
-            if logical in paths:
-                return str(digest)
-        raise ObjectNotFoundError(f"对象 {code} 中没有文件 {logical}", f"object {code} has no file {logical}")
+        return {p: str(d) for d, paths in inv["versions"][inv["head"]]["state"].items() for p in paths}
 
     def _package_for(self, package_dir: str | os.PathLike[str], code: object | None) -> aip.Package:
         pkg = aip.read_package(package_dir)
@@ -652,6 +655,15 @@ class OcflStore:
         finally:
             shutil.rmtree(stage, ignore_errors=True)
         return StoredVersion(code, head, obj, package_digest)
+
+    def _remove_empty_parents(self, folder: Path) -> None:
+        """Empty folders are invalid in an OCFL storage root (E073): undo the ones a failed add made."""
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
 
     def _check_staged(self, stage: Path) -> None:
         """Structural check by ocfl-py (digests are not recomputed) before the object becomes visible."""
