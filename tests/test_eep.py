@@ -340,6 +340,9 @@ def test_not_xml_and_unsafe_names(store: OcflStore, tmp_path: Path) -> None:
     assert evil != data
     with pytest.raises(EepError, match="unsafe"):
         import_eep(evil)
+    twice = data.replace(f"<计算机文件名>{CODE}.txt<".encode(), f"<计算机文件名>{CODE}.pdf<".encode())
+    with pytest.raises(EepError, match="duplicate"):
+        import_eep(twice)
 
 
 def test_cli_commands(store: OcflStore, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -680,6 +680,10 @@ def import_eep(
                     f"EEP 中的文件名不安全：{folder}/{name}", f"unsafe file name in the EEP: {folder}/{name}"
                 )
             payload = _find(enc, "编码数据")
+            if f"{folder}/{name}" in files:
+                raise EepError(
+                    f"EEP 中的文件重名：{folder}/{name}", f"duplicate file name in the EEP: {folder}/{name}"
+                )
             files[f"{folder}/{name}"] = base64.b64decode(
                 "".join((payload.text or "").split()) if payload is not None else ""
             )
