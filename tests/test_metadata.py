@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
 from guidang.errors import InputError
 from guidang.models import CatalogueRow
+from guidang.packaging import metadata as md
 from guidang.packaging.archival_code import ArchivalCodeError, builtin_rule, parse
 from guidang.packaging.domains import default_domains, retention_code, retention_term
 from guidang.packaging.metadata import (
@@ -368,3 +370,17 @@ def test_retention_terms_and_codes() -> None:
         None,
     ]
     assert retention_code("长期", legacy=False) is None
+
+
+def test_closed_domains_in_the_model_match_the_data() -> None:
+    closed = {name: d.values for name, d in default_domains().domains.items() if d.closed}
+    literals = {
+        "聚合层次": md.Aggregation,
+        "文件组合类型": md.Composition,
+        "扫描色彩模式": md.ColourMode,
+        "文档主从声明": md.DocRole,
+        "机构人员类型": md.AgentType,
+        "业务状态": md.EventStatus,
+    }
+    assert {name: get_args(lit) for name, lit in literals.items()} == closed
+    assert {a.value for a in Action} <= set(default_domains()["业务行为"].values)

@@ -219,7 +219,8 @@ class ArchivalCodeRule(BaseModel):
     accept_lookalikes: bool = True
     _levels: tuple[tuple[_Slot, ...], ...] = PrivateAttr()
     _regex: re.Pattern[str] = PrivateAttr()
-    _lookalikes: Mapping[str, str] = PrivateAttr()
+    _lookalikes: dict[int, str] = PrivateAttr()  # str.translate table
+    _slots: tuple[_Slot, ...] = PrivateAttr()
 
     @model_validator(mode="before")
     @classmethod
@@ -289,18 +290,17 @@ class ArchivalCodeRule(BaseModel):
             )
         self._levels = tuple(levels)
         self._regex = _compile(self._levels)
-        self._lookalikes = MappingProxyType(
-            {
-                ch: rep
-                for ch, rep in _LOOKALIKES.items()
-                if self.accept_lookalikes and not any(_may_contain(s.spec.pattern, ch) for s in self.slots)
-            }
-        )
+        self._slots = tuple(s for lvl in self._levels for s in lvl)
+        self._lookalikes = {
+            ord(ch): rep
+            for ch, rep in _LOOKALIKES.items()
+            if self.accept_lookalikes and not any(_may_contain(s.spec.pattern, ch) for s in self.slots)
+        }
 
     # -- introspection -------------------------------------------------------------------------------
     @property
     def slots(self) -> tuple[_Slot, ...]:
-        return tuple(s for lvl in self._levels for s in lvl)
+        return self._slots
 
     @property
     def part_names(self) -> tuple[str, ...]:
@@ -607,27 +607,23 @@ def _normalise(code: str, rule: ArchivalCodeRule) -> tuple[str, list[ArchivalCod
                 "warning",
             )
         )
-    out: list[str] = []
-    seen: set[str] = set()
-    for ch in stripped:
-        rep = rule._lookalikes.get(ch)
-        if rep is None:
-            out.append(ch)
-            continue
-        out.append(rep)
-        if ch not in seen:
-            seen.add(ch)
-            issues.append(
-                _issue(
-                    IssueKind.LOOKALIKE,
-                    "档号",
-                    (f"“{rep}”(U+{ord(rep):04X})", f"{rep!r} (U+{ord(rep):04X})"),
-                    f"{ch} (U+{ord(ch):04X})",
-                    "archival code",
-                    "warning",
-                )
+    lookalikes = rule._lookalikes
+    text = stripped.translate(lookalikes)
+    if text == stripped:
+        return text, issues
+    for ch in dict.fromkeys(c for c in stripped if ord(c) in lookalikes):
+        rep = lookalikes[ord(ch)]
+        issues.append(
+            _issue(
+                IssueKind.LOOKALIKE,
+                "档号",
+                (f"“{rep}”(U+{ord(rep):04X})", f"{rep!r} (U+{ord(rep):04X})"),
+                f"{ch} (U+{ord(ch):04X})",
+                "archival code",
+                "warning",
             )
-    return "".join(out), issues
+        )
+    return text, issues
 
 
 def _align(

@@ -27,6 +27,7 @@ from guidang.errors import InputError
 from guidang.packaging.metadata import (
     NAMESPACE,
     ROOT_ELEMENT,
+    El,
     RecordMetadata,
     element_of,
     explain,
@@ -60,11 +61,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _fill(parent: etree._Element, model: BaseModel) -> None:
-    for attr, info in type(model).model_fields.items():
+@cache
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, El, bool, Any], ...]:
+    """(attribute, element, repeated, item type) of each XML-mapped field, in document order."""
+    out = []
+    for attr, info in model.model_fields.items():
         el = element_of(info.metadata)
+        if el is not None:
+            repeated, inner = field_shape(info.annotation)
+            out.append((attr, el, repeated, inner))
+    return tuple(out)
+
+
+def _fill(parent: etree._Element, model: BaseModel) -> None:
+    for attr, el, _, _ in _fields(type(model)):
         value = getattr(model, attr)
-        if el is None or value is None:
+        if value is None:
             continue
         if el.attribute:
             parent.set(el.zh, _text(value))
@@ -125,6 +137,10 @@ def validate_xml(data: bytes) -> list[str]:
         root = _parse(data)
     except MetadataXmlError as exc:
         return exc.problems
+    return _schema_problems(root)
+
+
+def _schema_problems(root: etree._Element) -> list[str]:
     xsd = schema()
     if xsd.validate(root):
         return []
@@ -134,7 +150,7 @@ def validate_xml(data: bytes) -> list[str]:
 def from_xml(data: bytes) -> RecordMetadata:
     """Read metadata XML written by :func:`to_xml` (or by anyone else, if it is valid against the XSD)."""
     root = _parse(data)
-    problems = validate_xml(data)
+    problems = _schema_problems(root)
     if problems:
         raise MetadataXmlError(
             f"元数据 XML 不符合 guidang 元数据模式（{len(problems)} 处）：{problems[0]}",
@@ -155,11 +171,7 @@ def _read(node: etree._Element, model: type[BaseModel]) -> dict[str, Any]:
     by_name: dict[str, tuple[str, Any, bool]] = {}
     wrappers: dict[str, str] = {}
     out: dict[str, Any] = {}
-    for attr, info in model.model_fields.items():
-        el = element_of(info.metadata)
-        if el is None:
-            continue
-        repeated, inner = field_shape(info.annotation)
+    for attr, el, repeated, inner in _fields(model):
         if el.attribute:
             attr_value = node.get(el.zh)
             if attr_value is not None:
