@@ -94,9 +94,7 @@ def _identify_cached(path: str, size: int, mtime_ns: int) -> FormatId:
     )
     if fid.mime == "application/zip" and _zip_is_ofd(Path(path)):
         # PRONOM's OFD signature (fmt/1683) is a container signature some releases lack: fall back
-        return FormatId(
-            "fmt/1683", "Open Fixed-layout Document (OFD)", "", OFD_MIME, "container: OFD.xml", ""
-        )
+        return FormatId("fmt/1683", "Open Fixed-layout Document (OFD)", "", OFD_MIME, "container: OFD.xml", "")
     return fid
 
 

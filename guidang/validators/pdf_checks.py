@@ -28,9 +28,7 @@ PDF_CHECKS = ("PDF-STRUCT", "PDF-ENCRYPT", "PDF-JS", "PDF-ACTION", "PDF-EMBED", 
 SUPPORTED_PARTS = ("1b", "2b", "3b")
 MAX_LISTED = 20
 
-DANGEROUS_ACTIONS = frozenset(
-    {"Launch", "ImportData", "SubmitForm", "RichMediaExecute", "Movie", "Sound", "Rendition"}
-)
+DANGEROUS_ACTIONS = frozenset({"Launch", "ImportData", "SubmitForm", "RichMediaExecute", "Movie", "Sound", "Rendition"})
 REMOTE_ACTIONS = frozenset({"GoToR", "GoToE"})
 
 EXECUTABLE_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -152,7 +150,7 @@ def pdf_encryption(s: PdfSubject) -> Iterator[Finding]:
             yield Finding(Status.FAIL, "encrypted", {"method": method}, _ev(s, "/Encrypt", "none", method))
 
 
-def _direct_containers(values: Iterable[object]) -> Iterator[pikepdf.Object]:
+def _direct_containers(values: Iterable[object]) -> Iterator[pikepdf.Dictionary | pikepdf.Array]:
     for v in values:
         if isinstance(v, pikepdf.Dictionary | pikepdf.Array) and not v.is_indirect:
             yield v
@@ -211,13 +209,9 @@ def pdf_actions(s: PdfSubject) -> Iterator[Finding]:
                 continue
             seen.add((name, where))
             if name in DANGEROUS_ACTIONS:
-                yield Finding(
-                    Status.FAIL, "dangerous", {"action": name, "where": where}, _ev(s, where, "none", name)
-                )
+                yield Finding(Status.FAIL, "dangerous", {"action": name, "where": where}, _ev(s, where, "none", name))
             elif name in REMOTE_ACTIONS:
-                yield Finding(
-                    Status.WARN, "remote", {"action": name, "where": where}, _ev(s, where, found=name)
-                )
+                yield Finding(Status.WARN, "remote", {"action": name, "where": where}, _ev(s, where, found=name))
 
 
 def _executable_kind(name: str, data: bytes) -> str | None:
@@ -250,9 +244,7 @@ def pdf_embedded(s: PdfSubject) -> Iterator[Finding]:
                     log.debug("embedded file of %s unreadable: %s", s.shown, exc)
                 kind = _executable_kind(name, head)
                 if kind:
-                    yield Finding(
-                        Status.FAIL, "executable", {"name": name, "kind": kind}, _ev(s, where, "none", name)
-                    )
+                    yield Finding(Status.FAIL, "executable", {"name": name, "kind": kind}, _ev(s, where, "none", name))
                 else:
                     yield Finding(Status.WARN, "embedded", {"name": name}, _ev(s, where, found=name))
 
@@ -306,9 +298,7 @@ def pdf_pdfa(s: PdfSubject) -> Iterator[Finding]:
             _ev(s, "PDF-STRUCT", f"PDF/A-{part}", "structure errors"),
         )
     if not report.passed and not problems:
-        yield Finding(
-            Status.FAIL, "not_conforming", {"part": part, "rule": report.verdict, "detail": report.summary()}
-        )
+        yield Finding(Status.FAIL, "not_conforming", {"part": part, "rule": report.verdict, "detail": report.summary()})
 
 
 def check_pdf(

@@ -172,9 +172,7 @@ def check_bytes(data: bytes, offsets: dict[tuple[int, int], int]) -> list[Struct
         pos += eol
         comment = data[pos : pos + 5]
         if not (comment[:1] == b"%" and len(comment) == 5 and all(b > 127 for b in comment[1:5])):
-            issues.append(
-                StructureIssue("6.1.2-2", "no binary comment (% and 4 bytes > 127) after the header", pos)
-            )
+            issues.append(StructureIssue("6.1.2-2", "no binary comment (% and 4 bytes > 127) after the header", pos))
     # 6.1.3: nothing after the last %%EOF but one optional EOL
     last = data.rfind(b"%%EOF")
     if last < 0:
@@ -213,17 +211,13 @@ def _check_xref_tables(data: bytes) -> list[StructureIssue]:
         off = todo.pop()
         if off in seen or off >= len(data):
             if off >= len(data):
-                issues.append(
-                    StructureIssue("6.1.4", f"cross-reference offset {off} is past the end of the file", off)
-                )
+                issues.append(StructureIssue("6.1.4", f"cross-reference offset {off} is past the end of the file", off))
             continue
         seen.add(off)
         if data[off : off + 1] in (b" ", b"\r", b"\n", b"\t") and not _HEADER.match(data, off):
             ws_end = skip_ws(data, off)
             if data.startswith(b"xref", ws_end):
-                issues.append(
-                    StructureIssue("6.1.4", f"whitespace before 'xref' at offset {off}", off, severe=False)
-                )
+                issues.append(StructureIssue("6.1.4", f"whitespace before 'xref' at offset {off}", off, severe=False))
                 off = ws_end
         if data.startswith(b"xref", off):
             issues += _check_xref_table(data, off)
@@ -239,16 +233,12 @@ def _check_xref_tables(data: bytes) -> list[StructureIssue]:
         elif _HEADER.match(data, off):
             # a cross-reference stream; its dictionary may chain to /Prev too
             end = min(len(data), off + 4096)
-            prev = _PREV.search(
-                data, off, data.find(b"stream", off, end) if b"stream" in data[off:end] else end
-            )
+            prev = _PREV.search(data, off, data.find(b"stream", off, end) if b"stream" in data[off:end] else end)
             if prev:
                 todo.append(int(prev[1]))
         else:
             issues.append(
-                StructureIssue(
-                    "6.1.4", f"no cross-reference section at offset {off} given by startxref/Prev", off
-                )
+                StructureIssue("6.1.4", f"no cross-reference section at offset {off} given by startxref/Prev", off)
             )
     return issues
 
@@ -297,20 +287,14 @@ def _check_objects(data: bytes, offsets: dict[tuple[int, int], int]) -> list[Str
             # an xref offset pointing at the whitespace before the object: readers cope; not a 19005 clause
             off = skip_ws(data, off)
             m = _HEADER.match(data, off)
-            issues.append(
-                StructureIssue("xref", f"{where}: xref offset points at whitespace", off, severe=False)
-            )
+            issues.append(StructureIssue("xref", f"{where}: xref offset points at whitespace", off, severe=False))
         if not m or (int(m[1]), int(m[3])) != (num, gen):
             issues.append(StructureIssue("6.1.8-1", f"{where}: no 'n g obj' header at offset {off}", off))
             continue
         if m[2] != b" " or m[4] != b" ":
-            issues.append(
-                StructureIssue("6.1.8-1", f"{where}: numbers and 'obj' not separated by single spaces", off)
-            )
+            issues.append(StructureIssue("6.1.8-1", f"{where}: numbers and 'obj' not separated by single spaces", off))
         if off > 0 and data[off - 1] not in b"\r\n":
-            issues.append(
-                StructureIssue("6.1.8-1", f"{where}: object number not preceded by an EOL marker", off)
-            )
+            issues.append(StructureIssue("6.1.8-1", f"{where}: object number not preceded by an EOL marker", off))
         if not _eol_at(data, m.end()):
             issues.append(StructureIssue("6.1.8-1", f"{where}: 'obj' not followed by an EOL marker", m.end()))
         try:
@@ -330,9 +314,7 @@ def _check_objects(data: bytes, offsets: dict[tuple[int, int], int]) -> list[Str
             issues.append(StructureIssue("6.1.8-1", f"{where}: 'endobj' not preceded by an EOL marker", pos))
         after = pos + 6
         if after < len(data) and not _eol_at(data, after):
-            issues.append(
-                StructureIssue("6.1.8-1", f"{where}: 'endobj' not followed by an EOL marker", after)
-            )
+            issues.append(StructureIssue("6.1.8-1", f"{where}: 'endobj' not followed by an EOL marker", after))
     return issues
 
 
@@ -377,15 +359,11 @@ def _check_stream(
     else:
         issues.append(StructureIssue("6.1.7-2", f"{where}: 'endstream' not preceded by an EOL marker", found))
     if real != declared:
-        issues.append(
-            StructureIssue("6.1.7-1", f"{where}: /Length {declared} but the stream has {real} bytes", start)
-        )
+        issues.append(StructureIssue("6.1.7-1", f"{where}: /Length {declared} but the stream has {real} bytes", start))
     return issues
 
 
-_ID = re.compile(
-    rb"/ID\s*\[\s*(<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\))\s*(<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\))\s*\]"
-)
+_ID = re.compile(rb"/ID\s*\[\s*(<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\))\s*(<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\))\s*\]")
 
 
 def _check_linearized_ids(data: bytes) -> list[StructureIssue]:

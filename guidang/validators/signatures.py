@@ -143,9 +143,7 @@ def parse_cms(data: bytes) -> SignerInfo:
         idx += 1
     sig_alg = oid_text(si[idx].children()[0])
     signature = si[idx + 1].content
-    return SignerInfo(
-        DIGEST_OIDS.get(digest_alg, digest_alg), message_digest, signed_attrs, sig_alg, signature, certs
-    )
+    return SignerInfo(DIGEST_OIDS.get(digest_alg, digest_alg), message_digest, signed_attrs, sig_alg, signature, certs)
 
 
 def _verify_value(info: SignerInfo) -> tuple[SigStatus, str]:
@@ -226,14 +224,10 @@ def _check_signature(name: str, value: pikepdf.Dictionary, data: bytes) -> PdfSi
         return PdfSignature(name, SigStatus.INVALID, f"malformed /ByteRange {br}")
     a, b, c, d = br
     if c < a + b or c + d > len(data):
-        return PdfSignature(
-            name, SigStatus.INVALID, f"/ByteRange {br} does not fit the file ({len(data)} bytes)"
-        )
+        return PdfSignature(name, SigStatus.INVALID, f"/ByteRange {br} does not fit the file ({len(data)} bytes)")
     gap = data[a + b : c].strip()
     if not (gap.startswith(b"<") and gap.endswith(b">")):
-        return PdfSignature(
-            name, SigStatus.INVALID, "the bytes left out by /ByteRange are not the /Contents string"
-        )
+        return PdfSignature(name, SigStatus.INVALID, "the bytes left out by /ByteRange are not the /Contents string")
     try:
         cms = binascii.unhexlify(re.sub(rb"\s", b"", gap[1:-1]))
     except binascii.Error:
@@ -241,9 +235,7 @@ def _check_signature(name: str, value: pikepdf.Dictionary, data: bytes) -> PdfSi
     signed = data[a : a + b] + data[c : c + d]
     subfilter = str(value.get("/SubFilter", ""))
     if subfilter == "/adbe.x509.rsa_sha1":
-        return PdfSignature(
-            name, SigStatus.UNVERIFIED, "adbe.x509.rsa_sha1 (PKCS#1) signature: digest not in CMS"
-        )
+        return PdfSignature(name, SigStatus.UNVERIFIED, "adbe.x509.rsa_sha1 (PKCS#1) signature: digest not in CMS")
     try:
         info = parse_cms(read_der(cms)[0].raw)  # /Contents is zero-padded after the DER value
     except (ValueError, IndexError) as exc:
@@ -293,9 +285,7 @@ def ofd_signature_problems(path: Path) -> list[str]:
             names = set(z.namelist())
             if "OFD.xml" not in names:
                 return ["OFD.xml missing: not an OFD package"]
-            for sig_list in (
-                e.text or "" for e in _xml(z, "OFD.xml").iter() if _local(e.tag) == "Signatures"
-            ):
+            for sig_list in (e.text or "" for e in _xml(z, "OFD.xml").iter() if _local(e.tag) == "Signatures"):
                 list_path = _resolve("", sig_list)
                 if list_path not in names:
                     problems.append(f"{list_path} (signature list) missing")
@@ -303,7 +293,8 @@ def ofd_signature_problems(path: Path) -> list[str]:
                 base = posixpath.dirname(list_path)
                 for sig in (e for e in _xml(z, list_path).iter() if _local(e.tag) == "Signature"):
                     problems.extend(_ofd_signature(z, names, _resolve(base, sig.get("BaseLoc", ""))))
-    except (zipfile.BadZipFile, OSError, KeyError, etree.XMLSyntaxError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, etree.XMLSyntaxError) as exc:
+        # RuntimeError: zipfile refuses encrypted members; unverifiable is not verified
         problems.append(f"cannot read the OFD signatures: {exc}")
     return problems
 

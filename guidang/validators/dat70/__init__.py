@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from guidang.errors import InputError
-from guidang.validators.dat70 import authenticity, integrity, security, usability
+from guidang.validators.dat70 import authenticity, eep_checks, integrity, security, usability
 from guidang.validators.dat70.context import (
     Carrier,
     CatalogueLookups,
@@ -38,7 +38,7 @@ __all__ = [
     "stage_items",
 ]
 
-_MODULES = (authenticity, integrity, usability, security)  # importing them registers the checks
+_MODULES = (authenticity, eep_checks, integrity, usability, security)  # importing them registers the checks
 
 
 def _number(check_id: str) -> tuple[int, int]:

@@ -12,8 +12,10 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
+from guidang.packaging import aip
 from guidang.packaging import archival_code as acode
 from guidang.packaging.domains import default_domains, retention_code
+from guidang.packaging.fixity import Digests, digest_bytes
 from guidang.validators import signatures
 from guidang.validators.dat70.package import (
     CHECKS_JSON,
@@ -48,9 +50,9 @@ class Value:
 
 def metadata_values(s: Dat70Subject) -> Iterator[Value]:
     for location, text, e in s.package.leaves():
-        yield Value(local(e.tag), text.strip(), METADATA, location)
+        yield Value(local(e.tag), text.strip(" \t\r\n"), METADATA, location)  # indentation only
     for name, text in (s.context.db_record or {}).items():
-        yield Value(name, (text or "").strip(), "catalogue DB", name)
+        yield Value(name, text or "", "catalogue DB", name)
 
 
 def no_metadata(s: Dat70Subject) -> Iterator[Finding]:
@@ -61,8 +63,10 @@ def no_metadata(s: Dat70Subject) -> Iterator[Finding]:
 
 # ---------------------------------------------------------------------------------------------- 1-1
 def _fixity_files(s: Dat70Subject) -> list[str]:
+    """The files the manifests must list: everything under content/, masters/, metadata/ (as aip)."""
     skip = set(WRITTEN_AFTER_CHECKS) if s.stage is Stage.GD else set()
-    return [f for f in s.package.payload_files if f not in skip]
+    payload = [f for f in s.package.payload_files if f.split("/", 1)[0] in aip.PAYLOAD_DIRS and "/" in f]
+    return [f for f in payload if f not in skip]
 
 
 @check("1-1")
@@ -87,9 +91,7 @@ def fixity_valid(s: Dat70Subject) -> Iterator[Finding]:
                 )
         for relpath in _fixity_files(s):
             if relpath not in listed:
-                yield Finding(
-                    FAIL, "not_covered", {"file": relpath, "algorithm": algorithm}, ev(relpath, algorithm)
-                )
+                yield Finding(FAIL, "not_covered", {"file": relpath, "algorithm": algorithm}, ev(relpath, algorithm))
     yield from _tag_manifests(s)
     for relpath in s.package.record_files:
         p = s.path(relpath)
@@ -420,7 +422,7 @@ def duplicates(s: Dat70Subject) -> Iterator[Finding]:
     for element, value in keys:
         if not value:
             continue
-        others = list(db.archived_with(element, value, code))
+        others = list(db.archived_with(element, value))
         if others:
             yield Finding(
                 FAIL,
@@ -674,14 +676,23 @@ def recorded_digest(s: Dat70Subject) -> tuple[str | None, str, str]:
     return None, "sha256", ""
 
 
-def package_digest(s: Dat70Subject, algorithm: str, exclude: frozenset[str] = frozenset()) -> str:
-    """The package digest as packaging.aip defines it: the digest of the canonical manifest, here
-    rebuilt from the files' actual digests (so a changed file changes it, whatever the manifest says)."""
-    from guidang.packaging import aip
-    from guidang.packaging.fixity import digest_bytes
+def package_digest(s: Dat70Subject, algorithm: str, exclude: frozenset[str] = frozenset()) -> str | None:
+    """The package digest as packaging.aip defines it: the digest of the manifest for ``algorithm``.
 
-    files = {f: s.digests(f) for f in s.package.payload_files if f not in exclude}
-    return digest_bytes(aip.manifest_text(files, algorithm)).of(algorithm)
+    Files are checked against the manifest by 1-1; 1-14 proves the manifest is the sender's. With
+    ``exclude`` (files added after the reference was taken, i.e. checks.json at BC), the canonical
+    manifest is rebuilt from the manifest's own lines without them. None: no readable manifest.
+    """
+    name = MANIFESTS[algorithm]
+    path = s.path(name)
+    if not path.is_file():
+        return None
+    if not exclude:
+        return s.digest(name, algorithm)
+    manifest = parse_manifest(path, algorithm)
+    lines = {e.relpath: Digests(sha256=e.digest, sm3=e.digest, size=0) for e in manifest.entries}
+    text = aip.manifest_text({k: v for k, v in lines.items() if k not in exclude}, algorithm)
+    return digest_bytes(text).of(algorithm)
 
 
 @check("1-14")
@@ -689,7 +700,7 @@ def package_consistent(s: Dat70Subject) -> Iterator[Finding]:
     expected, algorithm, source = recorded_digest(s)
     # the GD record predates checks.json; a sender's (or the store's) digest covers what it saw
     exclude = WRITTEN_AFTER_CHECKS if source.startswith("归档时") else frozenset()
-    found = package_digest(s, algorithm, exclude)
+    found = package_digest(s, algorithm, exclude) or "none (no manifest)"
     if expected is None:
         yield Finding(WARN, "no_reference", {"found": found}, ev(field=algorithm, found=found))
     elif expected != found:

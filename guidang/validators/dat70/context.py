@@ -133,6 +133,8 @@ class Dat70Options(BaseModel):
     )
     # PDF/A part required of content/<档号>.pdf (1b, 2b, 3b)
     pdfa_part: str = Field(default="2b", pattern=r"^(1b|2b|3b)$")
+    # 3-6: creating programs (文档创建程序) not acceptable: unknown or unlicensed software
+    forbidden_programs: list[str] = Field(default_factory=lambda: ["未知", "unknown", "破解", "cracked"])
     # 4-1: oldest acceptable antivirus signature database, in days
     max_signature_age_days: int = Field(default=30, ge=1)
     # 2-5: actions that must each appear in the process history (业务行为); 检测 is recorded after GD
@@ -173,8 +175,8 @@ class CatalogueLookups(Protocol):
     def ping(self) -> None:
         """Raise unless the database answers."""
 
-    def archived_with(self, element: str, value: str, exclude_code: str) -> Sequence[str]:
-        """档号 of archived items but ``exclude_code`` whose ``element`` (档号, 题名, …) equals value."""
+    def archived_with(self, element: str, value: str) -> Sequence[str]:
+        """档号 of the archived items whose ``element`` (档号, 电子文件号, …) equals ``value``."""
         ...
 
     def registered(self, archival_code: str) -> Registered | None:
@@ -201,6 +203,7 @@ class Dat70Context:
     clamd: ClamdClient | None = None
     carrier: Carrier | None = None  # None: online intake
     backups: Sequence[Path] = ()  # 3-9: backup copies of the package (folders or .tar/.zip)
+    eeps: Sequence[Path] = ()  # 1-15, 1-16: EEPs (DA/T 48) of the package kept outside it
     fonds_code: str | None = None  # 1-9: the receiving archive's 全宗号
     archive_codes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # 1-9: element → allowed codes
     archival_code_rule: str | ArchivalCodeRule = "dat22"

@@ -83,9 +83,7 @@ class PackageView:
     @cached_property
     def files(self) -> tuple[str, ...]:
         """Every file, relative POSIX path, sorted (symlinks are listed too and flagged by 1-13)."""
-        out = [
-            p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file() or p.is_symlink()
-        ]
+        out = [p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file() or p.is_symlink()]
         return tuple(sorted(out))
 
     @cached_property

@@ -41,9 +41,7 @@ def metadata_rules() -> MetadataRules:
         files("guidang.validators.dat70").joinpath("metadata_rules.toml").read_text("utf-8")
     )
     formats = {
-        name: FormatRule(
-            spec["kind"], re.compile(spec["regex"]) if "regex" in spec else None, spec.get("rule", "")
-        )
+        name: FormatRule(spec["kind"], re.compile(spec["regex"]) if "regex" in spec else None, spec.get("rule", ""))
         for name, spec in raw["format"].items()
     }
     return MetadataRules(

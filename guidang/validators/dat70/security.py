@@ -45,9 +45,7 @@ def antivirus_present(s: Dat70Subject) -> Iterator[Finding]:
         yield Finding(FAIL, "unreachable", {"detail": str(exc)}, ev(field=client.address, found=str(exc)))
         return
     if version.db_date is None:
-        yield Finding(
-            WARN, "no_db_date", {"engine": version.engine}, ev(field="VERSION", found=version.reply)
-        )
+        yield Finding(WARN, "no_db_date", {"engine": version.engine}, ev(field="VERSION", found=version.reply))
         return
     age = _signature_age(version.db_date)
     params = {
@@ -91,9 +89,7 @@ def virus_scan(s: Dat70Subject) -> Iterator[Finding]:
             )
         elif result.status is ScanStatus.LIMITS:
             detail = result.signature or result.reply
-            yield Finding(
-                FAIL, "limits", {"file": relpath, "detail": detail}, ev(relpath, "clamd", "scanned", detail)
-            )
+            yield Finding(FAIL, "limits", {"file": relpath, "detail": detail}, ev(relpath, "clamd", "scanned", detail))
         elif result.status is ScanStatus.ERROR:
             yield Finding(
                 FAIL,
@@ -117,9 +113,7 @@ def carrier_extra_files(s: Dat70Subject) -> Iterator[Finding]:
     for p in sorted(carrier.root.rglob("*")):
         if p.is_file() and p.resolve() not in expected:
             rel = p.relative_to(carrier.root).as_posix()
-            yield Finding(
-                FAIL, "extra", {"file": rel}, ev(rel, expected="package files only", found="extra file")
-            )
+            yield Finding(FAIL, "extra", {"file": rel}, ev(rel, expected="package files only", found="extra file"))
 
 
 @check("4-4")
@@ -144,13 +138,9 @@ def carrier_read_speed(s: Dat70Subject) -> Iterator[Finding]:
     speed = round(total / elapsed / (1 << 20), 1)
     params = {"speed": speed, "limit": carrier.min_read_mib_s}
     if speed < carrier.min_read_mib_s:
-        yield Finding(
-            FAIL, "slow", params, ev(str(carrier.root), "MiB/s", f"≥ {carrier.min_read_mib_s}", speed)
-        )
+        yield Finding(FAIL, "slow", params, ev(str(carrier.root), "MiB/s", f"≥ {carrier.min_read_mib_s}", speed))
     else:
-        yield Finding(
-            PASS, "speed", params, ev(str(carrier.root), "MiB/s", f"≥ {carrier.min_read_mib_s}", speed)
-        )
+        yield Finding(PASS, "speed", params, ev(str(carrier.root), "MiB/s", f"≥ {carrier.min_read_mib_s}", speed))
 
 
 @check("4-6")
@@ -223,6 +213,4 @@ def system_vulnerabilities(s: Dat70Subject) -> Iterator[Finding]:
                     {"age": age},
                     ev(field="signature database", found=f"{age} days"),
                 )
-    yield Finding(
-        Status.MANUAL, "scan_needed", evidence=ev(field="vulnerability scan", found=os.uname().sysname)
-    )
+    yield Finding(Status.MANUAL, "scan_needed", evidence=ev(field="vulnerability scan", found=os.uname().sysname))

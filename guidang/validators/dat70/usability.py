@@ -64,15 +64,11 @@ def _content_pdfs(s: Dat70Subject) -> list[str]:
     return [f for f in s.package.content_files if f.lower().endswith(".pdf")]
 
 
-def _format_findings(
-    s: Dat70Subject, allowed: list[str], key: str, check_extension: bool
-) -> Iterator[Finding]:
+def _format_findings(s: Dat70Subject, allowed: list[str], key: str, check_extension: bool) -> Iterator[Finding]:
     for relpath in s.package.record_files:
         fid = s.identify(relpath)
         if not fid.identified:
-            yield Finding(
-                FAIL, "unidentified", {"file": relpath}, ev(relpath, "PRONOM", found=fid.basis or "none")
-            )
+            yield Finding(FAIL, "unidentified", {"file": relpath}, ev(relpath, "PRONOM", found=fid.basis or "none"))
             continue
         if fid.puid not in allowed:
             yield Finding(
@@ -138,22 +134,24 @@ def _summary(env: dict[str, str]) -> str:
 @check("3-6")
 def environment_recorded(s: Dat70Subject) -> Iterator[Finding]:
     pkg = s.package
+    forbidden = [f.lower() for f in s.options.forbidden_programs]
     for block in pkg.file_blocks:
         name = pkg.text_of("计算机文件名", block) or "?"
-        recorded = (
-            pkg.text_of("文档创建程序", block)
-            or pkg.text_of("信息系统描述", block)
-            or pkg.text_of("信息系统描述")
-        )
-        if not recorded:
-            yield Finding(
-                FAIL, "not_recorded", {"file": name}, ev(METADATA, "文档创建程序", "recorded", "empty")
-            )
+        program = pkg.text_of("文档创建程序", block) or ""
+        system = pkg.text_of("信息系统描述", block) or pkg.text_of("信息系统描述") or ""
+        if not (program or system):
+            yield Finding(FAIL, "not_recorded", {"file": name}, ev(METADATA, "文档创建程序", "recorded", "empty"))
+        for value in (program, system):
+            if value and any(f in value.lower() for f in forbidden):
+                yield Finding(
+                    FAIL,
+                    "forbidden",
+                    {"file": name, "program": value},
+                    ev(METADATA, "文档创建程序", "an acceptable program", value),
+                )
     for tool in TOOLS:
         if shutil.which(tool) is None:
-            yield Finding(
-                WARN, "tool_missing", {"tool": tool}, ev(field=tool, expected="installed", found="absent")
-            )
+            yield Finding(WARN, "tool_missing", {"tool": tool}, ev(field=tool, expected="installed", found="absent"))
     env = environment()
     summary = _summary(env)
     yield Finding(PASS, "environment", {"summary": summary}, ev(field="environment", found=summary))
@@ -183,9 +181,7 @@ def environment_changes(s: Dat70Subject) -> Iterator[Finding]:
     now = environment()
     before = _recorded_environment(s.package)
     if before is None:
-        yield Finding(
-            WARN, "no_record", {"summary": _summary(now)}, ev(CHECKS_JSON, "GD-3-6", found=_summary(now))
-        )
+        yield Finding(WARN, "no_record", {"summary": _summary(now)}, ev(CHECKS_JSON, "GD-3-6", found=_summary(now)))
         return
     changed = False
     for component in sorted(set(before) | set(now)):
@@ -231,9 +227,7 @@ def no_encryption_or_closed_compression(s: Dat70Subject) -> Iterator[Finding]:
                     FAIL, "encrypted_pdf", {"file": relpath}, ev(relpath, "/Encrypt", "none", "user password")
                 )
             except (pikepdf.PdfError, OSError) as exc:
-                yield Finding(
-                    FAIL, "unreadable", {"file": relpath, "detail": str(exc)}, ev(relpath, found=str(exc))
-                )
+                yield Finding(FAIL, "unreadable", {"file": relpath, "detail": str(exc)}, ev(relpath, found=str(exc)))
         elif zipfile.is_zipfile(path):
             try:
                 with zipfile.ZipFile(path) as z:
@@ -246,9 +240,7 @@ def no_encryption_or_closed_compression(s: Dat70Subject) -> Iterator[Finding]:
                                 ev(relpath, info.filename, "not encrypted", "encrypted"),
                             )
             except (zipfile.BadZipFile, OSError) as exc:
-                yield Finding(
-                    FAIL, "unreadable", {"file": relpath, "detail": str(exc)}, ev(relpath, found=str(exc))
-                )
+                yield Finding(FAIL, "unreadable", {"file": relpath, "detail": str(exc)}, ev(relpath, found=str(exc)))
 
 
 # ---------------------------------------------------------------------------------------------- 3-9
@@ -288,9 +280,7 @@ def backups_restorable(s: Dat70Subject) -> Iterator[Finding]:
             try:
                 root = _restore(backup, Path(tmp))
             except (OSError, ValueError, tarfile.TarError, zipfile.BadZipFile) as exc:
-                yield Finding(
-                    FAIL, "restore_failed", {"backup": name, "detail": str(exc)}, ev(name, found=str(exc))
-                )
+                yield Finding(FAIL, "restore_failed", {"backup": name, "detail": str(exc)}, ev(name, found=str(exc)))
                 continue
             restored = PackageView(root)
             for relpath, digest in originals.items():

@@ -91,19 +91,28 @@ def bmp(seed: int) -> bytes:
 
 
 def ofd(encrypted_member: bool = False) -> bytes:
-    """A minimal OFD container (zip with OFD.xml); optionally one member flagged as encrypted."""
+    """A minimal OFD container (zip with OFD.xml); optionally Document.xml flagged as encrypted."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("OFD.xml", '<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0"><ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>')
-        z.writestr("Doc_0/Document.xml", '<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"/>')
+        z.writestr(
+            "OFD.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="http://www.ofdspec.org/2016" Version="1.0">'
+            "<ofd:DocBody><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>",
+        )
+        z.writestr(
+            "Doc_0/Document.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="http://www.ofdspec.org/2016"/>',
+        )
     data = bytearray(out.getvalue())
     if encrypted_member:
-        # set bit 0 (encrypted) of the general-purpose flags in every local and central header
+        # set bit 0 (encrypted) of the general-purpose flags in Document.xml's local and central headers
         for sig, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
             pos = data.find(sig)
             while pos >= 0:
-                flags = struct.unpack_from("<H", data, pos + offset)[0] | 1
-                struct.pack_into("<H", data, pos + offset, flags)
+                name_at = pos + (30 if sig == b"PK\x03\x04" else 46)
+                if data[name_at : name_at + 18] == b"Doc_0/Document.xml":
+                    flags = struct.unpack_from("<H", data, pos + offset)[0] | 1
+                    struct.pack_into("<H", data, pos + offset, flags)
                 pos = data.find(sig, pos + 4)
     return bytes(data)
 
@@ -168,9 +177,17 @@ def _computer_file(name: str, data: bytes, master: bool, fmt: str | None = None)
 
 
 def metadata_xml(spec: Spec, pdf: bytes, masters: list[tuple[str, bytes]]) -> bytes:
-    row = CatalogueRow(row=1, archival_code=spec.code, title=spec.title, creator="档案局办公室",
-                       date="20110503", classification="公开", page_count=len(masters), retention="永久",
-                       doc_number="档发〔2011〕1号")
+    row = CatalogueRow(
+        row=1,
+        archival_code=spec.code,
+        title=spec.title,
+        creator="档案局办公室",
+        date="20110503",
+        classification="公开",
+        page_count=len(masters),
+        retention="永久",
+        doc_number="档发〔2011〕1号",
+    )
     files = [
         _computer_file(f"{spec.code}.pdf", pdf, master=False),
         _computer_file(f"{spec.code}.txt", spec.text, master=False),
@@ -178,8 +195,9 @@ def metadata_xml(spec: Spec, pdf: bytes, masters: list[tuple[str, bytes]]) -> by
         *(_computer_file(name, data, master=True) for name, data in masters),
     ]
     events = [ProcessEvent(action=a, time=t, agent="guidang", agent_type="单位") for a, t in spec.events]
-    meta = RecordMetadata.from_catalogue(row, get_rule("dat22"), unit_name="某市档案局", fonds_name="某市档案局",
-                                         files=files, events=events)
+    meta = RecordMetadata.from_catalogue(
+        row, get_rule("dat22"), unit_name="某市档案局", fonds_name="某市档案局", files=files, events=events
+    )
     data = to_xml(meta)
     if spec.edit_xml is not None:
         root = etree.fromstring(data)
@@ -202,8 +220,14 @@ def build(dest: Path, spec: Spec | None = None) -> Path:
     for name, data in masters:
         (src / name).write_bytes(data)
         paths.append(src / name)
-    aip.build_package(dest, code=spec.code, pdf=src / "doc.pdf", text=spec.text, masters=paths,
-                      metadata_xml=metadata_xml(spec, pdf, masters))
+    aip.build_package(
+        dest,
+        code=spec.code,
+        pdf=src / "doc.pdf",
+        text=spec.text,
+        masters=paths,
+        metadata_xml=metadata_xml(spec, pdf, masters),
+    )
     shutil.rmtree(src)
     if spec.extra_content:
         add_files(dest, {f"content/{name}": data for name, data, _ in spec.extra_content})
@@ -245,8 +269,8 @@ class FakeCatalogue:
         if self.down:
             raise ConnectionError(self.down)
 
-    def archived_with(self, element: str, value: str, exclude_code: str) -> list[str]:
-        return [c for c in self.archived.get((element, value), []) if c != exclude_code]
+    def archived_with(self, element: str, value: str) -> list[str]:
+        return list(self.archived.get((element, value), []))
 
     def registered(self, archival_code: str) -> Registered | None:
         return self.registered_files
@@ -373,13 +397,6 @@ def _world_writable(dest: Path) -> Path:
     return dest
 
 
-def _setuid(dest: Path) -> Path:
-    build(dest)
-    p = dest / "content" / f"{CODE}.txt"
-    p.chmod(p.stat().st_mode | stat.S_ISUID)
-    return dest
-
-
 def _with_report(dest: Path, environment_change: bool = False) -> Path:
     """A stored package: GD report (with the environment and package digest of GD) added."""
     from guidang.validators.dat70 import run_dat70
@@ -482,8 +499,16 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture("2-4", "GD", _spec(edit_xml=_set("责任者", ""))),
     Fixture("2-5", "GD", _spec(events=(("数字化", SCANNED_AT), ("文字识别", SCANNED_AT)))),
     Fixture("2-6", "GD", _gap_in_pages),
-    Fixture("2-9", "GD", build, lambda root, ctx: replace(
-        ctx, sender=sender_of(root), options=ctx.options.model_copy(update={"retention_schedule": {"通知": ["D10"]}}))),
+    Fixture(
+        "2-9",
+        "GD",
+        build,
+        lambda root, ctx: replace(
+            ctx,
+            sender=sender_of(root),
+            options=ctx.options.model_copy(update={"retention_schedule": {"通知": ["D10"]}}),
+        ),
+    ),
     Fixture("2-10", "BC", build, _bc_context),
     Fixture("2-11", "GD", _extra_master),
     Fixture("3-1", "GD", _spec(edit_xml_bytes=lambda d: d[: len(d) // 2])),
@@ -494,8 +519,13 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture("3-7", "BC", lambda d: _with_report(d, environment_change=True), _bc_context, expect="warn"),
     Fixture("3-8", "GD", _spec(extra_content=[(f"{CODE}.ofd", ofd(encrypted_member=True), FORMATS[".ofd"])])),
     Fixture("3-9", "BC", _stored, _corrupt_backup),
-    Fixture("4-1", "GD", build, lambda root, ctx: replace(ctx, sender=sender_of(root), clamd=_dead_clamd(root)),
-            also=frozenset({"4-2"})),
+    Fixture(
+        "4-1",
+        "GD",
+        build,
+        lambda root, ctx: replace(ctx, sender=sender_of(root), clamd=_dead_clamd(root)),
+        also=frozenset({"4-2"}),
+    ),
     Fixture("4-2", "GD", _spec(text=EICAR)),
     Fixture("4-3", "GD", build, _carrier(extra=True, min_speed=0.0)),
     Fixture("4-4", "GD", build, _carrier(extra=False, min_speed=1e12)),
@@ -514,7 +544,9 @@ def _bmp_master_stored(dest: Path) -> Path:
 
 def _setuid_stored(dest: Path) -> Path:
     _stored(dest)
-    return _setuid(dest)
+    p = dest / "content" / f"{CODE}.txt"
+    p.chmod(p.stat().st_mode | stat.S_ISUID)
+    return dest
 
 
 def _dead_clamd(root: Path) -> object:
