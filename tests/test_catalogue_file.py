@@ -70,7 +70,9 @@ def test_no_catalogue_and_several(tmp_path: Path) -> None:
 
 
 def test_row_problems(tmp_path: Path) -> None:
-    text = f"{HEADER_ZH}\n{ROW_1}\n3,,,,无档号,20230101,公开,1,永久,\n{ROW_1}\n4,Z109-WS·2023-Y-BGS-0004,,,页数错,20230101,公开,两页,永久,\n"
+    no_code = "3,,,,无档号,20230101,公开,1,永久,"
+    bad_pages = "4,Z109-WS·2023-Y-BGS-0004,,,页数错,20230101,公开,两页,永久,"
+    text = f"{HEADER_ZH}\n{ROW_1}\n{no_code}\n{ROW_1}\n{bad_pages}\n"
     parse = read_catalogue(write(tmp_path, text))
     assert sorted(check_ids(parse)) == [
         ("INTAKE-ROW", "duplicate_code"), ("INTAKE-ROW", "not_integer"), ("INTAKE-ROW", "value_missing"),

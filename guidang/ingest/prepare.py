@@ -53,12 +53,12 @@ class ImageOperation:
         return _ACTION_ZH[self.action]
 
     def describe(self) -> str:
-        """行为描述 for the process metadata, e.g. ``纠偏：旋转 -1.30°（逆时针为正）``."""
+        """行为描述 for the process metadata, e.g. ``纠偏：旋转-1.3度（逆时针为正）``."""
         p = dict(self.params)
         if self.action == "rotate":
-            return f"旋转：逆时针旋转{p['degrees_ccw']}°，使页面正向"
+            return f"旋转：逆时针旋转{p['degrees_ccw']}度，使页面正向"
         if self.action == "deskew":
-            return f"纠偏：旋转{p['degrees_ccw']}°（逆时针为正），消除{p['measured_skew']}°倾斜"
+            return f"纠偏：旋转{p['degrees_ccw']}度（逆时针为正），消除{p['measured_skew']}度倾斜"
         if self.action == "crop_border":
             return f"裁边：去除扫描黑边，保留区域{p['box']}（像素），原图{p['size']}"
         if self.action == "to_grey":

@@ -53,22 +53,40 @@ def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchInta
         return row.id, row.delivery, (same.id if same else None)
 
 
-def _record_item(cat: Catalogue, batch_id: int, outcome: ItemOutcome, row: dict[str, object],
-                 files: list[steps.StoredFile]) -> None:
+def _register_items(cat: Catalogue, batch_id: int, intake: BatchIntake) -> dict[str, int]:
+    """Record every item of the batch with its delivered files before any work starts."""
+    ids: dict[str, int] = {}
     with cat.session() as s:
-        item = ItemRow(
-            batch_id=batch_id, archival_code=outcome.code, title=outcome.title, row=row,
-            status=outcome.status, failed_checks=outcome.failed_checks, object_id=outcome.object_id,
-            rejected_path=outcome.rejected_path, page_count=outcome.pages, byte_count=outcome.bytes,
-        )
-        item.files = [FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
-                      for f in files]
+        for item in intake.items:
+            if item.archival_code in ids:
+                continue  # a duplicated 档号 row: reported by INTAKE-ROW, recorded once
+            row = ItemRow(batch_id=batch_id, archival_code=item.archival_code, title=item.row.title,
+                          row=item.row.model_dump(), status=ItemStatus.PROCESSING,
+                          page_count=len(item.pages), byte_count=sum(p.size for p in item.pages))
+            row.files = [FileRow(role="master", relpath=p.relpath, size=p.size, sha256=p.sha256, sm3=p.sm3)
+                         for p in item.pages]
+            s.add(row)
+            s.flush()
+            ids[item.archival_code] = row.id
+            cat.log(s, AGENT, "item.received", item.archival_code, batch_id=batch_id, files=len(item.pages))
+    return ids
+
+
+def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored: list[steps.StoredFile]) -> None:
+    with cat.session() as s:
+        item = s.get(ItemRow, item_id)
+        assert item is not None
+        item.status = outcome.status
+        item.failed_checks = outcome.failed_checks
+        item.object_id = outcome.object_id
+        item.rejected_path = outcome.rejected_path
+        item.files.extend(FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
+                          for f in stored if f.role != "master")
         item.results = [_result_row(r) for r in outcome.results]
-        item.decisions = [DecisionRow(status=outcome.status, failed_checks=outcome.failed_checks,
-                                      reason="automatic checks", agent=AGENT)]
-        s.add(item)
+        item.decisions.append(DecisionRow(status=outcome.status, failed_checks=outcome.failed_checks,
+                                          reason="automatic checks", agent=AGENT))
         action = "item.accepted" if outcome.status is ItemStatus.ACCEPTED else "item.rejected"
-        cat.log(s, AGENT, action, outcome.code, batch_id=batch_id, object=outcome.object_id,
+        cat.log(s, AGENT, action, outcome.code, batch_id=item.batch_id, object=outcome.object_id,
                 failed=outcome.failed_checks)
 
 
@@ -125,7 +143,7 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
                                finished_at=dt.datetime.now(dt.UTC))
     else:
         label = f"{batch_dir.name}-{delivery}" if delivery > 1 else batch_dir.name
-        items = _process_items(settings, cat, profile_name, batch_id, label, intake)
+        items = _process_items(settings, cat, profile_name, batch_id, label, intake, received)
         outcome = BatchOutcome(**common, status="done", items=tuple(items),  # type: ignore[arg-type]
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC))
     folder = receipt_dir(settings.outbox_root, profile_name, outcome)
@@ -136,20 +154,23 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
 
 
 def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_id: int, label: str,
-                   intake: BatchIntake) -> list[ItemOutcome]:
+                   intake: BatchIntake, received: dt.datetime) -> list[ItemOutcome]:
+    item_ids = _register_items(cat, batch_id, intake)
     work_root = settings.work_root / f"batch-{batch_id}"
     work_root.mkdir(parents=True, exist_ok=True)
     outcomes: list[ItemOutcome] = []
     try:
-        for work in steps.process_batch(settings, profile_name, intake, work_root, cat):
+        for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received):
             if work.accepted:
-                object_id, stored = steps.archive(settings, work)
+                work, object_id, stored = steps.archive(settings, work)
+            else:
+                object_id, stored = None, []
+            if object_id is not None:
                 outcome = work.outcome(ItemStatus.ACCEPTED, object_id=object_id)
             else:
                 where = keep_rejected(settings, profile_name, label, work)
-                stored = work.delivered_files()
                 outcome = work.outcome(ItemStatus.REJECTED, rejected_path=str(where))
-            _record_item(cat, batch_id, outcome, work.item.row.model_dump(), stored)
+            _record_decision(cat, item_ids[work.code], outcome, stored)
             outcomes.append(outcome)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)

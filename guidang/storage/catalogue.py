@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -35,7 +35,7 @@ def utcnow() -> dt.datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class BatchRow(Base):
@@ -157,7 +157,9 @@ class Catalogue:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             Base.metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
-            raise StorageError(f"无法打开编目数据库 {url}：{exc}", f"cannot open the catalogue database {url}: {exc}") from exc
+            raise StorageError(
+                f"无法打开编目数据库 {url}：{exc}", f"cannot open the catalogue database {url}: {exc}"
+            ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -11,6 +11,7 @@ the daemon is real, but its coverage is not.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -80,7 +81,8 @@ def ensure_running(folder: Path, timeout: float = 120.0) -> Path:
         subprocess.run(["clamd", "-c", str(conf)], check=True, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError as exc:
         raise MissingDependencyError(
-            "未找到 clamd（ClamAV 守护进程）；请安装 clamav-daemon", "clamd (ClamAV daemon) not found; install clamav-daemon"
+            "未找到 clamd（ClamAV 守护进程）；请安装 clamav-daemon",
+            "clamd (ClamAV daemon) not found; install clamav-daemon",
         ) from exc
     except subprocess.CalledProcessError as exc:
         raise MissingDependencyError(
@@ -98,8 +100,5 @@ def ensure_running(folder: Path, timeout: float = 120.0) -> Path:
 
 
 def stop(folder: Path) -> None:
-    pid_file = folder / "clamd.pid"
-    try:
-        os.kill(int(pid_file.read_text().strip()), 15)
-    except (OSError, ValueError):
-        pass
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int((folder / "clamd.pid").read_text().strip()), 15)

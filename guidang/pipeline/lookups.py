@@ -1,0 +1,56 @@
+"""The catalogue DB as the DA/T 70 checks see it (``validators.dat70.context.CatalogueLookups``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from guidang.models import ItemStatus
+from guidang.storage.catalogue import Catalogue, EventRow, FileRow, ItemRow
+from guidang.validators.dat70.context import Event, Registered
+
+# DA/T 46 element -> key of the catalogue row kept with each item
+_ROW_KEYS = {"文件编号": "doc_number", "文号": "doc_number", "责任者": "creator", "办件编号": "case_number"}
+
+
+class CatalogueDbLookups:
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+
+    def ping(self) -> None:
+        self.catalogue.ping()
+
+    def archived_with(self, element: str, value: str) -> Sequence[str]:
+        """档号 of accepted items whose ``element`` equals ``value``."""
+        accepted = ItemRow.status == ItemStatus.ACCEPTED
+        if element in ("档号", "电子文件号"):
+            condition = ItemRow.archival_code == value
+        elif element == "题名":
+            condition = ItemRow.title == value
+        elif element in _ROW_KEYS:
+            condition = ItemRow.row[_ROW_KEYS[element]].as_string() == value
+        else:
+            raise KeyError(f"no catalogue column for element {element}")
+        with self.catalogue.session() as s:
+            return sorted(set(s.scalars(select(ItemRow.archival_code).where(accepted & condition))))
+
+    def registered(self, archival_code: str) -> Registered | None:
+        """The master files registered for the item's latest delivery at intake."""
+        with self.catalogue.session() as s:
+            item_id = s.scalars(
+                select(ItemRow.id).where(ItemRow.archival_code == archival_code).order_by(ItemRow.id.desc())
+            ).first()
+            if item_id is None:
+                return None
+            count, total = s.execute(
+                select(func.count(FileRow.id), func.coalesce(func.sum(FileRow.size), 0)).where(
+                    FileRow.item_id == item_id, FileRow.role == "master"
+                )
+            ).one()
+            return Registered(file_count=int(count), total_bytes=int(total))
+
+    def events(self, archival_code: str) -> Sequence[Event]:
+        with self.catalogue.session() as s:
+            rows = s.scalars(select(EventRow).where(EventRow.subject == archival_code).order_by(EventRow.id))
+            return [Event(agent=r.agent, action=r.action, at=r.at) for r in rows]

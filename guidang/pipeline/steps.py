@@ -1,0 +1,345 @@
+"""The steps of ingest for the items of one batch, over explicit, picklable job objects.
+
+The heavy unit is one page: prepare its derivative and OCR it (:func:`page_task`), run in a
+process pool with Tesseract limited to one thread. An item is then assembled in the parent:
+PDF/A, metadata XML, package, DA/T 70 checks (stage GD). Every step returns what it made
+and what it found; nothing here decides where files finally go (see ``run``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from guidang import __version__
+from guidang.config import Profile, Settings
+from guidang.errors import GuidangError
+from guidang.ingest.ocr import OcrPage, ocr_page
+from guidang.ingest.pdfa import PdfaValidationError, PdfPage, XmpFields, write_pdfa
+from guidang.ingest.prepare import ImageOperation, prepare_page
+from guidang.ingest.scanqa.inspect import PageMeasurement, inspect_batch
+from guidang.ingest.scanqa.metadata import COLOUR_MODE_ZH
+from guidang.ingest.scanqa.options import ScanQAOptions
+from guidang.models import Item, ItemStatus
+from guidang.packaging import aip
+from guidang.packaging.archival_code import get_rule
+from guidang.packaging.metadata import (
+    Action,
+    ComputerFile,
+    DigitisationAttributes,
+    ElectronicAttributes,
+    ProcessEvent,
+    RecordMetadata,
+)
+from guidang.packaging.metadata_xml import to_xml
+from guidang.pipeline.intake import BatchIntake
+from guidang.pipeline.lookups import CatalogueDbLookups
+from guidang.pipeline.outcome import ItemOutcome
+from guidang.storage.catalogue import Catalogue
+from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
+from guidang.validators.clamav import ClamdClient
+from guidang.validators.clamd_service import ensure_running
+from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
+from guidang.validators.registry import REGISTRY
+from guidang.validators.result import CheckResult, Evidence, Finding, Report, Status
+from guidang.validators.scan_checks import ScanItemSubject, batch_context, run_scan_checks
+from guidang.validators.spec import Stage
+
+log = logging.getLogger(__name__)
+AGENT = f"guidang {__version__}"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file recorded in the catalogue DB for an item."""
+
+    role: str  # master | pdf | text | metadata | report
+    relpath: str
+    size: int
+    sha256: str
+    sm3: str
+
+
+@dataclass(frozen=True)
+class PageJob:
+    source: Path
+    measurement: PageMeasurement
+    options: ScanQAOptions
+    derivative: Path
+    languages: str
+
+
+@dataclass(frozen=True)
+class PageWork:
+    source: Path
+    image: Path  # what goes into the PDF: the derivative, or the master when nothing was changed
+    ocr: OcrPage | None
+    operations: tuple[ImageOperation, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class ItemWork:
+    """One item's state through the steps: its findings and what was built for it."""
+
+    item: Item
+    results: list[CheckResult] = field(default_factory=list)
+    measurements: tuple[PageMeasurement, ...] = ()
+    pages: list[PageWork] = field(default_factory=list)
+    package_dir: Path | None = None
+
+    @property
+    def code(self) -> str:
+        return self.item.archival_code
+
+    @property
+    def accepted(self) -> bool:
+        return self.package_dir is not None and not Report(tuple(self.results)).failures
+
+    @property
+    def blocked(self) -> bool:
+        return bool(Report(tuple(self.results)).failures)
+
+    def add(self, report: Report) -> None:
+        self.results.extend(report.results)
+
+    def outcome(self, status: ItemStatus, *, object_id: str | None = None,
+                rejected_path: str | None = None) -> ItemOutcome:
+        return ItemOutcome(
+            code=self.code, title=self.item.row.title, status=status, results=tuple(self.results),
+            object_id=object_id, rejected_path=rejected_path, pages=len(self.item.pages),
+            bytes=sum(p.size for p in self.item.pages),
+        )
+
+    def delivered_files(self) -> list[StoredFile]:
+        return [StoredFile("master", p.relpath, p.size, p.sha256, p.sm3) for p in self.item.pages]
+
+
+def page_task(job: PageJob) -> PageWork:
+    """Prepare the derivative of one page and OCR it (runs in a worker process)."""
+    try:
+        prepared = prepare_page(job.source, job.measurement, job.options, out=job.derivative, grey=True)
+        image = job.derivative if prepared.operations and prepared.path else job.source
+        dpi = prepared.dpi or job.measurement.dpi
+        return PageWork(job.source, image, ocr_page(image, job.languages, dpi=dpi), prepared.operations)
+    except GuidangError as exc:
+        return PageWork(job.source, job.source, None, error=exc.message("zh"))
+    except Exception as exc:  # one bad page must not take the batch down
+        log.exception("page %s failed", job.source)
+        return PageWork(job.source, job.source, None, error=f"{type(exc).__name__}: {exc}")
+
+
+def _worker_init() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract's threads fight the outer parallelism
+
+
+def _fail(check_id: str, key: str, stage: Stage | None = None, **params: object) -> Report:
+    finding = Finding(Status.FAIL, key, params, (Evidence(file=str(params.get("file", "")) or None),))
+    return Report((REGISTRY.render(REGISTRY.specs[check_id], finding, stage),))
+
+
+def _scan_qa(works: dict[str, ItemWork], options: ScanQAOptions, jobs: int) -> None:
+    todo = {code: [p.path for p in w.item.pages] for code, w in works.items() if not w.blocked}
+    if not todo:
+        return
+    measured = inspect_batch(todo, options, jobs=jobs)
+    context = batch_context(measured, options)
+    for code, item_measurement in measured.items.items():
+        work = works[code]
+        work.measurements = item_measurement.pages
+        subject = ScanItemSubject.of(item_measurement, work.item.row.page_count, options, context)
+        work.add(run_scan_checks(subject))
+
+
+def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, jobs: int, work_root: Path) -> None:
+    jobs_of: dict[str, list[PageJob]] = {}
+    for w in works:
+        folder = work_root / "derivatives" / w.code
+        folder.mkdir(parents=True, exist_ok=True)
+        jobs_of[w.code] = [
+            PageJob(m.path, m, options, folder / f"{n:04d}.png", languages)
+            for n, m in enumerate(w.measurements, start=1)
+        ]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("forkserver"),
+                             initializer=_worker_init) as pool:
+        futures: dict[str, list[Future[PageWork]]] = {
+            code: [pool.submit(page_task, j) for j in page_jobs] for code, page_jobs in jobs_of.items()
+        }
+        for w in works:
+            w.pages = [f.result() for f in futures[w.code]]
+
+
+def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
+                  cat: Catalogue, received: dt.datetime) -> Iterator[ItemWork]:
+    """Run every step for every item of the batch; yield each item when it is decided."""
+    profile = settings.profile(profile_name)
+    works: dict[str, ItemWork] = {}
+    for item in intake.items:
+        work = works.setdefault(item.archival_code, ItemWork(item))
+        work.add(Report(tuple(p.result() for p in intake.problems_of(item.archival_code))))
+    _scan_qa(works, profile.scan_qa, settings.ocr.jobs)
+    ready = [w for w in works.values() if not w.blocked]
+    if ready:
+        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr.jobs, work_root)
+    lookups = CatalogueDbLookups(cat)
+    for work in works.values():
+        if not work.blocked:
+            assemble(settings, profile, work, work_root, received, lookups)
+        yield work
+
+
+def _events(work: ItemWork, profile: Profile, received: dt.datetime) -> list[ProcessEvent]:
+    now = dt.datetime.now(dt.UTC)
+    pages = len(work.item.pages)
+    scan = "；".join(f"{r.check_id} {r.status}" for r in work.results if r.check_id.startswith("SCAN"))
+    events = [
+        ProcessEvent(action=Action.RECEIVED, time=received, agent=AGENT,
+                     description=f"接收{profile.vendor}提交的 {pages} 个图像文件，计算 SM3 与 SHA-256 摘要"),
+        ProcessEvent(action=Action.CHECKED, time=now, agent=AGENT, description=f"扫描质量检测（DA/T 31-2017）：{scan}"),
+    ]
+    for page in work.pages:
+        for op in page.operations:
+            events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
+                                       description=f"{page.source.name}：{op.describe()}（仅衍生图像，原图未改动）"))
+    languages = {p.ocr.languages for p in work.pages if p.ocr}
+    engines = {p.ocr.engine for p in work.pages if p.ocr}
+    ocr = f"{'、'.join(sorted(engines))} 识别 {len(work.pages)} 页，语言 {'、'.join(sorted(languages))}"
+    events.append(ProcessEvent(action=Action.OCR, time=now, agent=AGENT, description=ocr))
+    events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
+                               description="生成带文本层的 PDF/A 文件"))
+    events.append(ProcessEvent(action=Action.PACKAGED, time=now, agent=AGENT, description="生成归档信息包"))
+    return events
+
+
+def _computer_files(work: ItemWork, vendor: str, pdf: tuple[str, int], text: tuple[str, int],
+                    part: str) -> list[ComputerFile]:
+    """电子属性 of every content file: the PDF/A, the OCR text, and the masters with what was measured."""
+    files = [
+        ComputerFile(role="主文档", electronic=ElectronicAttributes(
+            format_info=f"格式名称：PDF/A-{part}，MIME媒体类型：application/pdf", file_name=pdf[0],
+            file_size=pdf[1], creating_application=AGENT)),
+        ComputerFile(role="附属文档", electronic=ElectronicAttributes(
+            format_info="格式名称：纯文本（UTF-8，文字识别结果），MIME媒体类型：text/plain", file_name=text[0],
+            file_size=text[1], creating_application=AGENT)),
+    ]
+    for page, m in zip(work.item.pages, work.measurements, strict=False):
+        header = m.header
+        mode = COLOUR_MODE_ZH.get(m.effective_mode or "")
+        digitisation = DigitisationAttributes(
+            object_form=(m.paper.paper or m.paper.inferred_paper) if m.paper else None,
+            resolution=f"{m.dpi:g}dpi" if m.dpi else None,
+            colour_mode=mode,  # type: ignore[arg-type]  # one of the three DA/T 46 terms
+            compression=header.compression if header else None,
+        )
+        files.append(ComputerFile(role="附属文档", electronic=ElectronicAttributes(
+            format_info=f"格式名称：{header.format if header else '不详'}（扫描原图）",
+            file_name=Path(page.relpath).name, file_size=page.size,
+            creating_application=f"{vendor}（纸质档案数字化）"), digitisation=digitisation))
+    return files
+
+
+def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Path, received: dt.datetime,
+             lookups: CatalogueDbLookups) -> None:
+    """PDF/A, metadata XML, package and the DA/T 70 checks for one item; findings go into ``work``."""
+    failed_pages = [p for p in work.pages if p.ocr is None]
+    for page in failed_pages:
+        work.add(_fail("INGEST-PAGE", "failed", file=page.source.name, detail=page.error or ""))
+    if failed_pages:
+        return
+    code = work.code
+    item_dir = work_root / "items" / code
+    item_dir.mkdir(parents=True, exist_ok=True)
+    pdf_path = item_dir / f"{code}.pdf"
+    row = work.item.row
+    part = settings.pdfa.part
+    try:
+        pdf = write_pdfa(
+            [PdfPage(p.image, p.ocr) for p in work.pages], pdf_path, part=part,
+            xmp=XmpFields(title=row.title, archival_code=code, creator=row.creator),
+        )
+        text = "\n\f".join(p.ocr.text for p in work.pages if p.ocr).encode("utf-8")
+        files = _computer_files(work, profile.vendor, (pdf_path.name, pdf.size), (f"{code}.txt", len(text)), part)
+        meta = RecordMetadata.from_catalogue(
+            row, get_rule(profile.archival_code_rule), archive_name=profile.archive_name or None,
+            fonds_name=profile.fonds_name or None, unit_name=profile.unit_name or None, files=files,
+            events=_events(work, profile, received), language="汉语",
+        )
+        package = aip.build_package(item_dir / "package", code=code, pdf=pdf_path, text=text,
+                                    masters=work.item.pages, metadata_xml=to_xml(meta))
+    except PdfaValidationError as exc:
+        work.add(_fail("INGEST-PDFA", "not_conformant", file=pdf_path.name, part=part,
+                       findings="；".join(exc.findings[:5])))
+        return
+    except GuidangError as exc:
+        check = "INGEST-PDFA" if not pdf_path.exists() else "INGEST-METADATA"
+        key = "failed" if check == "INGEST-PDFA" else "invalid"
+        work.add(_fail(check, key, file=pdf_path.name, row=row.row, detail=exc.message("zh")))
+        return
+    work.package_dir = package.root
+    records = {rel: d for rel, d in package.files.items() if not rel.startswith(aip.METADATA_DIR + "/")}
+    context = Dat70Context(
+        db=lookups, clamd=_clamd(settings), archival_code_rule=profile.archival_code_rule,
+        fonds_code=profile.fonds_code,
+        # the sender of the archival package is the packaging step: what it declared, the checks recompute
+        sender=SenderDeclaration(package_digest=package.package_digest.get("sha256"), algorithm="sha256",
+                                 file_count=len(records), total_bytes=sum(d.size for d in records.values()),
+                                 source="guidang packaging"),
+    )
+    report = run_dat70(package.root, Stage.GD, context)
+    work.add(report)
+    if report.accepted:
+        # the checks and the archiving itself complete the process history (DA/T 70 2-5)
+        now = dt.datetime.now(dt.UTC)
+        summary = f"四性检测（DA/T 70-2018 归档环节）{len(report.results)} 项，无阻断性不合格"
+        meta = meta.with_event(ProcessEvent(action=Action.CHECKED, time=now, agent=AGENT, description=summary))
+        meta = meta.with_event(ProcessEvent(action=Action.ARCHIVED, time=now, agent=AGENT,
+                                            description="存入长期保存库（OCFL 对象，标识为档号）"))
+        aip.replace_files(package.root, {aip.METADATA_XML: to_xml(meta)})
+    aip.add_checks_report(package.root, {"stage": "GD", "results": report.as_dicts()})
+
+
+def _same_masters(store: OcflStore, code: str, pkg: aip.Package) -> bool:
+    """True when the stored object holds exactly these masters (a resumed ingest of the same delivery)."""
+    stored = store.digests(code)
+    ours = {rel: d.sha256 for rel, d in pkg.files.items() if rel.startswith(aip.MASTERS_DIR + "/")}
+    theirs = {rel: d.sha256 for rel, d in stored.items() if rel.startswith(aip.MASTERS_DIR + "/")}
+    return bool(ours) and ours == theirs
+
+
+def archive(settings: Settings, work: ItemWork) -> tuple[ItemWork, str | None, list[StoredFile]]:
+    """Put the item's package into the OCFL store; return the object id (None: refused) and its files.
+
+    An object already stored with the same masters is the same delivery ingested again after an
+    interruption: it is adopted, never written twice. A different object under the 档号 is a failure.
+    """
+    assert work.package_dir is not None
+    store = OcflStore(settings.store_root)
+    pkg = aip.read_package(work.package_dir)
+    try:
+        code = store.add(work.package_dir, work.code, agent=AGENT, message="归档 archived (GD checks passed)").code
+    except ObjectExistsError:
+        if not _same_masters(store, work.code, pkg):
+            work.add(_fail("INGEST-STORE", "exists", code=work.code))
+            return work, None, []
+        code = work.code
+    except GuidangError as exc:
+        work.add(_fail("INGEST-STORE", "failed", detail=exc.message("zh")))
+        return work, None, []
+    roles = {aip.CONTENT_DIR: "pdf", aip.MASTERS_DIR: "master", aip.METADATA_DIR: "metadata"}
+    files = [
+        StoredFile("text" if rel.endswith(".txt") else roles.get(rel.split("/", 1)[0], "other"),
+                   rel, d.size, d.sha256, d.sm3)
+        for rel, d in sorted(pkg.files.items())
+    ]
+    return work, code, files
+
+
+def _clamd(settings: Settings) -> ClamdClient:
+    sock = settings.clamav.socket or ensure_running(settings.path("clamav"))
+    return ClamdClient(sock)
