@@ -23,17 +23,16 @@ def page() -> Image.Image:
 
 def estimate_skew(image: Image.Image) -> float:
     """Angle (degrees, counter-clockwise) that the text lines are turned by: the rotation
-    that makes the row profile of the ink sharpest, undone."""
+    that makes the row profile of the ink sharpest, undone (coarse search, then fine)."""
     ink = (np.asarray(image.convert("L")) < 128).astype(np.float32)
     h, w = ink.shape
-    best, best_score = 0.0, -1.0
-    for angle in np.arange(-4.0, 4.001, 0.05):
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), -float(angle), 1.0)
-        rows = cv2.warpAffine(ink, m, (w, h)).sum(axis=1)
-        score = float(np.var(rows))
-        if score > best_score:
-            best, best_score = float(angle), score
-    return best
+
+    def score(angle: float) -> float:
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0)
+        return float(np.var(cv2.warpAffine(ink, m, (w, h)).sum(axis=1)))
+
+    coarse = max(np.arange(-4.0, 4.001, 0.25), key=lambda a: score(float(a)))
+    return float(max(np.arange(coarse - 0.25, coarse + 0.251, 0.05), key=lambda a: score(float(a))))
 
 
 def _arr(image: Image.Image) -> NDArray[np.float64]:
