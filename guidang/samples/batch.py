@@ -320,7 +320,7 @@ def _catalogue_row(
         "责任者": doc.issuer,
         "题名": doc.title,
         "日期": doc.date_yyyymmdd,
-        "密级": "",
+        "密级": "公开",  # DA/T 46 value domain (GB/T 7156): 公开 限制 秘密 机密 绝密
         "页数": str(len(pages)),
         "保管期限": RETENTION_NAMES[retention],
         "备注": f"含空白页{blanks}页" if blanks else "",
