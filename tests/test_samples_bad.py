@@ -84,9 +84,9 @@ def test_remove_item_folder_and_page(batch: BatchTruth) -> None:
 def test_stray_file(batch: BatchTruth) -> None:
     path = add_stray_file(batch.batch_dir, batch.items[0].archival_code)
     assert path.parent.name == batch.items[0].archival_code and path.suffix == ".docx"
-    assert path.relative_to(batch.batch_dir).as_posix() in (
-        batch.batch_dir / "manifest-sha256.txt"
-    ).read_text(encoding="utf-8")
+    assert path.relative_to(batch.batch_dir).as_posix() in (batch.batch_dir / "manifest-sha256.txt").read_text(
+        encoding="utf-8"
+    )
 
 
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data")

@@ -49,9 +49,7 @@ def test_same_seed_same_pixels_other_seed_other_noise(page: Image.Image) -> None
     a, b, c = degrade(page, d, 7), degrade(page, d, 7), degrade(page, d, 8)
     assert np.array_equal(np.asarray(a), np.asarray(b))
     assert not np.array_equal(np.asarray(a), np.asarray(c))
-    assert draw_degradation("scan", np.random.default_rng(3)) == draw_degradation(
-        "scan", np.random.default_rng(3)
-    )
+    assert draw_degradation("scan", np.random.default_rng(3)) == draw_degradation("scan", np.random.default_rng(3))
 
 
 @pytest.mark.parametrize("angle", [2.0, -1.2, 0.6])

@@ -117,8 +117,6 @@ def test_tesseract_reads_a_clean_rendered_page_back() -> None:
 
 
 def test_render_text_page_is_a_plain_fixture() -> None:
-    page = render_text_page(
-        "第一段文字。\nSecond paragraph in English.", opts=RenderOptions(dpi=80, colour=False)
-    )
+    page = render_text_page("第一段文字。\nSecond paragraph in English.", opts=RenderOptions(dpi=80, colour=False))
     assert page.lines == ("第一段文字。", "Second paragraph in English.")
     assert isinstance(page.image, Image.Image) and page.image.mode == "L"

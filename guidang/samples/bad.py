@@ -67,9 +67,7 @@ def drop_catalogue_column(batch: Path, column: str = "题名", *, refresh_manife
     return path
 
 
-def set_catalogue_value(
-    batch: Path, row: int, column: str, value: str, *, refresh_manifest: bool = True
-) -> Path:
+def set_catalogue_value(batch: Path, row: int, column: str, value: str, *, refresh_manifest: bool = True) -> Path:
     """Overwrite one cell (``row`` from 0 in file order), e.g. a wrong 页数 or a malformed 档号."""
     columns, rows, encoding = read_catalogue(batch)
     if column not in columns:
@@ -80,9 +78,7 @@ def set_catalogue_value(
     return path
 
 
-def corrupt_catalogue_encoding(
-    batch: Path, kind: BadEncoding = "invalid", *, refresh_manifest: bool = True
-) -> Path:
+def corrupt_catalogue_encoding(batch: Path, kind: BadEncoding = "invalid", *, refresh_manifest: bool = True) -> Path:
     """Re-encode a CSV catalogue so that it is not UTF-8 or GB18030.
 
     "invalid": GB18030 with a stray 0x80 byte after the header (valid in neither encoding:

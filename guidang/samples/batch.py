@@ -252,9 +252,7 @@ def _write_item(job: _ItemJob) -> ItemTruth:
         retention=RETENTION_NAMES[job.retention],
         script=doc.script,
         kind=doc.kind,
-        catalogue_row=_catalogue_row(
-            job.index + 1, code, doc, job.retention, page_truths, job.service_fields
-        ),
+        catalogue_row=_catalogue_row(job.index + 1, code, doc, job.retention, page_truths, job.service_fields),
         pages=tuple(page_truths),
         service=doc.service,
     )
@@ -295,9 +293,7 @@ def _save_image(
     exif[306] = when
     if fmt == "tiff":
         compression = (
-            "group4"
-            if image.mode == "1"
-            else {"lzw": "tiff_lzw", "deflate": "tiff_adobe_deflate"}[tiff_compression]
+            "group4" if image.mode == "1" else {"lzw": "tiff_lzw", "deflate": "tiff_adobe_deflate"}[tiff_compression]
         )
         image.save(path, format="TIFF", compression=compression, dpi=(dpi, dpi), tiffinfo=exif)
     else:

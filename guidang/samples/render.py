@@ -116,9 +116,7 @@ def _face_index(path: Path, script: Script) -> int:
 @lru_cache(maxsize=64)
 def _font(style: Style, weight: Weight, script: Script, size_px: int) -> ImageFont.FreeTypeFont:
     path = _find_font(style, weight)
-    return ImageFont.truetype(
-        str(path), size_px, index=_face_index(path, script), layout_engine=ImageFont.Layout.BASIC
-    )
+    return ImageFont.truetype(str(path), size_px, index=_face_index(path, script), layout_engine=ImageFont.Layout.BASIC)
 
 
 class _Measure:
@@ -214,9 +212,7 @@ class _Layout:
         return max(self.body_line, self.opts.px(block.pt) * 1.45)
 
     def height(self, blocks: Sequence[_Block]) -> float:
-        return sum(
-            b.space_before * self.body_line + len(self.block_lines(b)) * self.line_height(b) for b in blocks
-        )
+        return sum(b.space_before * self.body_line + len(self.block_lines(b)) * self.line_height(b) for b in blocks)
 
     def put(self, page: _Page, block: _Block, lines: Sequence[str]) -> None:
         """Draw ``lines`` of ``block`` at the page's current position (no page break)."""
@@ -276,8 +272,7 @@ def render_document(doc: DocumentText, pages: int, opts: RenderOptions | None = 
 
     end_blocks = [_Block(t, opts.body_pt, indent_em=2.0) for t in doc.closing]
     end_blocks += [
-        _Block(t, opts.body_pt, align="right", space_before=1.5 if i == 0 else 0.0)
-        for i, t in enumerate(doc.signature)
+        _Block(t, opts.body_pt, align="right", space_before=1.5 if i == 0 else 0.0) for i, t in enumerate(doc.signature)
     ]
     end_height = lay.height(end_blocks) + (lay.opts.mm(12) if opts.seal else 0)
     fill_y = lay.top + opts.last_page_fill * (lay.bottom - lay.top)
@@ -324,9 +319,7 @@ def render_document(doc: DocumentText, pages: int, opts: RenderOptions | None = 
     return out
 
 
-def render_text_page(
-    text: str, *, script: Script = "hans", opts: RenderOptions | None = None
-) -> RenderedPage:
+def render_text_page(text: str, *, script: Script = "hans", opts: RenderOptions | None = None) -> RenderedPage:
     """One page of plain paragraphs (split on newlines), no masthead: a quick OCR fixture."""
     opts = opts or RenderOptions(red_header=False, seal=False, colour=False)
     lay = _Layout(opts, script)

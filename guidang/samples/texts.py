@@ -246,8 +246,7 @@ _PARAS: dict[tuple[Script, Kind], tuple[str, ...]] = {
         "二、執行期間應遵守相關法規及技術規範，成果應經驗收合格後始得移交。驗收以抽樣方式辦理，抽樣比率不低於百分之五。",
         "三、數位化影像應以TIFF或JPEG格式儲存，解析度不低於300 dpi，同一批次應採用同一種儲存格式，"
         "影像檔名以檔號加影像序號命名，並與檔案目錄逐件核對無誤。",
-        "四、貴單位應指定專人負責計畫執行及安全管理，作業場所應設置門禁及監視設備，"
-        "檔案原件之調閱、歸還均應詳實登記。",
+        "四、貴單位應指定專人負責計畫執行及安全管理，作業場所應設置門禁及監視設備，檔案原件之調閱、歸還均應詳實登記。",
         "五、計畫完成後，請將執行成果報告書送本局備查。",
     ),
     ("hant", "minutes"): (
@@ -344,9 +343,7 @@ def compose_document(
     n = int(rng.integers(2, 40))
     matter, matter_code = _MATTERS[script][int(rng.integers(len(_MATTERS[script])))]
     applicant = _pick(rng, _COMPANY[script])
-    accepted = dt.datetime(
-        date.year, date.month, date.day, int(rng.integers(8, 12)), int(rng.integers(0, 60))
-    )
+    accepted = dt.datetime(date.year, date.month, date.day, int(rng.integers(8, 12)), int(rng.integers(0, 60)))
     completed = accepted + dt.timedelta(days=int(rng.integers(1, 15)), hours=int(rng.integers(0, 6)))
     case_number = f"{date:%Y%m%d}{int(rng.integers(100000, 999999))}"
     outcome = _pick(rng, _OUTCOMES[script])
@@ -406,15 +403,11 @@ def compose_document(
     header = office + ("文件" if script == "hans" else "函")
     if kind == "service":
         header = office + ("办件记录" if script == "hans" else "案件紀錄")
-    doc_number = (
-        f"{city[:2]}{abbr}{year_mark}{n}号" if script == "hans" else f"{city[:2]}{abbr}字第{year}{n:04d}號"
-    )
+    doc_number = f"{city[:2]}{abbr}{year_mark}{n}号" if script == "hans" else f"{city[:2]}{abbr}字第{year}{n:04d}號"
     addressee = ""
     if kind in ("notice", "approval"):
         addressee = (
-            ("各科室、各直属单位：" if script == "hans" else "本府各單位：")
-            if kind == "notice"
-            else applicant + "："
+            ("各科室、各直属单位：" if script == "hans" else "本府各單位：") if kind == "notice" else applicant + "："
         )
     date_zh = f"{date.year}年{date.month}月{date.day}日"
     return DocumentText(
