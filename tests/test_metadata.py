@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from guidang.errors import InputError
 from guidang.models import CatalogueRow
 from guidang.packaging import metadata as md
-from guidang.packaging.archival_code import ArchivalCodeError, builtin_rule, parse
+from guidang.packaging.archival_code import ArchivalCodeError, ArchivalCodeRule, builtin_rule, parse
 from guidang.packaging.domains import default_domains, retention_code, retention_term
 from guidang.packaging.metadata import (
     ALL_ELEMENTS,
@@ -137,6 +137,9 @@ def test_volume_code_maps_to_dat46_parts() -> None:
         2,
         "定期30年",
     )
+    optional = ArchivalCodeRule(name="opt", template="{全宗号}-{目录号?}-{案卷号}-{件号}")
+    meta = ArchivalCodeMeta.from_code(parse("C038-002-0003", optional))
+    assert (meta.catalogue_number, meta.volume_number, meta.item_number) == (None, "002", 3)
     meta = ArchivalCodeMeta.from_code(parse("C038-001-002-003", builtin_rule("dat13-catalogue")))
     assert (meta.catalogue_number, meta.volume_number, meta.item_number, meta.year) == ("001", "002", 3, None)
 
@@ -149,20 +152,14 @@ def test_catalogue_retention_agreeing_with_the_code(retention: str) -> None:
 
 @pytest.mark.parametrize("retention", ["30年", "定期30年", "D30"])
 def test_old_and_new_spellings_of_thirty_years(retention: str) -> None:
-    meta = RecordMetadata.from_catalogue(
-        _row(archival_code="Z109-WS·2011-D30-BGS-0001", retention=retention), DAT22
-    )
+    meta = RecordMetadata.from_catalogue(_row(archival_code="Z109-WS·2011-D30-BGS-0001", retention=retention), DAT22)
     assert meta.record.archival_code and meta.record.archival_code.retention == "定期30年"
 
 
 def test_catalogue_retention_contradicting_the_code_is_refused() -> None:
     with pytest.raises(MetadataError) as info:
         RecordMetadata.from_catalogue(_row(retention="定期10年"), DAT22)
-    assert (
-        "第 3 行" in info.value.zh
-        and "定期10年" in info.value.zh
-        and "Z109-WS·2011-Y-BGS-0001" in info.value.zh
-    )
+    assert "第 3 行" in info.value.zh and "定期10年" in info.value.zh and "Z109-WS·2011-Y-BGS-0001" in info.value.zh
     assert "row 3" in info.value.en
 
 
@@ -229,9 +226,7 @@ def test_catalogue_dates_become_iso_8601(text: str, iso: str) -> None:
     assert normalise_date(text) == iso
 
 
-@pytest.mark.parametrize(
-    "text", ["", "2011-13-01", "20110230", "19000229", "2011年13月", "三月五日", "11-03-05"]
-)
+@pytest.mark.parametrize("text", ["", "2011-13-01", "20110230", "19000229", "2011年13月", "三月五日", "11-03-05"])
 def test_bad_dates_are_clear_errors(text: str) -> None:
     with pytest.raises(MetadataError) as info:
         normalise_date(text)
@@ -308,9 +303,7 @@ def test_conditional_requirements() -> None:
     with_scan = meta.model_copy(
         update={"record": meta.record.model_copy(update={"files": (_pdf(), _scan(compression=None))})}
     )
-    assert [r.label for r in missing_mandatory(with_scan)] == [
-        "图像压缩方案"
-    ]  # condition shown by the record
+    assert [r.label for r in missing_mandatory(with_scan)] == ["图像压缩方案"]  # condition shown by the record
     no_number = RecordMetadata.from_catalogue(
         _row(doc_number=None), DAT22, unit_name="某市档案局", files=[_pdf()], events=[_event()]
     )

@@ -45,9 +45,7 @@ PART_SEP = "·"  # U+00B7 MIDDLE DOT
 PartValue = str | int | Sequence[str] | None  # None or "" = an absent optional part
 PartValues = Mapping[str, PartValue]
 
-Role = Literal[
-    "fonds", "catalogue", "category", "class", "year", "retention", "org", "volume", "item", "page"
-]
+Role = Literal["fonds", "catalogue", "category", "class", "year", "retention", "org", "volume", "item", "page"]
 
 # Characters people type instead of the two separators; accepted (with a warning) only where safe.
 _LOOKALIKES: dict[str, str] = {
@@ -144,9 +142,7 @@ def _default_parts() -> dict[str, PartSpec]:
             expected_zh="1 位大写字母加 3 位数字，如 Z109",
             expected_en="a capital letter and 3 digits, e.g. Z109",
         ),
-        "目录号": PartSpec(
-            name_en="catalogue number", role="catalogue", pattern=r"[0-9]+", numeric=True, width=3
-        ),
+        "目录号": PartSpec(name_en="catalogue number", role="catalogue", pattern=r"[0-9]+", numeric=True, width=3),
         "门类": PartSpec(
             name_en="category code",
             role="category",
@@ -241,9 +237,7 @@ class ArchivalCodeRule(BaseModel):
     def model_post_init(self, context: object, /) -> None:
         library = _default_parts()
         if self.legacy_retention:
-            library["保管期限"] = library["保管期限"].model_copy(
-                update={"codes": _retention_codes(legacy=True)}
-            )
+            library["保管期限"] = library["保管期限"].model_copy(update={"codes": _retention_codes(legacy=True)})
         specs: dict[str, PartSpec] = {}
         for name, override in self.parts.items():
             base = library.get(name)
@@ -264,30 +258,22 @@ class ArchivalCodeRule(BaseModel):
             for part_text in level_text.split(PART_SEP):
                 m = _TEMPLATE_TOKEN.fullmatch(part_text.strip())
                 if not m:
-                    raise ValueError(
-                        f"档号规则 {self.name}: 模板无法解析 / template not understood near {part_text!r}"
-                    )
+                    raise ValueError(f"档号规则 {self.name}: 模板无法解析 / template not understood near {part_text!r}")
                 name, mod = m.group(1), m.group(2)
                 spec = specs.get(name) or library.get(name)
                 if spec is None:
                     raise ValueError(f"档号规则 {self.name}: 未定义的部分 / undefined part {name!r}")
                 slots.append(_Slot(name, spec, 0 if mod in ("?", "*") else 1, mod in ("*", "+")))
             if any(s.min == 0 for s in slots[:1]) and len(slots) > 1:
-                raise ValueError(
-                    f"档号规则 {self.name}: 层级首部分不能可选 / first part of a level cannot be optional"
-                )
+                raise ValueError(f"档号规则 {self.name}: 层级首部分不能可选 / first part of a level cannot be optional")
             levels.append(tuple(slots))
         names = [s.name for lvl in levels for s in lvl]
         if len(set(names)) != len(names):
             raise ValueError(f"档号规则 {self.name}: 部分重复 / a part appears twice")
         if levels[0][0].min == 0 or levels[-1][-1].min == 0 or levels[-1][-1].repeat:
-            raise ValueError(
-                f"档号规则 {self.name}: 首尾部分必须必选 / first and last parts must be required"
-            )
+            raise ValueError(f"档号规则 {self.name}: 首尾部分必须必选 / first and last parts must be required")
         if len(levels[-1]) != 1 or not levels[-1][0].spec.numeric:
-            raise ValueError(
-                f"档号规则 {self.name}: 末级须为单独的数字部分 / last level must be one numeric part"
-            )
+            raise ValueError(f"档号规则 {self.name}: 末级须为单独的数字部分 / last level must be one numeric part")
         self._levels = tuple(levels)
         self._regex = _compile(self._levels)
         self._slots = tuple(s for lvl in self._levels for s in lvl)
@@ -507,23 +493,24 @@ class ArchivalCode:
     def __str__(self) -> str:
         return self.text
 
-    def _role(self, role: Role) -> str | None:
+    def part_for(self, role: Role) -> str | None:
+        """The value of the part that plays ``role`` (as written, e.g. "001"), None when absent."""
         for s in self.rule.slots:
             if s.spec.role == role and s.name in self.parts:
                 return self.parts[s.name]
         return None
 
     def _number(self, role: Role) -> int | None:
-        value = self._role(role)
+        value = self.part_for(role)
         return int(value) if value is not None and value.isdigit() else None
 
     @property
     def fonds(self) -> str | None:
-        return self._role("fonds")
+        return self.part_for("fonds")
 
     @property
     def category(self) -> str | None:
-        return self._role("category")
+        return self.part_for("category")
 
     @property
     def class_codes(self) -> tuple[str, ...]:
@@ -541,7 +528,7 @@ class ArchivalCode:
 
     @property
     def retention(self) -> str | None:
-        return self._role("retention")
+        return self.part_for("retention")
 
     @property
     def retention_term(self) -> str | None:
@@ -551,7 +538,7 @@ class ArchivalCode:
 
     @property
     def org(self) -> str | None:
-        return self._role("org")
+        return self.part_for("org")
 
     @property
     def catalogue(self) -> int | None:
@@ -656,9 +643,7 @@ def _check_value(slot: _Slot, value: str) -> list[ArchivalCodeIssue]:
     out: list[ArchivalCodeIssue] = []
     for piece in value.split(PART_SEP) if slot.repeat else [value]:
         if re.fullmatch(spec.pattern, piece) is None:
-            kind = (
-                IssueKind.WIDTH if spec.numeric and piece.isdigit() and piece.isascii() else IssueKind.PATTERN
-            )
+            kind = IssueKind.WIDTH if spec.numeric and piece.isdigit() and piece.isascii() else IssueKind.PATTERN
             out.append(_issue(kind, slot.name, spec.describe(), piece, spec.name_en))
             continue
         if spec.numeric and spec.width and len(piece) != spec.width:
@@ -841,9 +826,7 @@ def _format_number(value: int, slot: _Slot, issues: list[ArchivalCodeIssue]) -> 
         return str(value)
     top = 10**slot.spec.width - 1
     if not 1 <= value <= top:
-        issues.append(
-            _issue(IssueKind.RANGE, slot.name, (f"1–{top}", f"1-{top}"), str(value), slot.spec.name_en)
-        )
+        issues.append(_issue(IssueKind.RANGE, slot.name, (f"1–{top}", f"1-{top}"), str(value), slot.spec.name_en))
     return str(value).zfill(slot.spec.width)
 
 
@@ -865,9 +848,7 @@ def build(parts: PartValues, rule: ArchivalCodeRule) -> ArchivalCode:
         raw = parts.get(slot.name)
         if raw is None or raw == "" or (isinstance(raw, Sequence) and not isinstance(raw, str) and not raw):
             if slot.min:
-                issues.append(
-                    _issue(IssueKind.MISSING_PART, slot.name, ("必填", "required"), "", slot.spec.name_en)
-                )
+                issues.append(_issue(IssueKind.MISSING_PART, slot.name, ("必填", "required"), "", slot.spec.name_en))
             continue
         if isinstance(raw, str):
             values[slot.name] = raw

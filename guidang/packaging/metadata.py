@@ -79,9 +79,7 @@ _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?
 def _check_iso_date(value: str) -> str:
     m = _ISO_DATE.fullmatch(value)
     if not m:
-        raise ValueError(
-            f"日期须为 GB/T 7408 格式 YYYY[-MM[-DD]] / date must be ISO 8601 YYYY[-MM[-DD]]: {value!r}"
-        )
+        raise ValueError(f"日期须为 GB/T 7408 格式 YYYY[-MM[-DD]] / date must be ISO 8601 YYYY[-MM[-DD]]: {value!r}")
     year, month, day = (int(g) if g else None for g in m.groups())
     try:
         dt.date(year or 0, month or 1, day or 1)
@@ -237,25 +235,18 @@ class ArchivalCodeMeta(_Node):
     def from_code(cls, code: ArchivalCode) -> ArchivalCodeMeta:
         """Map a parsed 档号 onto the DA/T 46 parts; 保管期限 as the DA/T 46 term (Y → 永久)."""
         classes = [c for c in (code.category, *code.class_codes) if c]
-        volume = next((code.parts[s.name] for s in code.rule.slots if s.spec.role == "volume"), None)
-        page = next(
-            (code.parts[s.name] for s in code.rule.slots if s.spec.role == "page" and s.name in code.parts),
-            None,
-        )
         return cls(
             code=code.text,
             rule=code.rule.name,
             fonds_code=code.fonds,
-            catalogue_number=next(
-                (code.parts[s.name] for s in code.rule.slots if s.spec.role == "catalogue"), None
-            ),
+            catalogue_number=code.part_for("catalogue"),
             year=code.year,
             retention=code.retention_term or code.retention,
             org=code.org,
             class_code=PART_SEP.join(classes) or None,
-            volume_number=volume,
+            volume_number=code.part_for("volume"),
             item_number=code.item,
-            page_number=page,
+            page_number=code.part_for("page"),
         )
 
 
@@ -436,8 +427,7 @@ class RecordMetadata(_Node):
             given = retention_code(row.retention, legacy=True) or row.retention.strip()
             if code.retention is not None and given != code.retention:
                 raise MetadataError(
-                    f"第 {row.row} 行：目录中的保管期限“{row.retention}”"
-                    f"与档号“{code.text}”中的“{code.retention}”不符",
+                    f"第 {row.row} 行：目录中的保管期限“{row.retention}”与档号“{code.text}”中的“{code.retention}”不符",
                     f"row {row.row}: retention {row.retention!r} in the catalogue disagrees with "
                     f"{code.retention!r} in the archival code {code.text!r}",
                 )
@@ -669,9 +659,7 @@ def _present(meta: RecordMetadata, path: str) -> bool:
 
 
 def _filled(values: list[Any]) -> bool:
-    return any(
-        v is not None and v != "" and v != () and not (isinstance(v, str) and not v.strip()) for v in values
-    )
+    return any(v is not None and v != "" and v != () and not (isinstance(v, str) and not v.strip()) for v in values)
 
 
 def conditions_of(meta: RecordMetadata) -> set[str]:
@@ -702,8 +690,7 @@ def missing_mandatory(meta: RecordMetadata, conditions: Collection[str] = ()) ->
     return [
         req
         for req in MANDATORY_ELEMENTS
-        if (req.condition is None or req.condition in active)
-        and not any(_present(meta, p) for p in req.paths)
+        if (req.condition is None or req.condition in active) and not any(_present(meta, p) for p in req.paths)
     ]
 
 
