@@ -161,8 +161,7 @@ def test_each_error_names_the_part(text: str, kind: IssueKind, part: str, found:
 def test_messages_in_chinese_and_english_say_expected_and_found() -> None:
     err = _error("Z109-WS·2011-D20-BGS-0001")
     assert err.zh == (
-        "档号“Z109-WS·2011-D20-BGS-0001”无效："
-        "档号“保管期限”部分代码不在代码表中：应为 Y、D30、D10 之一，实为“D20”"
+        "档号“Z109-WS·2011-D20-BGS-0001”无效：档号“保管期限”部分代码不在代码表中：应为 Y、D30、D10 之一，实为“D20”"
     )
     assert err.en == (
         "invalid archival code 'Z109-WS·2011-D20-BGS-0001': archival code, retention code (保管期限): "
@@ -382,9 +381,7 @@ codes = { WS = "文书", ZY = "专业" }
     assert (err.issues[0].kind, err.issues[0].expected) == (IssueKind.UNKNOWN_CODE, "WS、ZY 之一")
 
 
-def test_bad_rule_in_the_configuration_file_is_a_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bad_rule_in_the_configuration_file_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "guidang.toml").write_text(
         '[archival_code_rules.bad]\ntemplate = "{全宗号}-{无此部分}-{件号}"\n', encoding="utf-8"
     )

@@ -77,9 +77,7 @@ def postgres_url() -> Iterator[str]:
     try:
         yield f"postgresql+psycopg://guidang@/postgres?host={folder}"
     finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
-        )
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -75,9 +75,7 @@ def _example() -> RecordMetadata:
     )
     events = [
         ProcessEvent(action=a, time=dt.datetime(2026, 11, 25, 16, i, tzinfo=dt.UTC), agent="guidang")
-        for i, a in enumerate(
-            [Action.RECEIVED, Action.CHECKED, Action.OCR, Action.CONVERTED, Action.ARCHIVED]
-        )
+        for i, a in enumerate([Action.RECEIVED, Action.CHECKED, Action.OCR, Action.CONVERTED, Action.ARCHIVED])
     ]
     meta = RecordMetadata.from_catalogue(
         row,
@@ -160,9 +158,7 @@ def test_not_well_formed() -> None:
 
 def test_invalid_against_the_xsd_lists_the_problems() -> None:
     xml = to_xml(_example())
-    bad = xml.replace(
-        "<扫描色彩模式>灰度</扫描色彩模式>".encode(), "<扫描色彩模式>RGB</扫描色彩模式>".encode()
-    )
+    bad = xml.replace("<扫描色彩模式>灰度</扫描色彩模式>".encode(), "<扫描色彩模式>RGB</扫描色彩模式>".encode())
     bad = bad.replace("<题名>".encode(), "<标题>".encode()).replace("</题名>".encode(), "</标题>".encode())
     problems = validate_xml(bad)
     assert len(problems) == 2
@@ -197,9 +193,7 @@ def _children(xsd: etree._Element, decl: etree._Element) -> tuple[list[etree._El
     ctype = xsd.find(f"{XS}complexType[@name='{type_name}']") if type_name else decl.find(f"{XS}complexType")
     if ctype is None:
         return [], []
-    return ctype.findall(f"{XS}sequence/{XS}element"), [
-        str(a.get("name")) for a in ctype.findall(f"{XS}attribute")
-    ]
+    return ctype.findall(f"{XS}sequence/{XS}element"), [str(a.get("name")) for a in ctype.findall(f"{XS}attribute")]
 
 
 def _compare(xsd: etree._Element, decl: etree._Element, model: type[BaseModel]) -> None:
@@ -217,9 +211,7 @@ def _compare(xsd: etree._Element, decl: etree._Element, model: type[BaseModel]) 
         name = el.wrapper or el.zh
         expected.append(name)
         child = by_name[name]
-        required = info.is_required() and not (
-            repeated and not any(isinstance(m, MinLen) for m in info.metadata)
-        )
+        required = info.is_required() and not (repeated and not any(isinstance(m, MinLen) for m in info.metadata))
         assert (child.get("minOccurs", "1") == "1") == required, name
         if el.wrapper:
             inner_elements, _ = _children(xsd, child)
@@ -245,9 +237,7 @@ def test_xsd_declares_exactly_the_model_in_order() -> None:
 
 _ILLEGAL = "".join(chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]) + "\ufffe\uffff"
 _text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters=_ILLEGAL), max_size=12)
-_zones = st.sampled_from(
-    [dt.UTC, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(hours=-5, minutes=-30))]
-)
+_zones = st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=8)), dt.timezone(dt.timedelta(hours=-5, minutes=-30))])
 _aware = st.datetimes(timezones=_zones)
 
 

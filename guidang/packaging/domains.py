@@ -49,10 +49,7 @@ class Domains:
 def default_domains() -> Domains:
     raw = tomllib.loads(files("guidang.packaging").joinpath("domains.toml").read_text("utf-8"))
     codes = raw.pop("codes", {})
-    domains = {
-        name: Domain(name, tuple(spec["values"]), bool(spec.get("closed", False)))
-        for name, spec in raw.items()
-    }
+    domains = {name: Domain(name, tuple(spec["values"]), bool(spec.get("closed", False))) for name, spec in raw.items()}
     return Domains(
         MappingProxyType(domains),
         MappingProxyType({k: MappingProxyType(dict(v)) for k, v in codes.items()}),

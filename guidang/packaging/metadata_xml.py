@@ -154,8 +154,7 @@ def from_xml(data: bytes) -> RecordMetadata:
     if problems:
         raise MetadataXmlError(
             f"元数据 XML 不符合 guidang 元数据模式（{len(problems)} 处）：{problems[0]}",
-            f"metadata XML is not valid against the guidang metadata schema ({len(problems)} problems): "
-            f"{problems[0]}",
+            f"metadata XML is not valid against the guidang metadata schema ({len(problems)} problems): {problems[0]}",
             problems,
         )
     try:
