@@ -389,3 +389,31 @@ def test_bad_rule_in_the_configuration_file_is_a_config_error(tmp_path: Path, mo
     with pytest.raises(ConfigError) as info:
         load_settings()
     assert "无此部分" in info.value.zh
+
+
+_class_code = st.from_regex(r"[A-Z][A-Z0-9]{0,3}|[0-9]{1,3}", fullmatch=True).filter(
+    lambda c: c not in ("Y", "C") and not (c[0] == "D" and c[1:].isdigit())
+)
+
+
+@given(
+    category=st.sampled_from(["ZY", "KU", "RS", "KJ", "ZP"]),
+    classes=st.lists(_class_code, max_size=3),
+    year=st.none() | st.integers(1900, 2099),
+    retention=st.none() | st.sampled_from(["Y", "D30", "D10"]),
+    volume=st.integers(1, 999),
+    item=st.integers(1, 999),
+)
+def test_by_volume_codes_parse_back_into_the_same_parts(
+    category: str, classes: list[str], year: int | None, retention: str | None, volume: int, item: int
+) -> None:
+    parts: dict[str, PartValue] = {"全宗号": "J019", "门类": category, "类目": classes, "年度": year}
+    parts |= {"保管期限": retention, "案卷号": volume, "件号": item}
+    code = parse(ac.format(parts, VOLUME), VOLUME)
+    assert (code.category, code.class_codes, code.year, code.retention) == (category, tuple(classes), year, retention)
+    assert (code.volume, code.item) == (volume, item)
+
+
+def test_class_codes_that_look_like_a_year_or_retention_are_refused() -> None:
+    err = _error("J019-ZY·2019·2020·D30-001-001", VOLUME)
+    assert (err.issues[0].kind, err.issues[0].part, err.issues[0].found) == (IssueKind.PATTERN, "类目", "2019")

@@ -153,9 +153,10 @@ def _default_parts() -> dict[str, PartSpec]:
         "类目": PartSpec(
             name_en="class code",
             role="class",
-            pattern=r"[A-Z0-9]{1,4}",
-            expected_zh="1–4 位大写字母或数字",
-            expected_en="1-4 capital letters or digits",
+            # Not a 4-digit number or a retention code, so that 年度/保管期限 after it stay unambiguous.
+            pattern=r"(?!(?:[0-9]{4}|Y|C|D[0-9]*)(?:[·-]|$))[A-Z0-9]{1,4}",
+            expected_zh="1–4 位大写字母或数字（不能是 4 位数字或保管期限代码）",
+            expected_en="1-4 capital letters or digits (not 4 digits, not a retention code)",
         ),
         "年度": PartSpec(
             name_en="year",
