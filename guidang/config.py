@@ -26,6 +26,7 @@ from guidang.hotfolders.options import WatchOptions
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.packaging.archival_code import ArchivalCodeRule
 from guidang.packaging.signing import SigningOptions
+from guidang.validators.dat70_options import Dat70Options
 
 CONFIG_NAME = "guidang.toml"
 
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     clamav: ClamavOptions = ClamavOptions()
     watch: WatchOptions = WatchOptions()
     signing: SigningOptions = SigningOptions()  # EEP signing key (guidang.packaging.signing)
+    dat70: Dat70Options = Dat70Options()  # DA/T 70 check policy (guidang.validators.dat70_options)
     profiles: dict[str, Profile] = Field(default_factory=dict)
     archival_code_rules: dict[str, ArchivalCodeRule] = Field(default_factory=dict)  # 档号 rules; see get_rule
 

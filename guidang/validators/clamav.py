@@ -86,9 +86,7 @@ def parse_scan_reply(reply: str) -> ScanResult:
 class ClamdClient:
     """Talks to one clamd; ``address`` is a UNIX socket path or ``host:port``."""
 
-    def __init__(
-        self, address: str | Path, timeout: float = 60.0, max_stream_bytes: int = DEFAULT_MAX_STREAM
-    ):
+    def __init__(self, address: str | Path, timeout: float = 60.0, max_stream_bytes: int = DEFAULT_MAX_STREAM):
         self.address = str(address)
         self.timeout = timeout
         self.max_stream_bytes = max_stream_bytes
@@ -132,9 +130,7 @@ class ClamdClient:
 
     def scan_stream(self, stream: BinaryIO, size: int | None = None) -> ScanResult:
         if size is not None and size > self.max_stream_bytes:
-            return ScanResult(
-                ScanStatus.LIMITS, reply=f"{size} bytes > max_stream_bytes {self.max_stream_bytes}"
-            )
+            return ScanResult(ScanStatus.LIMITS, reply=f"{size} bytes > max_stream_bytes {self.max_stream_bytes}")
         with self._connect() as sock:
             try:
                 sock.sendall(b"zINSTREAM\0")
@@ -142,9 +138,7 @@ class ClamdClient:
                 for chunk in _chunks(stream):
                     sent += len(chunk)
                     if sent > self.max_stream_bytes:
-                        return ScanResult(
-                            ScanStatus.LIMITS, reply=f"stream longer than {self.max_stream_bytes}"
-                        )
+                        return ScanResult(ScanStatus.LIMITS, reply=f"stream longer than {self.max_stream_bytes}")
                     sock.sendall(struct.pack("!L", len(chunk)) + chunk)
                 sock.sendall(struct.pack("!L", 0))
                 return parse_scan_reply(self._read_reply(sock))

@@ -15,13 +15,13 @@ from guidang.validators.dat70.context import (
     Carrier,
     CatalogueLookups,
     Dat70Context,
-    Dat70Options,
     Event,
     Registered,
     SenderDeclaration,
 )
 from guidang.validators.dat70.package import PackageView
 from guidang.validators.dat70.subject import Dat70Subject
+from guidang.validators.dat70_options import Dat70Options
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import Report
 from guidang.validators.spec import Stage

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -15,10 +14,8 @@ from lxml import etree
 from guidang.packaging import aip
 from guidang.packaging import archival_code as acode
 from guidang.packaging.domains import default_domains, retention_code
-from guidang.packaging.fixity import Digests, digest_bytes
 from guidang.validators import signatures
 from guidang.validators.dat70.package import (
-    CHECKS_JSON,
     MANIFESTS,
     METADATA,
     TAG_FILES,
@@ -657,50 +654,26 @@ def package_structure(s: Dat70Subject) -> Iterator[Finding]:
 
 
 # ---------------------------------------------------------------------------------------------- 1-14
-def recorded_digest(s: Dat70Subject) -> tuple[str | None, str, str]:
-    """(digest, algorithm, source) to compare with: the sender's, else the one recorded at GD-1-14."""
-    sender = s.context.sender
-    if sender is not None and sender.package_digest:
-        return sender.package_digest.lower(), sender.algorithm, sender.source
-    report = s.package.path(CHECKS_JSON)
-    if s.stage is not Stage.GD and report.is_file():
-        try:
-            results = json.loads(report.read_text("utf-8"))
-        except (ValueError, OSError):
-            return None, "sha256", ""
-        for r in results if isinstance(results, list) else results.get("results", []):
-            if isinstance(r, dict) and r.get("check") == "GD-1-14":
-                for e in r.get("evidence", []):
-                    if e.get("field") and e.get("found"):
-                        return str(e["found"]), str(e["field"]), "归档时记录 / archiving record"
-    return None, "sha256", ""
-
-
-def package_digest(s: Dat70Subject, algorithm: str, exclude: frozenset[str] = frozenset()) -> str | None:
+def package_digest(s: Dat70Subject, algorithm: str) -> str | None:
     """The package digest as packaging.aip defines it: the digest of the manifest for ``algorithm``.
 
-    Files are checked against the manifest by 1-1; 1-14 proves the manifest is the sender's. With
-    ``exclude`` (files added after the reference was taken, i.e. checks.json at BC), the canonical
-    manifest is rebuilt from the manifest's own lines without them. None: no readable manifest.
+    Files are checked against the manifest by 1-1; 1-14 proves the manifest is the one the sender
+    (at GD the packaging step, at YJ the transferring archive, at BC the store's ingest record)
+    declared. None: there is no manifest to take a digest of.
     """
     name = MANIFESTS[algorithm]
-    path = s.path(name)
-    if not path.is_file():
+    if not s.path(name).is_file():
         return None
-    if not exclude:
-        return s.digest(name, algorithm)
-    manifest = parse_manifest(path, algorithm)
-    lines = {e.relpath: Digests(sha256=e.digest, sm3=e.digest, size=0) for e in manifest.entries}
-    text = aip.manifest_text({k: v for k, v in lines.items() if k not in exclude}, algorithm)
-    return digest_bytes(text).of(algorithm)
+    return s.digest(name, algorithm)
 
 
 @check("1-14")
 def package_consistent(s: Dat70Subject) -> Iterator[Finding]:
-    expected, algorithm, source = recorded_digest(s)
-    # the GD record predates checks.json; a sender's (or the store's) digest covers what it saw
-    exclude = WRITTEN_AFTER_CHECKS if source.startswith("归档时") else frozenset()
-    found = package_digest(s, algorithm, exclude) or "none (no manifest)"
+    sender = s.context.sender
+    algorithm = sender.algorithm if sender is not None else "sha256"
+    expected = sender.package_digest.lower() if sender is not None and sender.package_digest else None
+    source = sender.source if sender is not None else ""
+    found = package_digest(s, algorithm) or "none (no manifest)"
     if expected is None:
         yield Finding(WARN, "no_reference", {"found": found}, ev(field=algorithm, found=found))
     elif expected != found:

@@ -22,22 +22,23 @@ from guidang.validators.spec import Stage
 FAIL, WARN, PASS = Status.FAIL, Status.WARN, Status.PASS
 
 
-def _register(s: Dat70Subject) -> tuple[int | None, int | None, str]:
-    """(file count, bytes, source): the sender's declaration first, else the catalogue DB's registration."""
+def _register(s: Dat70Subject) -> tuple[int | None, int | None, str, tuple[str, ...]]:
+    """(file count, bytes, source, files counted): the sender's declaration covers the record files
+    (content and masters); the catalogue DB registers what the vendor delivered (the masters)."""
     sender = s.context.sender
     if sender is not None and (sender.file_count is not None or sender.total_bytes is not None):
-        return sender.file_count, sender.total_bytes, "发送方 / sender"
+        return sender.file_count, sender.total_bytes, sender.source, s.package.record_files
     if s.context.db is not None:
         reg = s.context.db.registered(s.package.archival_code)
         if reg is not None:
-            return reg.file_count, reg.total_bytes, "数据库登记 / catalogue DB"
-    return None, None, ""
+            return reg.file_count, reg.total_bytes, "数据库登记 / catalogue DB", s.package.master_files
+    return None, None, "", s.package.record_files
 
 
 @check("2-1")
 def count_matches(s: Dat70Subject) -> Iterator[Finding]:
-    found = len(s.package.record_files)
-    expected, _, source = _register(s)
+    expected, _, source, files = _register(s)
+    found = len(files)
     if expected is None:
         yield Finding(WARN, "no_register", {"found": found}, ev(field="文件数", found=found))
     elif expected != found:
@@ -51,8 +52,8 @@ def count_matches(s: Dat70Subject) -> Iterator[Finding]:
 
 @check("2-2")
 def bytes_match(s: Dat70Subject) -> Iterator[Finding]:
-    found = sum(s.package.size(f) for f in s.package.record_files)
-    _, expected, source = _register(s)
+    _, expected, source, files = _register(s)
+    found = sum(s.package.size(f) for f in files)
     if expected is None:
         yield Finding(WARN, "no_register", {"found": found}, ev(field="字节数", found=found))
     elif expected != found:

@@ -77,7 +77,10 @@ def virus_scan(s: Dat70Subject) -> Iterator[Finding]:
             continue  # never followed; 1-13 rejects symlinks
         try:
             result = client.scan_file(path)
-        except (ClamdError, OSError) as exc:
+        except ClamdError as exc:  # the daemon is gone: say it once, the rest is unscanned too
+            yield Finding(FAIL, "error", {"file": relpath, "detail": str(exc)}, ev(relpath, found=str(exc)))
+            return
+        except OSError as exc:
             yield Finding(FAIL, "error", {"file": relpath, "detail": str(exc)}, ev(relpath, found=str(exc)))
             continue
         if result.status is ScanStatus.INFECTED:

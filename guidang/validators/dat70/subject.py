@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from guidang.packaging.fixity import Digests, digest_file
-from guidang.validators.dat70.context import Dat70Context, Dat70Options
+from guidang.validators.dat70.context import Dat70Context
 from guidang.validators.dat70.package import PackageView
+from guidang.validators.dat70_options import Dat70Options
 from guidang.validators.formats import FormatId, identify
 from guidang.validators.result import Evidence
 from guidang.validators.spec import Stage

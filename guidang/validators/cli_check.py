@@ -1,0 +1,291 @@
+"""``guidang check PATH``: the checks on a file, a package, a folder of packages, a vendor batch or a store.
+
+* a PDF: structure, encryption, JavaScript, dangerous actions, embedded files, PDF/A (PDF family);
+* another file (page image, OFD, …): format by content, the image decodes, OFD structure and seals;
+* an archival package (``content/``, ``metadata/metadata.xml``, manifests): every DA/T 70 item of the
+  stage (default GD);
+* an OCFL store (``0=ocfl_1.x``): every object's head version at stage BC (default), with the package
+  digest and file count recorded in the object's inventory as the reference (1-14, 2-1);
+* any other folder: its packages if it holds some, else a vendor batch: every delivered file.
+
+Exit codes: 0 nothing failed, 1 failures found, 2 something could not be checked at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from guidang.config import Settings, load_settings
+from guidang.errors import ExitCode, GuidangError, InputError
+from guidang.validators.clamav import ClamdClient
+from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
+from guidang.validators.file_checks import check_file
+from guidang.validators.pdf_checks import check_pdf
+from guidang.validators.report_html import CheckedSubject, render_html, spec_of
+from guidang.validators.result import Report, Status
+from guidang.validators.spec import Stage
+
+BATCH_CONTROL_FILES = frozenset(
+    {"READY", "catalogue.csv", "目录.csv", "目录.xlsx", "catalogue.xlsx", "目录文件.xml", "bagit.txt", "bag-info.txt"}
+)
+STATUS_ZH = {"fail": "不合格", "warn": "警告", "manual": "待人工", "not_applicable": "不适用", "pass": "合格"}
+
+
+# -- what a path is ----------------------------------------------------------------------------------------
+def is_package(path: Path) -> bool:
+    return (
+        path.is_dir()
+        and (path / "content").is_dir()
+        and ((path / "metadata" / "metadata.xml").is_file() or (path / "manifest-sha256.txt").is_file())
+    )
+
+
+def is_store(path: Path) -> bool:
+    return path.is_dir() and any(p.name.startswith("0=ocfl_1.") for p in path.iterdir())
+
+
+# -- the context from the configuration --------------------------------------------------------------------
+def build_context(settings: Settings, profile: str | None) -> Dat70Context:
+    from guidang.packaging.archival_code import get_rule
+
+    prof = None
+    if profile is not None:
+        prof = settings.profile(profile)
+    elif len(settings.profiles) == 1:
+        prof = next(iter(settings.profiles.values()))
+    rule = get_rule(prof.archival_code_rule if prof else "dat22", settings.archival_code_rules)
+    return Dat70Context(
+        options=settings.dat70,
+        db=_catalogue(settings),
+        clamd=_clamd(settings),
+        archival_code_rule=rule,
+        fonds_code=prof.fonds_code if prof else None,
+    )
+
+
+def _clamd(settings: Settings) -> ClamdClient | None:
+    """The configured clamd, else guidang's own in the working home (started if needed)."""
+    from guidang.validators import clamd_service
+
+    if settings.clamav.socket is not None:
+        return ClamdClient(settings.clamav.socket, timeout=120)
+    try:
+        return ClamdClient(clamd_service.ensure_running(settings.path("clamav")), timeout=120)
+    except GuidangError:
+        return None  # 4-1 and 4-2 then report that no antivirus is available
+
+
+def _catalogue(settings: Settings) -> Any:
+    """The catalogue DB when one exists (a check never creates a database)."""
+    url = settings.db_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return None
+    from guidang.pipeline.lookups import CatalogueDbLookups
+    from guidang.storage.catalogue import Catalogue
+
+    try:
+        return CatalogueDbLookups(Catalogue(url))
+    except GuidangError:
+        return None  # 3-2 then reports that no database was reachable in this run
+
+
+# -- running -----------------------------------------------------------------------------------------------
+def check_one_file(path: Path, settings: Settings, shown: str | None = None) -> CheckedSubject:
+    pdf = path.suffix.lower() == ".pdf"
+    report = check_pdf(path, None, shown) if pdf else check_file(path, settings.dat70, shown)
+    return CheckedSubject(shown or str(path), "文件", report)
+
+
+def check_package(path: Path, stage: Stage, ctx: Dat70Context) -> CheckedSubject:
+    try:
+        return CheckedSubject(str(path), "信息包", run_dat70(path, stage, ctx), stage=stage.value)
+    except GuidangError as exc:
+        return CheckedSubject(str(path), "信息包", Report(), stage=stage.value, error=exc.message("zh"))
+
+
+def check_store(path: Path, stage: Stage, ctx: Dat70Context) -> Iterator[CheckedSubject]:
+    from dataclasses import replace
+
+    from guidang.storage.ocfl_store import OcflStore
+
+    store = OcflStore(path, create=False)
+    with tempfile.TemporaryDirectory(prefix="guidang-check-") as tmp:
+        for n, code in enumerate(sorted(store.list_codes())):
+            shown = f"{path}#{code}"
+            try:
+                inventory = store.inventory(code)
+                state = inventory["versions"][inventory["head"]]["state"]
+                by_path = {p: d for d, paths in state.items() for p in paths}
+                records = [p for p in by_path if p.startswith(("content/", "masters/"))]
+                sender = SenderDeclaration(
+                    package_digest=by_path.get("manifest-sha256.txt"),
+                    algorithm="sha256",
+                    file_count=len(records),
+                    source="保存库清单（OCFL inventory）/ store inventory",
+                )
+                dest = Path(tmp) / str(n)
+                store.checkout(code, dest)
+            except (GuidangError, OSError, KeyError, ValueError) as exc:
+                yield CheckedSubject(shown, "保存对象", Report(), stage=stage.value, error=str(exc))
+                continue
+            yield CheckedSubject(shown, "保存对象", run_dat70(dest, stage, replace(ctx, sender=sender)), stage.value)
+
+
+def check_batch(path: Path, settings: Settings) -> Iterator[CheckedSubject]:
+    for p in sorted(path.rglob("*")):
+        if not p.is_file() or p.name in BATCH_CONTROL_FILES or p.name.startswith(("manifest-", "tagmanifest-")):
+            continue
+        yield check_one_file(p, settings, p.relative_to(path).as_posix())
+
+
+def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str | None = None) -> list[CheckedSubject]:
+    if not path.exists():
+        raise InputError(f"路径不存在：{path}", f"no such path: {path}")
+    if path.is_file():
+        return [check_one_file(path, settings)]
+    ctx = build_context(settings, profile)
+    if is_package(path):
+        return [check_package(path, stage or Stage.GD, ctx)]
+    if is_store(path):
+        return list(check_store(path, stage or Stage.BC, ctx))
+    packages = [p for p in sorted(path.iterdir()) if is_package(p)]
+    if packages:
+        return [check_package(p, stage or Stage.GD, ctx) for p in packages]
+    return list(check_batch(path, settings))
+
+
+def exit_code(subjects: Iterable[CheckedSubject]) -> ExitCode:
+    subjects = list(subjects)
+    if any(s.error for s in subjects):
+        return ExitCode.CANNOT_RUN
+    if any(r.status is Status.FAIL for s in subjects for r in s.report.results):
+        return ExitCode.CHECKS_FAILED
+    return ExitCode.OK
+
+
+# -- output ------------------------------------------------------------------------------------------------
+def to_text(subjects: list[CheckedSubject], language: str = "zh") -> str:
+    out = []
+    for s in sorted(subjects, key=lambda s: (not s.failed, s.path)):
+        results = s.report.results
+        fails = sum(1 for r in results if r.status is Status.FAIL)
+        passes = sum(1 for r in results if r.status is Status.PASS)
+        stage = f" [{s.stage}]" if s.stage else ""
+        out.append(f"{s.kind} {s.path}{stage}: 不合格 {fails} 项，合格 {passes} 项 / {fails} failed, {passes} passed")
+        if s.error:
+            out.append(f"  无法检测 / cannot check: {s.error}")
+        order = ("fail", "warn", "manual", "not_applicable")
+        for r in sorted((r for r in results if r.status is not Status.PASS), key=lambda r: order.index(r.status)):
+            spec = spec_of(r.check_id)
+            name = f"{spec.name.zh} " if spec else ""
+            out.append(f"  [{STATUS_ZH[r.status]}] {r.check_id} {name}{r.message(language)}")
+            if language == "zh":
+                out.append(f"      {r.message_en}")
+            for e in r.evidence[:5]:
+                parts = [f"{k}={v}" for k, v in e.as_dict().items()]
+                out.append(f"      · {'; '.join(parts)}")
+    return "\n".join(out) + "\n"
+
+
+def to_json(subjects: list[CheckedSubject]) -> str:
+    data = {
+        "subjects": [
+            {
+                "path": s.path,
+                "kind": s.kind,
+                "stage": s.stage,
+                "error": s.error,
+                "failed": s.failed,
+                "results": s.report.as_dicts(),
+            }
+            for s in subjects
+        ],
+        "exit_code": int(exit_code(subjects)),
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+CSV_COLUMNS = (
+    "path",
+    "stage",
+    "check",
+    "status",
+    "blocking",
+    "message_zh",
+    "message_en",
+    "file",
+    "field",
+    "expected",
+    "found",
+)
+
+
+def to_csv(subjects: list[CheckedSubject]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for s in subjects:
+        if s.error:
+            w.writerow([s.path, s.stage or "", "", "error", "", s.error, s.error, "", "", "", ""])
+        for r in s.report.results:
+            evidence = r.evidence or (None,)
+            for e in evidence:
+                ed = e.as_dict() if e is not None else {}
+                w.writerow(
+                    [
+                        s.path,
+                        s.stage or "",
+                        r.check_id,
+                        r.status.value,
+                        r.blocking,
+                        r.message_zh,
+                        r.message_en,
+                        *(ed.get(k, "") for k in ("file", "field", "expected", "found")),
+                    ]
+                )
+    return buf.getvalue()
+
+
+def render(subjects: list[CheckedSubject], fmt: str, language: str) -> str:
+    if fmt == "json":
+        return to_json(subjects)
+    if fmt == "csv":
+        return to_csv(subjects)
+    if fmt == "html":
+        return render_html(subjects)
+    return to_text(subjects, language)
+
+
+@click.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--stage", type=click.Choice(["GD", "YJ", "BC"]), help="检测环节 / DA/T 70 stage (package: GD, store: BC)"
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="写入文件 / write to a file")
+@click.option("--profile", help="收件箱档案名（档号规则、全宗号）/ profile for the 档号 rule and fonds code")
+def check_command(path: Path, stage: str | None, fmt: str, output: Path | None, profile: str | None) -> None:
+    """四性检测 / run the checks on a file, a package, a batch or a store (exit 0 pass, 1 failures, 2 cannot run)."""
+    language = "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
+    try:
+        settings = load_settings()
+        subjects = check_path(path, Stage(stage) if stage else None, settings, profile)
+    except GuidangError as exc:
+        click.echo(f"guidang: [{exc.code}] {exc.message(language)}", err=True)
+        sys.exit(int(exc.exit_code) if exc.exit_code != ExitCode.CHECKS_FAILED else int(ExitCode.CANNOT_RUN))
+    text = render(subjects, fmt, language)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    sys.exit(int(exit_code(subjects)))

@@ -1,0 +1,125 @@
+"""Checks of one delivered file other than a PDF: format by content, images decode, OFD structure and seals."""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from PIL import Image, UnidentifiedImageError
+
+from guidang.validators.dat70_options import Dat70Options
+from guidang.validators.formats import extension_fits, identify
+from guidang.validators.registry import REGISTRY, check
+from guidang.validators.result import Evidence, Finding, Report, Status
+from guidang.validators.signatures import ofd_signature_problems
+
+IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".jp2", ".bmp", ".gif"})
+
+
+@dataclass(frozen=True)
+class FileSubject:
+    path: Path
+    options: Dat70Options
+    shown: str
+
+    def ev(
+        self, field: str | None = None, expected: str | None = None, found: str | None = None
+    ) -> tuple[Evidence, ...]:
+        return (Evidence(file=self.shown, field=field, expected=expected, found=found),)
+
+
+@check("FILE-FORMAT")
+def file_format(s: FileSubject) -> Iterator[Finding]:
+    fid = identify(s.path)
+    if not fid.identified:
+        yield Finding(Status.FAIL, "unidentified", evidence=s.ev("PRONOM", found=fid.basis or "none"))
+        return
+    params = {"format": fid.label(), "puid": fid.puid, "mime": fid.mime or "?"}
+    if fid.puid not in s.options.allowed_formats:
+        yield Finding(Status.FAIL, "not_allowed", params, s.ev("PRONOM", "allowed format", fid.puid))
+    elif not extension_fits(s.path, fid):
+        yield Finding(
+            Status.FAIL, "extension", {**params, "suffix": s.path.suffix}, s.ev("extension", fid.mime, s.path.suffix)
+        )
+    else:
+        yield Finding(Status.PASS, "identified", params, s.ev("PRONOM", found=f"{fid.puid} {fid.label()}"))
+
+
+@check("FILE-IMAGE")
+def image_decodes(s: FileSubject) -> Iterator[Finding]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(s.path) as im:
+                frames = getattr(im, "n_frames", 1)
+                for i in range(frames):
+                    im.seek(i)
+                    im.load()
+                size, mode = im.size, im.mode
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+        EOFError,
+    ) as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        yield Finding(Status.FAIL, "broken", {"detail": detail}, s.ev("decode", "complete", detail))
+        return
+    yield Finding(Status.PASS, "decoded", {"width": size[0], "height": size[1], "mode": mode, "frames": frames})
+
+
+@check("FILE-OFD")
+def ofd_structure(s: FileSubject) -> Iterator[Finding]:
+    try:
+        with zipfile.ZipFile(s.path) as z:
+            infos = z.infolist()
+            names = {i.filename for i in infos}
+            for info in infos:
+                if info.flag_bits & 0x1:
+                    yield Finding(
+                        Status.FAIL,
+                        "encrypted",
+                        {"member": info.filename},
+                        s.ev(info.filename, "not encrypted", "encrypted"),
+                    )
+            if "OFD.xml" not in names:
+                yield Finding(Status.FAIL, "no_entry", evidence=s.ev("OFD.xml", "present", "absent"))
+                return
+            for info in infos:
+                if info.filename.lower().endswith(".xml") and not info.flag_bits & 0x1:
+                    try:
+                        etree.fromstring(z.read(info), etree.XMLParser(resolve_entities=False, no_network=True))
+                    except etree.XMLSyntaxError as exc:
+                        yield Finding(
+                            Status.FAIL,
+                            "bad_xml",
+                            {"member": info.filename, "detail": str(exc)},
+                            s.ev(info.filename, "well-formed XML", str(exc)),
+                        )
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield Finding(Status.FAIL, "not_zip", {"detail": str(exc)}, s.ev(found=str(exc)))
+        return
+    for problem in ofd_signature_problems(s.path):
+        yield Finding(Status.FAIL, "signature", {"detail": problem}, s.ev("Signature.xml", "digests match", problem))
+
+
+def checks_for(path: Path) -> tuple[str, ...]:
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return ("FILE-FORMAT", "FILE-IMAGE")
+    if suffix == ".ofd":
+        return ("FILE-FORMAT", "FILE-OFD")
+    return ("FILE-FORMAT",)
+
+
+def check_file(path: Path, options: Dat70Options | None = None, shown: str | None = None) -> Report:
+    """The FILE family on one file (PDFs go to pdf_checks.check_pdf)."""
+    subject = FileSubject(path, options or Dat70Options(), shown or str(path))
+    return REGISTRY.run(checks_for(path), subject)
