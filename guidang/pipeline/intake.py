@@ -92,7 +92,7 @@ def _owner(relpath: str, codes: set[str]) -> str | None:
     return first if first in codes else None
 
 
-def _verify_manifests(root: Path, pages: dict[str, PageFile], codes: set[str]) -> list[Problem]:
+def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     for name, algorithm in MANIFESTS.items():
         path = root / name
@@ -101,7 +101,7 @@ def _verify_manifests(root: Path, pages: dict[str, PageFile], codes: set[str]) -
         entries, malformed = _read_manifest(path, name)
         problems += malformed
         for rel, expected in entries.items():
-            page = pages.get(rel)
+            page = files.get(rel)
             owner = _owner(rel, codes)
             if page is None:
                 problems.append(Problem.fail("INTAKE-MANIFEST", "listed_missing", owner, file=rel))
@@ -114,7 +114,7 @@ def _verify_manifests(root: Path, pages: dict[str, PageFile], codes: set[str]) -
                         algorithm=algorithm.upper(), expected=expected, found=found,
                     )
                 )
-        for rel in pages.keys() - entries.keys():
+        for rel in sorted(files.keys() - entries.keys()):
             problems.append(Problem.warn("INTAKE-MANIFEST", "unlisted", _owner(rel, codes), file=rel))
     return problems
 
@@ -147,29 +147,34 @@ def _assemble_items(
     return items, problems
 
 
-def _classify_files(listing: Listing, codes: set[str]) -> tuple[dict[str, PageFile], list[Problem], int]:
-    """Digest every delivered file once; keep the page images, report the rest."""
+def _classify_files(
+    listing: Listing, codes: set[str]
+) -> tuple[dict[str, PageFile], dict[str, PageFile], list[Problem], int]:
+    """Digest every delivered file once; return (all files, page files of items), problems, bytes."""
+    digested: dict[str, PageFile] = {}
     pages: dict[str, PageFile] = {}
     problems: list[Problem] = []
     total = 0
     for entry in listing.files:
         total += entry.size
+        if entry.relpath == "READY" or entry.relpath in MANIFESTS:
+            continue
+        digested[entry.relpath] = _page_file(entry)
         if "/" not in entry.relpath:
-            if entry.relpath not in MARKERS and entry.relpath not in MANIFESTS:
+            if entry.relpath not in MARKERS:
                 problems.append(Problem.warn("INTAKE-FOLDER", "stray_file", file=entry.relpath))
             continue
         owner = _owner(entry.relpath, codes)
         if owner is None:
             continue  # files of an extra folder: reported once per folder
-        page = _page_file(entry)
         with entry.path.open("rb") as fh:
             head = fh.read(16)
         if sniff_image(head) is None:
             problems.append(
                 Problem.fail("INTAKE-FILE-TYPE", "not_image", owner, file=entry.relpath, found=describe_content(head))
             )
-        pages[entry.relpath] = page
-    return pages, problems, total
+        pages[entry.relpath] = digested[entry.relpath]
+    return digested, pages, problems, total
 
 
 def _page_file(entry: Entry) -> PageFile:
@@ -189,21 +194,20 @@ def read_batch(root: Path) -> BatchIntake:
     listing = list_tree(root)
     catalogue = read_catalogue(root)
     codes = {r.archival_code for r in catalogue.rows}
-    pages, problems, total = _classify_files(listing, codes)
+    digested, pages, problems, total = _classify_files(listing, codes)
     problems += _unsafe_problems(listing, codes)
     items, item_problems = _assemble_items(root, listing, catalogue.rows, pages)
     problems += item_problems
-    problems += _verify_manifests(root, pages, codes)
+    problems += _verify_manifests(root, digested, codes)
     for d in listing.dirs:
         if "/" not in d.relpath and d.relpath not in codes and catalogue.usable:
             problems.append(Problem.warn("INTAKE-FOLDER", "extra", folder=d.relpath))
-    catalogue_digest = [_page_file(e) for e in listing.files if "/" not in e.relpath and e.relpath != "READY"]
     return BatchIntake(
         root=root,
         listing=listing,
         catalogue=catalogue,
         items=tuple(items),
         problems=tuple(problems),
-        content_digest=content_digest([*pages.values(), *catalogue_digest]),
+        content_digest=content_digest(digested.values()),
         total_bytes=total,
     )

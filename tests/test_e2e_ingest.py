@@ -1,0 +1,159 @@
+"""End to end: a generated batch of Chinese scans through the CLI with real Tesseract and clamd.
+
+Asserts on what a user gets: objects in the OCFL store with the masters byte for byte, PDF/A
+files whose text layer holds the page text, the receipt, and the catalogue DB's state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pikepdf
+import pypdfium2
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from guidang.cli import main
+from guidang.config import Settings
+from guidang.samples import bad
+from guidang.samples.batch import make_batch
+from guidang.samples.truth import BatchTruth
+from guidang.storage.catalogue import Catalogue, EventRow, ItemRow
+from guidang.storage.ocfl_store import OcflStore
+
+pytestmark = pytest.mark.e2e
+
+
+def ingest_json(batch: Path) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(main, ["ingest", str(batch), "--profile", "demo", "--json"])
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def cjk_recall(truth: str, found: str) -> float:
+    """Share of the true CJK characters found (multiset, reading order ignored)."""
+    want = Counter(ch for ch in truth if "\u4e00" <= ch <= "\u9fff")
+    got = Counter(ch for ch in found if "\u4e00" <= ch <= "\u9fff")
+    return sum((want & got).values()) / max(1, sum(want.values()))
+
+
+def pdf_text(data: bytes) -> list[str]:
+    doc = pypdfium2.PdfDocument(data)
+    try:
+        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+@pytest.fixture(scope="module")
+def clean_batch(tmp_path_factory: pytest.TempPathFactory) -> BatchTruth:
+    root = tmp_path_factory.mktemp("drop")
+    return make_batch(root, page_counts=(2, 1, 2), seed=7, profile="clean", batch_id="E2E-TIF", scripts=["hans"],
+                      truth_path=root / "truth.json")
+
+
+def test_clean_batch_is_archived(home: Settings, clean_batch: BatchTruth) -> None:
+    code, out = ingest_json(clean_batch.batch_dir)
+    assert code == 0
+    items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
+    assert set(items) == {t.archival_code for t in clean_batch.items}
+    assert all(i["status"] == "accepted" for i in items.values()), out
+    assert out["summary"] == out["summary"] | {"items": 3, "accepted": 3, "rejected": 0, "pages": 5}  # type: ignore[operator]
+
+    store = OcflStore(home.store_root, create=False)
+    assert store.validate().valid
+    for truth in clean_batch.items:
+        assert items[truth.archival_code]["object"] == truth.archival_code
+        files = store.logical_files(truth.archival_code)
+        # masters byte for byte
+        for page in truth.pages:
+            delivered = (clean_batch.batch_dir / page.file).read_bytes()
+            stored = store.read_file(truth.archival_code, f"masters/{Path(page.file).name}")
+            assert hashlib.sha256(stored).digest() == hashlib.sha256(delivered).digest()
+        # the PDF/A: declared in XMP, one page per master, text layer holds the page text
+        pdf_bytes = store.read_file(truth.archival_code, f"content/{truth.archival_code}.pdf")
+        with pikepdf.open(__import__("io").BytesIO(pdf_bytes)) as pdf:
+            meta = pdf.open_metadata()
+            assert meta.pdfa_status == "2B"
+            assert meta["dc:identifier"] == truth.archival_code
+            assert len(pdf.pages) == len(truth.pages)
+        sidecar = store.read_file(truth.archival_code, f"content/{truth.archival_code}.txt").decode("utf-8")
+        ocr_pages = sidecar.split("\n\f")
+        texts = pdf_text(pdf_bytes)
+        for page, text, ocr in zip(truth.pages, texts, ocr_pages, strict=True):
+            # the text layer copies out as the OCR text, and the OCR found the page's text
+            assert cjk_recall(ocr, text) > 0.99 and cjk_recall(text, ocr) > 0.99, (page.file, text[:200])
+            assert cjk_recall(page.text, text) > 0.75, (page.file, text[:200])
+        assert "metadata/metadata.xml" in files and "metadata/checks.json" in files
+        metadata = store.read_file(truth.archival_code, "metadata/metadata.xml").decode("utf-8")
+        assert truth.title in metadata and "归档" in metadata
+
+    receipt = json.loads(Path(out["receipt"][0]).read_text("utf-8"))  # type: ignore[index]
+    assert receipt["summary"]["accepted"] == 3
+    html = Path(out["receipt"][1]).read_text("utf-8")  # type: ignore[index]
+    assert "归档接收回执" in html and clean_batch.items[0].archival_code in html
+
+    with Catalogue(home.db_url).session() as s:
+        rows = s.scalars(select(ItemRow)).all()
+        assert {(r.archival_code, r.status, r.object_id) for r in rows} == {
+            (t.archival_code, "accepted", t.archival_code) for t in clean_batch.items
+        }
+        masters = [f for r in rows for f in r.files if f.role == "master"]
+        assert len(masters) == 5
+        actions = [e.action for e in s.scalars(select(EventRow))]
+        assert actions.count("item.accepted") == 3 and "batch.finished" in actions
+
+    # the same batch dropped again: recognised, nothing archived twice
+    code, again = ingest_json(clean_batch.batch_dir)
+    assert code == 0 and again["batch"]["status"] == "duplicate"  # type: ignore[index]
+    assert again["batch"]["duplicate_of"] == out["batch"]["id"]  # type: ignore[index]
+    assert sorted(store.list_codes()) == sorted(t.archival_code for t in clean_batch.items)
+
+
+@pytest.fixture
+def small_batch(tmp_path: Path) -> BatchTruth:
+    return make_batch(tmp_path / "drop", page_counts=(1, 1), seed=3, dpi=150, profile="clean", colour="none",
+                      batch_id="BAD", truth_path=tmp_path / "truth.json")
+
+
+def test_missing_column_is_a_batch_error(home: Settings, small_batch: BatchTruth) -> None:
+    bad.drop_catalogue_column(small_batch.batch_dir, "题名")
+    code, out = ingest_json(small_batch.batch_dir)
+    assert code == 0
+    assert out["batch"]["status"] == "failed" and out["items"] == []  # type: ignore[index]
+    problem = out["batch"]["problems"][0]  # type: ignore[index]
+    assert problem["check"] == "INTAKE-CATALOGUE" and "题名" in problem["message_zh"]
+
+
+def test_unreadable_encoding_is_a_batch_error(home: Settings, small_batch: BatchTruth) -> None:
+    bad.corrupt_catalogue_encoding(small_batch.batch_dir)
+    code, out = ingest_json(small_batch.batch_dir)
+    assert code == 0 and out["batch"]["status"] == "failed"  # type: ignore[index]
+    assert [p["check"] for p in out["batch"]["problems"]] == ["INTAKE-CATALOGUE"]  # type: ignore[index]
+
+
+def test_missing_folder_and_non_image_are_item_errors(home: Settings, small_batch: BatchTruth) -> None:
+    first, second = (i.archival_code for i in small_batch.items)
+    bad.remove_item_folder(small_batch.batch_dir, first)
+    bad.add_stray_file(small_batch.batch_dir, second, "notes.docx", b"PK\x03\x04 a word file")
+    code, out = ingest_json(small_batch.batch_dir)
+    assert code == 0
+    items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
+    assert items[first]["status"] == "rejected" and items[first]["failed_checks"] == ["INTAKE-FOLDER"]
+    assert items[second]["status"] == "rejected" and "INTAKE-FILE-TYPE" in items[second]["failed_checks"]
+    message = next(p for p in items[second]["problems"] if p["check"] == "INTAKE-FILE-TYPE")
+    assert "notes.docx" in message["message_zh"] and "ZIP" in message["message_zh"]
+    # the rejected item is kept whole, with its reasons
+    kept = Path(items[second]["rejected_path"])
+    assert (kept / "reasons.json").is_file()
+    assert (kept / "delivered" / second / "notes.docx").read_bytes() == b"PK\x03\x04 a word file"
+
+
+def test_no_such_folder_exits_2(home: Settings, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["ingest", str(tmp_path / "nope"), "--profile", "demo"])
+    assert result.exit_code == 2
+    assert "批次目录不存在" in result.output
