@@ -84,8 +84,6 @@ def decode_full(img: Image.Image, frame: int = 0) -> NDArray[np.uint8]:
         img.load()
     except Exception as exc:
         raise PageRejected("truncated", f"{type(exc).__name__}: {exc}") from exc
-    if img.mode in ("1", "L", "LA", "I;16", "I;16B", "I;16L", "I", "F") or (
-        img.mode == "P" and _grey_palette(img)
-    ):
+    if img.mode in ("1", "L", "LA", "I;16", "I;16B", "I;16L", "I", "F") or (img.mode == "P" and _grey_palette(img)):
         return _to_grey8(img)
     return np.asarray(cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR), dtype=np.uint8)

@@ -134,9 +134,7 @@ def check_complete(data: bytes, img: Image.Image) -> None:
             counts = (counts,)
         ends = [int(o) + int(c) for o, c in zip(offsets, counts, strict=False)]
         if ends and max(ends) > len(data):
-            raise PageRejected(
-                "truncated", f"image data ends at byte {max(ends)}, file has {len(data)} bytes"
-            )
+            raise PageRejected("truncated", f"image data ends at byte {max(ends)}, file has {len(data)} bytes")
 
 
 def _compression(img: Image.Image, fmt: str) -> str:

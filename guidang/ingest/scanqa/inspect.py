@@ -20,7 +20,7 @@ from guidang.ingest.scanqa.decode import decode_working
 from guidang.ingest.scanqa.fingerprint import fingerprint
 from guidang.ingest.scanqa.header import FileHeader, PageRejected, check_complete, open_image, read_header
 from guidang.ingest.scanqa.options import ScanQAOptions
-from guidang.ingest.scanqa.orientation import Orientation, layout_orientation, tesseract_osd
+from guidang.ingest.scanqa.orientation import Orientation, layout_orientation, osd_crop, tesseract_osd
 from guidang.ingest.scanqa.paper import PaperFit, fit_paper
 from guidang.ingest.scanqa.regions import find_regions
 from guidang.ingest.scanqa.skew import ink_points, measure_skew
@@ -95,9 +95,7 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
     except OSError as exc:
         return PageMeasurement(path, frame, 0, None, "unreadable", f"{type(exc).__name__}: {exc}")
     if size > options.max_file_bytes:
-        return PageMeasurement(
-            path, frame, size, None, "too_large", f"{size} bytes > {options.max_file_bytes}"
-        )
+        return PageMeasurement(path, frame, size, None, "too_large", f"{size} bytes > {options.max_file_bytes}")
     header: FileHeader | None = None
     try:
         data = path.read_bytes()
@@ -106,9 +104,7 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
         check_complete(data, img)
         work = decode_working(img, options.work_long_side, frame)
     except PageRejected as exc:
-        return PageMeasurement(
-            path, frame, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start
-        )
+        return PageMeasurement(path, frame, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start)
     except OSError as exc:
         return PageMeasurement(path, frame, size, header, "unreadable", f"{type(exc).__name__}: {exc}")
 
@@ -121,11 +117,13 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
     blank = regions.ink_fraction < options.blank_max_ink
     orientation, lines = layout_orientation(points, skew)
     osd_seconds = 0.0
-    if not blank and (options.osd == "always" or (options.osd == "uncertain" and not orientation.confident)):
+    # the heuristic is trusted only for "upright"; any other answer, or doubt, is Tesseract's to give
+    upright = orientation.confident and orientation.rotation == 0
+    if not blank and (options.osd == "always" or (options.osd == "uncertain" and not upright)):
         t0 = time.perf_counter()
-        osd = tesseract_osd(work.grey, options.osd_min_confidence)
+        osd = tesseract_osd(osd_crop(work.grey, regions.ink), options.osd_min_confidence)
         osd_seconds = time.perf_counter() - t0
-        if osd.rotation is not None:
+        if osd.rotation is not None and (osd.confident or not orientation.confident):
             orientation = osd
     if blank:
         orientation = Orientation(None, False, "none", "blank page")
@@ -141,8 +139,7 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
             colour_fraction, red_fraction = colour.colour_fraction, colour.red_fraction
         content = "colour" if colour_fraction >= options.colour_min_fraction else "grey"
     keep_colour = bool(
-        (red_fraction or 0.0) >= options.red_min_fraction
-        or (colour_fraction or 0.0) >= options.colour_min_fraction
+        (red_fraction or 0.0) >= options.red_min_fraction or (colour_fraction or 0.0) >= options.colour_min_fraction
     )
     fp = fingerprint(work.grey, regions.page_box)
     s = work.scale
@@ -202,9 +199,7 @@ def _order(paths: Iterable[Path], options: ScanQAOptions) -> list[Path]:
     return sorted(paths, key=key)
 
 
-def inspect_item(
-    archival_code: str, paths: Sequence[Path], options: ScanQAOptions, jobs: int = 1
-) -> ItemMeasurement:
+def inspect_item(archival_code: str, paths: Sequence[Path], options: ScanQAOptions, jobs: int = 1) -> ItemMeasurement:
     """Measure the page files of one item (件), in page-sequence order."""
     ordered = _order(paths, options)
     if jobs > 1 and len(ordered) > 1:
@@ -215,9 +210,7 @@ def inspect_item(
     return ItemMeasurement(archival_code, tuple(p for pages in results for p in pages))
 
 
-def inspect_batch(
-    items: Mapping[str, Sequence[Path]], options: ScanQAOptions, jobs: int = 1
-) -> BatchMeasurement:
+def inspect_batch(items: Mapping[str, Sequence[Path]], options: ScanQAOptions, jobs: int = 1) -> BatchMeasurement:
     """Measure every item of a batch; pages run in parallel over ``jobs`` threads (OpenCV and
     Pillow release the GIL for the heavy work)."""
     flat = [(code, p) for code, paths in items.items() for p in _order(paths, options)]

@@ -35,27 +35,19 @@ class ScanQAOptions(BaseModel):
 
     # resolution (DA/T 31 9.4) and its plausibility against the page size
     min_dpi: int = Field(default=200, ge=1, description="below this: SCAN-DPI fails")
-    recommended_dpi: int = Field(
-        default=300, ge=1, description="small text (see small_text_mm) below this: warn"
-    )
-    small_text_mm: float = Field(
-        default=2.5, gt=0, description="median character height under which text is 'small'"
-    )
+    recommended_dpi: int = Field(default=300, ge=1, description="small text (see small_text_mm) below this: warn")
+    small_text_mm: float = Field(default=2.5, gt=0, description="median character height under which text is 'small'")
     paper_sizes: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_PAPER_SIZES))
     paper_tolerance: float = Field(
         default=0.08, gt=0, lt=1, description="relative size difference still matching a paper"
     )
     # colour mode (DA/T 31 9.3)
     colour_policy: Literal["any", "colour_preferred", "colour_required"] = "any"
-    colour_min_fraction: float = Field(
-        default=0.0005, ge=0, description="colour pixels below this share: grey content"
-    )
+    colour_min_fraction: float = Field(default=0.0005, ge=0, description="colour pixels below this share: grey content")
     colour_min_chroma: float = Field(
         default=28.0, gt=0, description="Lab chroma distance from the paper tint that is colour"
     )
-    red_min_fraction: float = Field(
-        default=0.0003, ge=0, description="red pixels above this share: red header/seal"
-    )
+    red_min_fraction: float = Field(default=0.0003, ge=0, description="red pixels above this share: red header/seal")
     # geometry
     max_skew_deg: float = Field(default=1.0, ge=0, description="larger measured skew: SCAN-SKEW fails")
     skew_search_deg: float = Field(default=15.0, gt=0, le=45, description="skew angles searched: +- this")
@@ -73,9 +65,7 @@ class ScanQAOptions(BaseModel):
         default=70, ge=0, le=255, description="grey level under which an edge band is 'black'"
     )
     # blank pages, with bleed-through tolerance
-    blank_max_ink: float = Field(
-        default=0.0002, ge=0, description="ink share of the page below which it is blank"
-    )
+    blank_max_ink: float = Field(default=0.0002, ge=0, description="ink share of the page below which it is blank")
     ink_contrast: float = Field(
         default=0.4,
         gt=0,
@@ -84,12 +74,8 @@ class ScanQAOptions(BaseModel):
     )
     blank_status: Verdict = "warn"
     # duplicates (重扫)
-    duplicate_max_distance: int = Field(
-        default=8, ge=0, le=64, description="perceptual hash bits that may differ"
-    )
-    duplicate_min_correlation: float = Field(
-        default=0.9, gt=0, le=1, description="thumbnail correlation of duplicates"
-    )
+    duplicate_max_distance: int = Field(default=8, ge=0, le=64, description="perceptual hash bits that may differ")
+    duplicate_min_correlation: float = Field(default=0.9, gt=0, le=1, description="thumbnail correlation of duplicates")
     cross_item_duplicate_status: Verdict = "warn"
     # files
     allowed_formats: tuple[str, ...] = ("TIFF", "JPEG", "JPEG2000")
