@@ -208,3 +208,20 @@ def test_bench_corpus_shape(tmp_path: Path) -> None:
     assert all(0.5 <= s <= 3.0 for s in skews)
     assert {i.script for i in truth.items} == {"hans", "hant"}
     assert any(any(c.isascii() and c.isalpha() for c in p.text) for p in pages)
+
+
+def test_jpeg_page_is_saved_at_its_degradation_quality(tmp_path: Path) -> None:
+    low = Degradation(jpeg_quality=45)
+    truth = make_batch(tmp_path, page_counts=(2,), dpi=50, image_format="jpeg", overrides={(0, 1): low})
+
+    def tables(path: Path | io.BytesIO) -> dict[int, list[int]]:
+        with Image.open(path) as im:
+            return {k: list(v) for k, v in im.quantization.items()}  # type: ignore[attr-defined]
+
+    def reference(quality: int) -> dict[int, list[int]]:
+        buf = io.BytesIO()
+        Image.new("RGB", (16, 16)).save(buf, format="JPEG", quality=quality)
+        return tables(buf)
+
+    first, second = (truth.batch_dir / p.file for p in truth.items[0].pages)
+    assert tables(first) == reference(90) and tables(second) == reference(45)

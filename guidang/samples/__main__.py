@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--dpi", type=int, default=300)
     demo.add_argument("--truth-dir", type=Path)
     bench.add_argument("--pages", type=int, default=40)
-    bench.add_argument("--format", choices=("tiff", "jpeg"), default="tiff")
+    bench.add_argument("--format", choices=("tiff", "jpeg"), default="jpeg")
     batch.add_argument("--items", type=int, default=3)
     batch.add_argument("--format", choices=("tiff", "jpeg", "mixed"), default="tiff")
     batch.add_argument("--profile", choices=("clean", "scan", "harsh"), default="scan")

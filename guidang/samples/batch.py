@@ -96,7 +96,9 @@ def make_batch(
     grey (DA/T 31 9.3); "all" stores every page in colour; "none" draws no red and stores grey.
     bitonal: store the grey pages as 1-bit (TIFF: CCITT G4); not with JPEG.
     profile + overrides: page degradations are drawn from the profile; ``overrides`` maps
-    (item index, page index), both from 0, to the exact parameters to use instead.
+    (item index, page index), both from 0, to the exact parameters to use instead. In a JPEG
+    page a degradation's ``jpeg_quality`` is the quality the file is saved at (else
+    ``jpeg_quality``, default 90); TIFF pages get a JPEG round trip at that quality.
     service_fields: every item is a 政务服务 case record and the catalogue has the
     事项名称 … 办理结果 columns. scripts: cycle of "hans"/"hant" per item (default: drawn).
     truth_path: where the truth JSON goes (default ``dest/<batch-id>.truth.json``).
@@ -222,11 +224,16 @@ def _write_item(job: _ItemJob) -> ItemTruth:
         d = fixed or draw_degradation(job.profile, page_rng, dpi=dpi)
         rel = f"{code}/{code}-{p + 1:04d}{SUFFIX[fmt]}"
         mode = _mode(page, job.colour, job.bitonal)
-        image = degrade(page.image.convert("RGB" if mode == "RGB" else "L"), d, page_rng)
+        want = "RGB" if mode == "RGB" else "L"
+        # a JPEG page gets its artefacts from its own compression, not from a round trip first
+        in_file = fmt == "jpeg" and d.jpeg_quality is not None
+        effects = replace(d, jpeg_quality=None) if in_file else d
+        image = degrade(page.image if page.image.mode == want else page.image.convert(want), effects, page_rng)
         if mode == "1":
             image = _binarise(image)
         when = _scan_time(job.doc.date.year, job.index, p)
-        _save_image(image, job.root / rel, fmt, dpi, when, job.tiff_compression, job.jpeg_quality)
+        quality = d.jpeg_quality if in_file and d.jpeg_quality is not None else job.jpeg_quality
+        _save_image(image, job.root / rel, fmt, dpi, when, job.tiff_compression, quality)
         page_truths.append(
             PageTruth(
                 file=rel,
