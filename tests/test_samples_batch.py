@@ -225,3 +225,12 @@ def test_jpeg_page_is_saved_at_its_degradation_quality(tmp_path: Path) -> None:
 
     first, second = (truth.batch_dir / p.file for p in truth.items[0].pages)
     assert tables(first) == reference(90) and tables(second) == reference(45)
+
+
+def test_module_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from guidang.samples.__main__ import main
+
+    assert main(["batch", str(tmp_path), "--items", "1", "--dpi", "50", "--encoding", "gb18030"]) == 0
+    assert "pages in" in capsys.readouterr().out
+    (batch,) = (p for p in tmp_path.iterdir() if p.is_dir())
+    assert _csv_rows(batch / "catalogue.csv", "gb18030")[0][1] == "档号"
