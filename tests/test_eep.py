@@ -31,9 +31,7 @@ from guidang.storage.ocfl_store import OcflStore
 
 NS = "{http://www.saac.gov.cn/standards/ERM/encapsulation}"
 OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(
-    OPENSSL is None, reason="the openssl command line (OpenSSL 3) is not installed"
-)
+needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl command line (OpenSSL 3) is not installed")
 
 
 def _openssl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -142,9 +140,7 @@ def test_export_verify_import_round_trip_sm2(store: OcflStore, keys: Path, tmp_p
     mine, theirs = imported.entity_metadata.record, imported.metadata.record
     assert mine.content == theirs.content and mine.provenance == theirs.provenance
     assert mine.archival_code is not None and theirs.archival_code is not None
-    assert mine.archival_code.model_dump(exclude={"rule"}) == theirs.archival_code.model_dump(
-        exclude={"rule"}
-    )
+    assert mine.archival_code.model_dump(exclude={"rule"}) == theirs.archival_code.model_dump(exclude={"rule"})
     assert mine.storage == theirs.storage and mine.form == theirs.form
     assert [e.action for e in imported.entity_metadata.events] == [
         *[e.action for e in imported.metadata.events],
@@ -160,9 +156,7 @@ def test_export_verify_import_round_trip_sm2(store: OcflStore, keys: Path, tmp_p
 
 
 @needs_openssl
-def test_openssl_verifies_the_sm2_signature_and_the_lock(
-    store: OcflStore, keys: Path, tmp_path: Path
-) -> None:
+def test_openssl_verifies_the_sm2_signature_and_the_lock(store: OcflStore, keys: Path, tmp_path: Path) -> None:
     """An oracle independent of tongsuopy: OpenSSL 3 with the GB/T 32918 default user ID."""
     data = export_eep(store, CODE, tmp_path / "eep.xml", _signer(keys, "sm2")).read_bytes()
     doc = etree.fromstring(data)
@@ -199,9 +193,7 @@ def test_openssl_verifies_the_sm2_signature_and_the_lock(
             cwd=tmp_path,
         )
         assert done.returncode == 0 and "Successfully" in done.stdout, done.stdout + done.stderr
-        tampered = (
-            payload.replace("关于办理".encode(), "关于撤销".encode()) if name == "s1" else payload + b" "
-        )
+        tampered = payload.replace("关于办理".encode(), "关于撤销".encode()) if name == "s1" else payload + b" "
         (tmp_path / f"{name}.bin").write_bytes(tampered)
         done = _openssl(
             "pkeyutl",
@@ -267,21 +259,15 @@ def test_rsa_sha256_alternative_verified_by_openssl(store: OcflStore, keys: Path
     (tmp_path / "data.bin").write_bytes(canonical(signed))
     (tmp_path / "sig.bin").write_bytes(base64.b64decode(sig.findtext(f"{NS}签名结果") or ""))
     assert (
-        _openssl(
-            "x509", "-in", str(keys / "rsa.crt"), "-pubkey", "-noout", "-out", "pub.pem", cwd=tmp_path
-        ).returncode
+        _openssl("x509", "-in", str(keys / "rsa.crt"), "-pubkey", "-noout", "-out", "pub.pem", cwd=tmp_path).returncode
         == 0
     )
-    done = _openssl(
-        "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", "data.bin", cwd=tmp_path
-    )
+    done = _openssl("dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", "data.bin", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not verify_eep(_tamper_encoded_byte(data)).valid
 
 
-def test_lock_signature_by_another_party_and_certificate_pinning(
-    store: OcflStore, keys: Path, tmp_path: Path
-) -> None:
+def test_lock_signature_by_another_party_and_certificate_pinning(store: OcflStore, keys: Path, tmp_path: Path) -> None:
     owner, archive = _signer(keys, "sm2"), _signer(keys, "sm2b", "档案馆")
     data = export_eep(store, CODE, tmp_path / "eep.xml", owner, lock_signer=archive).read_bytes()
     assert verify_eep(data).valid
@@ -361,3 +347,11 @@ def test_cli_commands(store: OcflStore, keys: Path, tmp_path: Path, monkeypatch:
     assert runner.invoke(verify_eep_command, [str(tmp_path / "bad.xml")]).exit_code == 1
     missing = runner.invoke(export_eep_command, ["Z109-WS·2011-Y-BGS-0999", "-o", str(tmp_path / "x.xml")])
     assert missing.exit_code == 2 and "Z109-WS·2011-Y-BGS-0999" in missing.output
+
+
+def test_modified_type_is_refused_on_import(store: OcflStore, tmp_path: Path) -> None:
+    data = export_eep(store, CODE, tmp_path / "eep.xml").read_bytes()
+    modified = data.replace("<封装包类型>原始型<".encode(), "<封装包类型>修改型<".encode())
+    assert modified != data
+    with pytest.raises(EepError, match="not supported"):
+        import_eep(modified)
