@@ -241,3 +241,14 @@ def test_non_store_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         OcflStore(tmp_path / "absent", create=False)
     shutil.rmtree(tmp_path / "junk")
+
+
+def test_clean_staging_removes_only_old_leftovers(tmp_path: Path) -> None:
+    store = OcflStore(tmp_path / "store")
+    old, fresh = store.staging / "obj-old", store.staging / "obj-fresh"
+    for d in (old, fresh):
+        (d / "v1").mkdir(parents=True)
+    os.utime(old, (0, 0))
+    assert store.clean_staging(older_than_seconds=3600) == [old]
+    assert fresh.exists() and not old.exists()
+    _assert_valid(store)

@@ -126,10 +126,6 @@ class Package:
         return f"{CONTENT_DIR}/{self.code}.txt"
 
     @property
-    def metadata(self) -> str:
-        return METADATA_XML
-
-    @property
     def masters(self) -> tuple[str, ...]:
         return tuple(p for p in self.files if p.startswith(MASTERS_DIR + "/"))
 
@@ -139,10 +135,6 @@ class Package:
 
     def path(self, relpath: str) -> Path:
         return self.root / relpath
-
-    @property
-    def size(self) -> int:
-        return sum(d.size for d in self.files.values())
 
 
 # -- manifests -------------------------------------------------------------------------------------
