@@ -21,7 +21,9 @@ OPTS = ScanQAOptions(osd="never")
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> BatchTruth:
     root = tmp_path_factory.mktemp("vendor")
-    return make_bench_corpus(root / "drop", pages=12, seed=7, dpi=DPI, blanks=2, truth_path=root / "t.json", workers=1)
+    return make_bench_corpus(
+        root / "drop", pages=12, seed=7, dpi=DPI, image_format="jpeg", blanks=2, truth_path=root / "t.json", workers=1
+    )
 
 
 def test_measurements_match_the_ground_truth(batch: BatchTruth) -> None:
@@ -32,6 +34,7 @@ def test_measurements_match_the_ground_truth(batch: BatchTruth) -> None:
         for truth, m in zip(item.pages, measured.items[item.archival_code].pages, strict=True):
             d = truth.degradation
             assert m.readable and m.dpi == DPI, truth.file
+            assert m.header is not None and m.header.jpeg_quality == truth.degradation.jpeg_quality, truth.file
             assert m.blank == d.blank, truth.file
             if d.blank:
                 continue
@@ -75,6 +78,8 @@ def test_checks_on_the_vendor_batch(batch: BatchTruth) -> None:
         blanks = [p.sequence for p in item.pages if p.degradation.blank]
         got = [e.page for r in report.by_id("SCAN-BLANK") if r.status is Status.WARN for e in r.evidence]
         assert got == blanks
+        low_quality = [p.sequence for p in item.pages if (p.degradation.jpeg_quality or 100) < OPTS.min_jpeg_quality]
+        got = [e.page for r in report.by_id("SCAN-DEPTH") if r.status is Status.FAIL for e in r.evidence]
+        assert got == low_quality
         failed.update(report.failed_ids)
-    # bench pages carry JPEG artefacts in TIFF (quality is not visible in a LZW TIFF's header)
-    assert "SCAN-DEPTH" not in failed and "SCAN-DPI" in failed  # 150 dpi < 200
+    assert "SCAN-DPI" in failed  # 150 dpi < 200
