@@ -1,0 +1,1 @@
+"""Stress harnesses (run in full by ``make stress``)."""
