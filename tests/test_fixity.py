@@ -23,9 +23,7 @@ def test_sm3_standard_vectors() -> None:
     assert digest_bytes(b"abc").sha256 == hashlib.sha256(b"abc").hexdigest()
 
 
-@pytest.mark.parametrize(
-    "size", [0, 1, fixity.CHUNK_SIZE - 1, fixity.CHUNK_SIZE, fixity.THREADED_MIN_SIZE + 12345]
-)
+@pytest.mark.parametrize("size", [0, 1, fixity.CHUNK_SIZE - 1, fixity.CHUNK_SIZE, fixity.THREADED_MIN_SIZE + 12345])
 def test_digest_file_matches_hashlib_on_both_paths(tmp_path: Path, size: int) -> None:
     """Sizes on both sides of the threaded threshold and of the chunk boundary."""
     data = (bytes(range(256)) * (size // 256 + 1))[:size]
@@ -77,9 +75,7 @@ def test_digest_record_round_trip_and_validation() -> None:
 
 
 @pytest.mark.timeout(30)
-def test_a_failing_hasher_thread_raises_instead_of_hanging(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_hasher_thread_raises_instead_of_hanging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.bin"
     path.write_bytes(bytes(fixity.THREADED_MIN_SIZE + 1))
     real = fixity.new_hash

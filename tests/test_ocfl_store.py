@@ -32,9 +32,7 @@ def _assert_valid(store: OcflStore) -> None:
 
 def test_layout_paths_follow_the_archival_code_levels() -> None:
     assert identifier_to_path("Z109-WS·2011-Y-BGS-0001") == "Z109/WS·2011/Y/BGS/Z109-WS·2011-Y-BGS-0001"
-    assert (
-        identifier_to_path("Z109-WS·2011·Y·办公室-0001") == "Z109/WS·2011·Y·办公室/Z109-WS·2011·Y·办公室-0001"
-    )
+    assert identifier_to_path("Z109-WS·2011·Y·办公室-0001") == "Z109/WS·2011·Y·办公室/Z109-WS·2011·Y·办公室-0001"
     assert identifier_to_path("A/B-.x-1") == "A%2FB/%2Ex/A%2FB-.x-1"
     with pytest.raises(InputError):
         identifier_to_path("Z109--0001")
@@ -118,9 +116,7 @@ def test_metadata_correction_is_a_new_version_with_history(tmp_path: Path) -> No
     assert stored.record.content.creators == ("李四",)
     assert [e.action for e in stored.events] == ["接收", "修改"]
     assert stored.events[-1].agent == "王档案员" and stored.events[-1].description == "责任者录入错误"
-    v2_files = {
-        p.relative_to(obj / "v2/content").as_posix() for p in (obj / "v2/content").rglob("*") if p.is_file()
-    }
+    v2_files = {p.relative_to(obj / "v2/content").as_posix() for p in (obj / "v2/content").rglob("*") if p.is_file()}
     assert v2_files == {aip.METADATA_XML, *aip.TAG_FILES}
     versions = store.versions(CODE)
     assert [v.version for v in versions] == ["v1", "v2"] and "责任者录入错误" in versions[1].message

@@ -101,8 +101,7 @@ class Mismatch:
         en = {
             "missing": f"file listed in the manifest is missing: {self.path}",
             "unlisted": f"file not listed in the manifests: {self.path}",
-            "digest": f"{self.algorithm} digest mismatch: {self.path} "
-            f"(manifest {self.expected}, found {self.found})",
+            "digest": f"{self.algorithm} digest mismatch: {self.path} (manifest {self.expected}, found {self.found})",
             "manifest": f"bad manifest file: {self.path} ({self.found})",
         }
         return (en if language == "en" else zh)[self.problem]
@@ -146,20 +145,12 @@ def _encode_path(relpath: str) -> str:
 
 
 def _decode_path(text: str) -> str:
-    return (
-        text.replace("%0A", "\n")
-        .replace("%0a", "\n")
-        .replace("%0D", "\r")
-        .replace("%0d", "\r")
-        .replace("%25", "%")
-    )
+    return text.replace("%0A", "\n").replace("%0a", "\n").replace("%0D", "\r").replace("%0d", "\r").replace("%25", "%")
 
 
 def manifest_text(files: Mapping[str, Digests], algorithm: str) -> bytes:
     """The canonical manifest: ``<hex>  <path>\\n`` per file, sorted by the path's UTF-8 bytes."""
-    lines = [
-        f"{files[p].of(algorithm)}  {_encode_path(p)}\n" for p in sorted(files, key=lambda p: p.encode())
-    ]
+    lines = [f"{files[p].of(algorithm)}  {_encode_path(p)}\n" for p in sorted(files, key=lambda p: p.encode())]
     return "".join(lines).encode("utf-8")
 
 
@@ -299,9 +290,7 @@ def _add_master(root: Path, master: str | os.PathLike[str] | DigestedFile) -> tu
     try:
         recorded = Digests.from_mapping({"sha256": master.sha256, "sm3": master.sm3, "size": master.size})
     except ValueError as exc:
-        raise PackageError(
-            f"接收时记录的摘要无效：{src}（{exc}）", f"bad intake digests for {src}: {exc}"
-        ) from exc
+        raise PackageError(f"接收时记录的摘要无效：{src}（{exc}）", f"bad intake digests for {src}: {exc}") from exc
     try:
         shutil.copyfile(src, root / rel)
         copied = (root / rel).stat().st_size
@@ -350,9 +339,7 @@ def _read_manifests(root: Path) -> dict[str, dict[str, str]]:
         except FileNotFoundError:
             raise PackageError(f"档案包缺少清单：{path}", f"package lacks its manifest: {path}") from None
         except OSError as exc:
-            raise PackageError(
-                f"无法读取清单：{path}（{exc}）", f"cannot read manifest {path}: {exc}"
-            ) from exc
+            raise PackageError(f"无法读取清单：{path}（{exc}）", f"cannot read manifest {path}: {exc}") from exc
         out[a] = parse_manifest(data, manifest_name(a))
     return out
 
@@ -378,9 +365,7 @@ def read_package(path: str | os.PathLike[str]) -> Package:
     manifests = _read_manifests(root)
     listed = manifests[ALGORITHMS[0]]
     if any(set(m) != set(listed) for m in manifests.values()):
-        raise PackageError(
-            f"各清单列出的文件不一致：{root}", f"the manifests do not list the same files: {root}"
-        )
+        raise PackageError(f"各清单列出的文件不一致：{root}", f"the manifests do not list the same files: {root}")
     pdfs = [p for p in listed if p.startswith(f"{CONTENT_DIR}/") and p.endswith(".pdf") and p.count("/") == 1]
     if len(pdfs) != 1:
         raise PackageError(
@@ -423,9 +408,7 @@ def verify_package(path: str | os.PathLike[str]) -> list[Mismatch]:
     listed: set[str] = set().union(*manifests.values())
     for a, entries in manifests.items():
         for p in sorted(listed - set(entries)):
-            problems.append(
-                Mismatch(path=p, problem="manifest", algorithm=a, found=f"not in {manifest_name(a)}")
-            )
+            problems.append(Mismatch(path=p, problem="manifest", algorithm=a, found=f"not in {manifest_name(a)}"))
     problems.extend(_verify_tagmanifests(root))
     for p in sorted(_walk_payload(root) - listed):
         problems.append(Mismatch(path=p, problem="unlisted"))
@@ -501,9 +484,7 @@ def replace_files(path: str | os.PathLike[str], new: Mapping[str, bytes]) -> Pac
     files = dict(pkg.files)
     for rel, data in new.items():
         if not rel.startswith(METADATA_DIR + "/") or rel.count("/") != 1:
-            raise PackageError(
-                f"只能替换 metadata/ 下的文件：{rel}", f"only files in metadata/ can be replaced: {rel}"
-            )
+            raise PackageError(f"只能替换 metadata/ 下的文件：{rel}", f"only files in metadata/ can be replaced: {rel}")
         _check_name(rel.split("/", 1)[1], "元数据")
         _write_atomic(root / rel, data)
         files[rel] = digest_bytes(data)

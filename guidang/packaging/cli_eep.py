@@ -43,9 +43,7 @@ def _expected_errors(fn: F) -> F:
     required=True,
     help="EEP 文件 / EEP file to write",
 )
-@click.option(
-    "--version", "version", default=None, help="OCFL 版本（默认最新）/ OCFL version (default: head)"
-)
+@click.option("--version", "version", default=None, help="OCFL 版本（默认最新）/ OCFL version (default: head)")
 @click.option("--unsigned", is_flag=True, help="不签名 / do not sign even if a key is configured")
 @_expected_errors
 def export_eep_command(code: str, output: Path, version: str | None, unsigned: bool) -> None:

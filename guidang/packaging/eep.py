@@ -242,9 +242,7 @@ def _file_entity(parent: etree._Element, code: str, meta: RecordMetadata, files:
         _sub(g, "授权行为", grant.action)
     _opt(rm, "控制标识", rights.control)
 
-    systems = dict.fromkeys(
-        f.electronic.system_description for f in rec.files if f.electronic.system_description
-    )
+    systems = dict.fromkeys(f.electronic.system_description for f in rec.files if f.electronic.system_description)
     for system in systems:
         _sub(ent, "信息系统描述", system)
     for note in rec.notes:
@@ -264,9 +262,7 @@ def _file_data(ent: etree._Element, meta: RecordMetadata, files: Mapping[str, by
     for rel in sorted(files, key=lambda p: p.encode()):
         folder, _, name = rel.partition("/")
         if not name or "/" in name:
-            raise EepError(
-                f"档案包文件路径不适合封装：{rel}", f"package file path cannot be encapsulated: {rel}"
-            )
+            raise EepError(f"档案包文件路径不适合封装：{rel}", f"package file path cannot be encapsulated: {rel}")
         groups.setdefault(folder, []).append(rel)
     order = [d for d in DOCUMENTS if d in groups] + sorted(d for d in groups if d not in DOCUMENTS)
     data_el = _sub(ent, "文件数据")
@@ -428,12 +424,8 @@ def export_eep(
     if aip.METADATA_XML not in files:
         raise EepError(f"对象 {code} 没有元数据文件", f"object {code} has no metadata file")
     meta = from_xml(files[aip.METADATA_XML])
-    unit = (
-        creator_unit or meta.record.provenance.archive_name or meta.record.provenance.unit_name or "guidang"
-    )
-    data = build_eep(
-        code=code, metadata=meta, files=files, creator_unit=unit, signer=signer, lock_signer=lock_signer
-    )
+    unit = creator_unit or meta.record.provenance.archive_name or meta.record.provenance.unit_name or "guidang"
+    data = build_eep(code=code, metadata=meta, files=files, creator_unit=unit, signer=signer, lock_signer=lock_signer)
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -509,9 +501,7 @@ def _check_signature(
         result = base64.b64decode(_text(_find(owner, "签名结果")), validate=False)
         cert = base64.b64decode(_text(_find(owner, "证书块/证书")), validate=False)
     except binascii.Error:
-        problems.append(
-            Problem(f"签名 {ident} 的签名结果或证书不是有效的 Base64", f"signature {ident}: bad Base64")
-        )
+        problems.append(Problem(f"签名 {ident} 的签名结果或证书不是有效的 Base64", f"signature {ident}: bad Base64"))
         return SignatureCheck(ident, oid, signer, False)
     if oid not in ALGORITHM_NAMES:
         problems.append(
@@ -535,9 +525,7 @@ def _check_signature(
         )
     if trusted and cert not in trusted:
         problems.append(
-            Problem(
-                f"签名 {ident} 的证书不在受信任的证书之列", f"signature {ident}: certificate is not trusted"
-            )
+            Problem(f"签名 {ident} 的证书不在受信任的证书之列", f"signature {ident}: certificate is not trusted")
         )
         ok = False
     return SignatureCheck(ident, oid, signer, ok)
@@ -596,14 +584,10 @@ def verify_eep(
                 )
                 continue
             checks.append(
-                _check_signature(
-                    lock, canonical(by_id[target]), f"lock:{target}", trusted_certificates, problems
-                )
+                _check_signature(lock, canonical(by_id[target]), f"lock:{target}", trusted_certificates, problems)
             )
     elif require_signature:
-        problems.append(
-            Problem("EEP 未签名，无法证明未被改动", "the EEP is not signed; nothing proves it unchanged")
-        )
+        problems.append(Problem("EEP 未签名，无法证明未被改动", "the EEP is not signed; nothing proves it unchanged"))
     valid = not problems and all(c.valid for c in checks)
     return EepVerification(valid, bool(sigs), tuple(problems), tuple(checks))
 
@@ -681,9 +665,7 @@ def import_eep(
                 )
             payload = _find(enc, "编码数据")
             if f"{folder}/{name}" in files:
-                raise EepError(
-                    f"EEP 中的文件重名：{folder}/{name}", f"duplicate file name in the EEP: {folder}/{name}"
-                )
+                raise EepError(f"EEP 中的文件重名：{folder}/{name}", f"duplicate file name in the EEP: {folder}/{name}")
             files[f"{folder}/{name}"] = base64.b64decode(
                 "".join((payload.text or "").split()) if payload is not None else ""
             )
@@ -691,9 +673,7 @@ def import_eep(
     code = _archival_code_text(entity)
     embedded = files.get(aip.METADATA_XML)
     metadata = from_xml(embedded) if embedded is not None else entity_meta
-    return ImportedEep(
-        code=code, metadata=metadata, entity_metadata=entity_meta, files=files, verification=check
-    )
+    return ImportedEep(code=code, metadata=metadata, entity_metadata=entity_meta, files=files, verification=check)
 
 
 def _archival_code_text(entity: etree._Element) -> str:

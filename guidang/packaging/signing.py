@@ -73,14 +73,10 @@ def _pem_or_der_certificate(data: bytes) -> bytes:
     try:
         return base64.b64decode(b"".join(body.split()), validate=True)
     except binascii.Error as exc:
-        raise SignatureError(
-            "证书 PEM 内容不是有效的 Base64", "certificate PEM body is not valid Base64"
-        ) from exc
+        raise SignatureError("证书 PEM 内容不是有效的 Base64", "certificate PEM body is not valid Base64") from exc
 
 
-def load_signer(
-    key_pem: bytes, certificate: bytes, *, name: str = "", password: bytes | None = None
-) -> Signer:
+def load_signer(key_pem: bytes, certificate: bytes, *, name: str = "", password: bytes | None = None) -> Signer:
     """A signer from a PEM private key (SM2 or RSA) and its certificate (PEM or DER).
 
     Raises :class:`SignatureError` when the key cannot be read or does not match the certificate.
@@ -102,9 +98,7 @@ def load_signer(
         except (ValueError, TypeError) as exc:
             raise SignatureError(f"私钥无法读取：{exc}", f"the private key cannot be read: {exc}") from exc
         if not isinstance(candidate, rsa.RSAPrivateKey):
-            raise SignatureError(
-                "私钥类型不受支持：只支持 SM2 或 RSA", "unsupported private key type: SM2 or RSA only"
-            )
+            raise SignatureError("私钥类型不受支持：只支持 SM2 或 RSA", "unsupported private key type: SM2 or RSA only")
         key, oid = candidate, RSA_SHA256_OID
         public = candidate.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -176,9 +170,7 @@ def verify(data: bytes, signature: bytes, certificate_der: bytes, algorithm_oid:
         except (InvalidSignature, ValueError, TypeError):
             return False
         return True
-    raise SignatureError(
-        f"不支持的签名算法标识：{algorithm_oid}", f"unsupported signature algorithm: {algorithm_oid}"
-    )
+    raise SignatureError(f"不支持的签名算法标识：{algorithm_oid}", f"unsupported signature algorithm: {algorithm_oid}")
 
 
 # -- a minimal DER reader: enough to take the SubjectPublicKeyInfo out of an X.509 certificate ---------

@@ -363,8 +363,7 @@ class OcflStore:
         """Payload path → digests, as recorded in the version's manifests (not recomputed)."""
         files = self.logical_files(code, version)
         manifests = {
-            a: aip.parse_manifest(files[aip.manifest_name(a)].read_bytes(), aip.manifest_name(a))
-            for a in ALGORITHMS
+            a: aip.parse_manifest(files[aip.manifest_name(a)].read_bytes(), aip.manifest_name(a)) for a in ALGORITHMS
         }
         return {
             p: Digests(sha256=manifests["sha256"][p], sm3=manifests["sm3"][p], size=files[p].stat().st_size)
@@ -570,9 +569,7 @@ class OcflStore:
 
     @staticmethod
     def _package_sources(pkg: aip.Package) -> dict[str, _Source]:
-        sources = {
-            rel: _Source(sha256=d.sha256, path=pkg.path(rel), data=None) for rel, d in pkg.files.items()
-        }
+        sources = {rel: _Source(sha256=d.sha256, path=pkg.path(rel), data=None) for rel, d in pkg.files.items()}
         for name in aip.TAG_FILES:
             data = pkg.path(name).read_bytes()
             sources[name] = _Source(sha256=digest_bytes(data).sha256, path=None, data=data)
