@@ -16,7 +16,7 @@ from PIL import Image
 
 from guidang.errors import InputError
 from guidang.ingest import fonts
-from guidang.ingest.ocr import OcrPage
+from guidang.ingest.ocr import OcrPage, document_text
 from guidang.ingest.pdfa import (
     Attachment,
     PdfaValidationError,
@@ -51,9 +51,7 @@ def _pdftotext(pdf: Path) -> str:
 # --- the Done-when: PDF/A-2b that copies out as the OCR text -----------------------------
 
 
-def test_chinese_page_is_pdfa_2b_and_copies_out_as_the_ocr_text(
-    tmp_path: Path, page_png: tuple[Path, OcrPage]
-) -> None:
+def test_chinese_page_is_pdfa_2b_and_copies_out_as_the_ocr_text(tmp_path: Path, page_png: tuple[Path, OcrPage]) -> None:
     path, page = page_png
     out = tmp_path / "item.pdf"
     result = write_pdfa([PdfPage(path, page)], out, xmp=XMP)
@@ -97,17 +95,9 @@ def test_turned_pages_are_drawn_upright_from_the_untouched_image(tmp_path: Path,
     assert copied.strip() == page.text and cjk_spaces_per_char(copied) == 0.0
     # The page shows the upright page: compare a coarse rendering with the unturned original.
     upright, _ = render(tmp_path, "upright.png")
-    expected = np.asarray(
-        Image.open(upright).convert("L").resize((124, 175), Image.Resampling.BOX), dtype=float
-    )
+    expected = np.asarray(Image.open(upright).convert("L").resize((124, 175), Image.Resampling.BOX), dtype=float)
     doc = pypdfium2.PdfDocument(out)
-    shown = (
-        doc[0]
-        .render(scale=124 / doc[0].get_width())
-        .to_pil()
-        .convert("L")
-        .resize((124, 175), Image.Resampling.BOX)
-    )
+    shown = doc[0].render(scale=124 / doc[0].get_width()).to_pil().convert("L").resize((124, 175), Image.Resampling.BOX)
     doc.close()
     assert np.abs(np.asarray(shown, dtype=float) - expected).mean() < 3
     # and the first character lies on the first word
@@ -150,6 +140,7 @@ def test_pdfa_1b_passes_pikepdf_and_pdfbox_preflight(tmp_path: Path, page_png: t
     out = tmp_path / "item-1b.pdf"
     result = write_pdfa([PdfPage(path, page), PdfPage(path, None)], out, part="1b", xmp=XMP)
     assert result.passed and result.pages == 2
+    assert extract_text(out) == document_text([page, None])  # the sidecar, exactly
     with pikepdf.open(out) as pdf:
         assert pdf.pdf_version == "1.4"
     proc = subprocess.run(
@@ -173,15 +164,11 @@ def test_pdfbox_preflight_rejects_a_broken_file(tmp_path: Path) -> None:
     assert "is not a valid PDF/A-1b file" in proc.stdout
 
 
-def test_pdfa_3b_carries_the_metadata_xml_as_an_associated_file(
-    tmp_path: Path, page_png: tuple[Path, OcrPage]
-) -> None:
+def test_pdfa_3b_carries_the_metadata_xml_as_an_associated_file(tmp_path: Path, page_png: tuple[Path, OcrPage]) -> None:
     path, page = page_png
     xml = "<文件><题名>测试</题名></文件>".encode()
     out = tmp_path / "item-3b.pdf"
-    result = write_pdfa(
-        [PdfPage(path, page)], out, part="3b", xmp=XMP, attachment=Attachment("metadata.xml", xml)
-    )
+    result = write_pdfa([PdfPage(path, page)], out, part="3b", xmp=XMP, attachment=Attachment("metadata.xml", xml))
     assert result.passed
     with pikepdf.open(out) as pdf:
         spec = pdf.attachments["metadata.xml"]
@@ -316,9 +303,7 @@ def _rendered_bits(pdf: Path, size: tuple[int, int]) -> np.ndarray[tuple[int, in
 @pytest.mark.parametrize(
     ("size", "method"), [((620, 400), "g4-passthrough"), ((620, 877), "g4")]
 )  # PIL writes the taller page in two strips: encoded again as one
-def test_bilevel_tiff_is_g4_and_decodes_to_the_same_pixels(
-    tmp_path: Path, size: tuple[int, int], method: str
-) -> None:
+def test_bilevel_tiff_is_g4_and_decodes_to_the_same_pixels(tmp_path: Path, size: tuple[int, int], method: str) -> None:
     image = _scan("1", size)
     data = _encode(image, "TIFF", compression="group4")
     for part in ("2b", "1b"):
@@ -333,14 +318,12 @@ def test_bilevel_tiff_is_g4_and_decodes_to_the_same_pixels(
 def test_bilevel_png_and_lzw_tiff_become_g4_or_stay_flate(tmp_path: Path) -> None:
     image = _scan("1")
     out = tmp_path / "lzw.pdf"
-    assert write_pdfa(
-        [PdfPage(_encode(image, "TIFF", compression="tiff_lzw"), None, dpi=75)], out
-    ).image_methods == ("g4",)
+    assert write_pdfa([PdfPage(_encode(image, "TIFF", compression="tiff_lzw"), None, dpi=75)], out).image_methods == (
+        "g4",
+    )
     assert np.array_equal(np.asarray(_embedded(out)[2].convert("1")), np.asarray(image))
     assert (_rendered_bits(out, image.size) != np.asarray(image)).mean() < 0.05
-    assert write_pdfa([PdfPage(_encode(image, "PNG"), None, dpi=75)], out).image_methods == (
-        "png-passthrough",
-    )
+    assert write_pdfa([PdfPage(_encode(image, "PNG"), None, dpi=75)], out).image_methods == ("png-passthrough",)
     assert np.array_equal(np.asarray(_embedded(out)[2].convert("1")), np.asarray(image))
     assert (_rendered_bits(out, image.size) != np.asarray(image)).mean() < 0.05
 
@@ -354,9 +337,7 @@ def test_bilevel_png_and_lzw_tiff_become_g4_or_stay_flate(tmp_path: Path) -> Non
     ("P", "PNG", {}),
     ("L", "BMP", {}),
 ])  # fmt: skip
-def test_other_images_are_recompressed_losslessly(
-    tmp_path: Path, mode: str, fmt: str, kw: dict[str, object]
-) -> None:
+def test_other_images_are_recompressed_losslessly(tmp_path: Path, mode: str, fmt: str, kw: dict[str, object]) -> None:
     source = _scan("RGB").quantize(16) if mode == "P" else _scan(mode)
     data = _encode(source, fmt, **kw)
     for part in ("2b", "1b"):

@@ -111,9 +111,7 @@ class OcrPage:
     def from_dict(cls, data: dict[str, Any]) -> OcrPage:
         lines = tuple(
             OcrLine(
-                words=tuple(
-                    OcrWord(w["text"], Box(**w["box"]), float(w["confidence"])) for w in line["words"]
-                ),
+                words=tuple(OcrWord(w["text"], Box(**w["box"]), float(w["confidence"])) for w in line["words"]),
                 box=Box(**line["box"]),
             )
             for line in data["lines"]
@@ -128,6 +126,14 @@ class OcrPage:
             rotation=int(data["rotation"]),
             image_size=(int(data["image_size"][0]), int(data["image_size"][1])),
         )
+
+
+def document_text(pages: Iterable[OcrPage | None]) -> str:
+    """The text sidecar of an item: pages in order, separated by a form feed (a page without OCR is empty).
+
+    It is what `guidang.ingest.pdftext.extract_text` copies out of the PDF/A.
+    """
+    return "\f".join(page.text if page is not None else "" for page in pages)
 
 
 # --- joining words: no space between CJK characters ----------------------------------
@@ -199,9 +205,7 @@ class TesseractEngine:
 
     def _run(self, *args: str) -> str:
         try:
-            proc = subprocess.run(
-                [self.command, *args], capture_output=True, text=True, timeout=60, check=False
-            )
+            proc = subprocess.run([self.command, *args], capture_output=True, text=True, timeout=60, check=False)
         except (FileNotFoundError, PermissionError) as exc:
             raise MissingDependencyError(
                 f"找不到 OCR 引擎 Tesseract（{self.command}）：请安装 tesseract-ocr 及中文语言包"
@@ -353,9 +357,7 @@ def image_dpi(path: Path) -> float | None:
         with Image.open(path) as im:
             dpi = im.info.get("dpi")
     except (OSError, Image.DecompressionBombError) as exc:
-        raise InputError(
-            f"无法读取图像 {path.name}：{exc}", f"cannot read the image {path.name}: {exc}"
-        ) from exc
+        raise InputError(f"无法读取图像 {path.name}：{exc}", f"cannot read the image {path.name}: {exc}") from exc
     if not dpi:
         return None
     x = round(float(dpi[0]), 1)  # PNG stores pixels per metre: 300 dpi reads back as 299.9994

@@ -26,6 +26,7 @@ from guidang.errors import GuidangError, InputError
 from guidang.ingest.fonts import CodeMap, make_font
 from guidang.ingest.ocr import OcrPage
 from guidang.ingest.pdfimages import embed_image
+from guidang.ingest.placement import IDENTITY, Matrix, Placement, apply, compose, turn_clockwise
 from guidang.ingest.textlayer import FONT_RESOURCE, text_layer
 
 PARTS = ("1b", "2b", "3b")
@@ -50,12 +51,16 @@ class PdfaValidationError(GuidangError):
 class PdfPage:
     """One page: the image as delivered (path or bytes), its OCR (or None), its resolution.
 
-    *dpi* defaults to the OCR's resolution, then to the one recorded in the image.
+    *dpi* is the resolution of the frame the OCR ran in: by default the OCR's, then the one
+    recorded in the image. With a *placement* (the OCR read a turned, deskewed, cropped or
+    resized derivative) the master is drawn through it, so the page shows the derivative's
+    geometry while the embedded image stays the master's bytes.
     """
 
     image: Path | bytes
     ocr: OcrPage | None = None
     dpi: float | None = None
+    placement: Placement | None = None  # OCR ran on a derivative: how the master maps onto it
 
 
 @dataclass(frozen=True)
@@ -111,24 +116,33 @@ def _check_part(part: str, attachment: Attachment | None) -> None:
         )
 
 
-def _page_size(width: int, height: int, dpi: tuple[float, float]) -> tuple[float, float]:
-    return width * 72.0 / dpi[0], height * 72.0 / dpi[1]
+def _frame(page: PdfPage, size: tuple[int, int], number: int) -> tuple[Matrix, tuple[float, float]]:
+    """Master pixels → pixels of the upright page the OCR describes, and that page's size."""
+    matrix, frame = (page.placement.matrix, page.placement.size) if page.placement else (IDENTITY, size)
+    if page.ocr is None:
+        return matrix, (float(frame[0]), float(frame[1]))
+    if page.ocr.image_size != tuple(frame):
+        raise InputError(
+            f"第 {number} 页的 OCR 结果（{page.ocr.image_size}）与所读图像尺寸（{frame}）不符",
+            f"page {number}: the OCR ({page.ocr.image_size}) does not match the image it read ({frame})",
+        )
+    turn, upright = turn_clockwise(page.ocr.rotation, *frame)
+    return compose(turn, matrix), upright
 
 
-def _image_matrix(rotation: int, width: float, height: float) -> str:
-    """The ``cm`` drawing an image of *width* × *height* pt turned clockwise by *rotation*.
+def _draw_matrix(
+    frame: Matrix, image_size: tuple[int, int], page_px: tuple[float, float], dpi: tuple[float, float]
+) -> str:
+    """The ``cm`` drawing the image's unit square where *frame* puts the master on the page."""
+    w, h = image_size
+    sx, sy = 72.0 / dpi[0], 72.0 / dpi[1]
 
-    The page is the upright page; the image's bytes stay as delivered, only where they
-    are drawn turns. (A /Rotate on the page would do the same for viewers, but pdfium
-    then breaks text running down the page into one line per word.)
-    """
-    matrix = {
-        0: (width, 0, 0, height, 0, 0),
-        90: (0, -width, height, 0, 0, width),
-        180: (-width, 0, 0, -height, width, height),
-        270: (0, width, -height, 0, height, 0),
-    }[rotation]
-    return " ".join(f"{v:.4f}".rstrip("0").rstrip(".") for v in matrix)
+    def to_pdf(u: float, v: float) -> tuple[float, float]:
+        x, y = apply(frame, u * w, (1 - v) * h)
+        return x * sx, (page_px[1] - y) * sy
+
+    (e, f), (x1, y1), (x2, y2) = to_pdf(0, 0), to_pdf(1, 0), to_pdf(0, 1)
+    return " ".join(f"{v:.6f}".rstrip("0").rstrip(".") for v in (x1 - e, y1 - f, x2 - e, y2 - f, e, f))
 
 
 def _set_metadata(pdf: pikepdf.Pdf, xmp: XmpFields | None, part: str) -> None:
@@ -187,24 +201,15 @@ def write_pdfa(
     for number, page in enumerate(pages, start=1):
         image = embed_image(pdf, page.image, part=part_no)
         dpi_x = page.dpi or (page.ocr.dpi if page.ocr else None)
-        dpi = (dpi_x, dpi_x) if dpi_x else image.dpi
+        dpi = (dpi_x, dpi_x) if dpi_x else (None if page.placement else image.dpi)
         if not dpi:
             raise InputError(
                 f"第 {number} 页图像未记录分辨率（dpi）",
                 f"page {number}: the image records no resolution (dpi)",
             )
-        if page.ocr is not None and page.ocr.image_size != (image.width, image.height):
-            raise InputError(
-                f"第 {number} 页的 OCR 结果（{page.ocr.image_size}）"
-                f"与图像尺寸（{image.width}×{image.height}）不符",
-                f"page {number}: the OCR ({page.ocr.image_size}) does not match the image "
-                f"({image.width}×{image.height})",
-            )
-        rotation = page.ocr.rotation if page.ocr is not None else 0
-        width_pt, height_pt = _page_size(image.width, image.height, dpi)
-        draw = f"q {_image_matrix(rotation, width_pt, height_pt)} cm /Im0 Do Q\n".encode("ascii")
-        if rotation in (90, 270):
-            width_pt, height_pt = height_pt, width_pt
+        frame, page_px = _frame(page, (image.width, image.height), number)
+        draw = f"q {_draw_matrix(frame, (image.width, image.height), page_px, dpi)} cm /Im0 Do Q\n"
+        width_pt, height_pt = page_px[0] * 72.0 / dpi[0], page_px[1] * 72.0 / dpi[1]
         text = text_layer(page.ocr, codes, (width_pt, height_pt)) if page.ocr is not None else b""
         pdf_page = pikepdf.Page(
             pikepdf.Dictionary(
@@ -214,7 +219,7 @@ def write_pdfa(
             )
         )
         pdf.pages.append(pdf_page)
-        layers.append((pdf.pages[-1], draw + text))
+        layers.append((pdf.pages[-1], draw.encode("ascii") + text))
         methods.append(image.method)
     font = make_font(pdf, codes.used) if codes.used else None
     for pdf_page, content in layers:
