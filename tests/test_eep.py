@@ -343,15 +343,69 @@ def test_cli_commands(store: OcflStore, keys: Path, tmp_path: Path, monkeypatch:
     assert done.exit_code == 0, done.output
     assert "SM2-SM3" in done.output
     assert runner.invoke(verify_eep_command, [str(tmp_path / "cli.xml")]).exit_code == 0
+    done = runner.invoke(export_eep_command, [CODE, "-o", str(tmp_path / "m.xml"), "--modified", "--unsigned"])
+    assert done.exit_code == 0 and "unsigned" in done.output
+    assert runner.invoke(verify_eep_command, [str(tmp_path / "m.xml"), "--allow-unsigned"]).exit_code == 0
     (tmp_path / "bad.xml").write_bytes(_tamper_encoded_byte((tmp_path / "cli.xml").read_bytes()))
     assert runner.invoke(verify_eep_command, [str(tmp_path / "bad.xml")]).exit_code == 1
     missing = runner.invoke(export_eep_command, ["Z109-WS·2011-Y-BGS-0999", "-o", str(tmp_path / "x.xml")])
     assert missing.exit_code == 2 and "Z109-WS·2011-Y-BGS-0999" in missing.output
 
 
-def test_modified_type_is_refused_on_import(store: OcflStore, tmp_path: Path) -> None:
-    data = export_eep(store, CODE, tmp_path / "eep.xml").read_bytes()
-    modified = data.replace("<封装包类型>原始型<".encode(), "<封装包类型>修改型<".encode())
-    assert modified != data
-    with pytest.raises(EepError, match="not supported"):
-        import_eep(modified)
+def test_modified_eep_keeps_every_version_signed(store: OcflStore, keys: Path, tmp_path: Path) -> None:
+    """修改型: v1 is the signed 原始型 core, v2 a layer with the correction; unchanged data is referenced."""
+    meta = from_xml(store.read_file(CODE, aip.METADATA_XML))
+    meta = meta.model_copy(update={"record": meta.record.model_copy(update={"notes": ("原件有水渍",)})})
+    store.correct_metadata(CODE, meta, agent="王档案员", reason="补附注")
+    original = export_eep(store, CODE, tmp_path / "v2-original.xml", _signer(keys, "sm2")).read_bytes()
+    out = export_eep(store, CODE, tmp_path / "v2-modified.xml", _signer(keys, "sm2"), modified=True)
+    data = out.read_bytes()
+    doc = etree.fromstring(data)
+    public = etree.XMLSchema(etree.parse(str(corpus("dat48") / "eep-dat48-2009.xsd")))
+    assert schema().validate(doc) and public.validate(doc), public.error_log
+    assert doc.findtext(f"{NS}被签名对象/{NS}封装包类型") == "修改型"
+    inner = doc.find(f"{NS}被签名对象/{NS}修改封装内容/{NS}原封装包/{NS}被签名对象")
+    assert inner is not None and inner.findtext(f"{NS}封装包类型") == "原始型"
+    # unchanged masters, PDF and text are referenced, not repeated: the file is barely larger than one copy
+    refs = [e for e in doc.iter(f"{NS}编码数据") if e.get("引用编码数据ID")]
+    assert len(refs) >= 4 and len(data) < 1.5 * len(original)
+    result = verify_eep(data)
+    assert result.valid, result.problems
+    assert sorted(s.identifier for s in result.signatures) == ["S1", "lock:v2-S1", "v2-S1"]
+    imported = import_eep(data, require_signature=True)
+    assert imported.files == _stored_payload(store)  # the head version, byte for byte
+    assert imported.metadata == from_xml(store.read_file(CODE, aip.METADATA_XML))
+    # the inner (v1) layer is still the v1 record and still verifies on its own (OpenSSL oracle)
+    assert "原件有水渍".encode() not in canonical(inner)
+    sig = doc.find(f"{NS}被签名对象/{NS}修改封装内容/{NS}原封装包/{NS}电子签名块/{NS}电子签名")
+    assert sig is not None
+    (tmp_path / "inner.bin").write_bytes(canonical(inner))
+    (tmp_path / "inner.sig").write_bytes(base64.b64decode(sig.findtext(f"{NS}签名结果") or ""))
+    assert (
+        _openssl("x509", "-in", str(keys / "sm2.crt"), "-pubkey", "-noout", "-out", "pub.pem", cwd=tmp_path).returncode
+        == 0
+    )
+    done = _openssl(
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "pub.pem",
+        "-rawin",
+        "-digest",
+        "sm3",
+        "-pkeyopt",
+        "distid:1234567812345678",
+        "-in",
+        "inner.bin",
+        "-sigfile",
+        "inner.sig",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # tampering with the kept original layer breaks its signature and the outer one
+    bad = data.replace("<密级>公开</密级>".encode(), "<密级>秘密</密级>".encode(), 1)
+    assert bad != data
+    checked = verify_eep(bad)
+    assert not checked.valid
+    assert {s.identifier for s in checked.signatures if not s.valid} == {"S1", "v2-S1"}

@@ -45,8 +45,9 @@ def _expected_errors(fn: F) -> F:
 )
 @click.option("--version", "version", default=None, help="OCFL 版本（默认最新）/ OCFL version (default: head)")
 @click.option("--unsigned", is_flag=True, help="不签名 / do not sign even if a key is configured")
+@click.option("--modified", is_flag=True, help="修改型：各版本逐层封装 / 修改型 EEP with one layer per OCFL version")
 @_expected_errors
-def export_eep_command(code: str, output: Path, version: str | None, unsigned: bool) -> None:
+def export_eep_command(code: str, output: Path, version: str | None, unsigned: bool, modified: bool) -> None:
     """导出一件档案的 DA/T 48 电子文件封装包（EEP）。Export a record as a DA/T 48 EEP."""
     from guidang.config import load_settings
     from guidang.packaging.signing import signer_from_options
@@ -55,7 +56,7 @@ def export_eep_command(code: str, output: Path, version: str | None, unsigned: b
     settings = load_settings()
     signer = None if unsigned else signer_from_options(settings.signing, settings.home)
     store = OcflStore(settings.store_root, create=False)
-    path = export_eep(store, code, output, signer, version=version)
+    path = export_eep(store, code, output, signer, version=version, modified=modified)
     click.echo(f"{path}  ({'signed ' + ALGORITHM_NAMES[signer.algorithm_oid] if signer else 'unsigned'})")
 
 

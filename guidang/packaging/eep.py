@@ -21,8 +21,12 @@ so the bytes verified are the bytes signed. Note: C14N orders attributes by name
 precede 编码数据ID, unlike the order the DA/T 48 XSD annotation describes; an original package has only
 编码数据ID, so the two agree for what guidang writes.
 
+With ``modified=True`` the EEP is 修改型: one layer per OCFL version, each earlier layer kept whole
+(with its signature) in 原封装包, unchanged files referenced by 引用编码数据ID instead of repeated.
+
 Verification (:func:`verify_eep`) checks the project XSD, each 编码数据 against its 计算机文件大小,
-every 电子签名 and the 锁定签名; import (:func:`import_eep`) verifies, then returns metadata and files.
+every 电子签名 (of every layer) and the 锁定签名; import (:func:`import_eep`) verifies, then returns
+the latest layer's metadata and files.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import os
 import re
 import tempfile
@@ -74,6 +79,8 @@ EEP_VERSION = "2009"
 FORMAT_DESCRIPTION = "本EEP根据中华人民共和国档案行业标准DA/T 48-2009《基于XML的电子文件封装规范》生成"
 ORIGINAL = "原始型"
 ORIGINAL_DESCRIPTION = "本封装包包含电子文件数据及其元数据，原始封装，未经修改"
+MODIFIED = "修改型"
+MODIFIED_DESCRIPTION = "本封装包包含电子文件数据及其元数据，系修改封装，在保留原封装包的基础上，添加了修改层"
 ENCODING_DESCRIPTION = (
     "本封装包中“编码数据”元素存储的是计算机文件二进制流的Base64编码，有关Base64编码规则参见IETF RFC 2045"
     "多用途邮件扩展（MIME）第一部分：互联网信息体格式。当提取和显现封装在编码数据元素中的计算机文件时，"
@@ -159,7 +166,9 @@ class _Missing:
             self.items.append(path)
 
 
-def _file_entity(parent: etree._Element, code: str, meta: RecordMetadata, files: Mapping[str, bytes]) -> None:
+def _file_entity(
+    parent: etree._Element, code: str, meta: RecordMetadata, files: Mapping[str, bytes], ids: _Ids
+) -> None:
     rec = meta.record
     missing = _Missing([])
     ent = _sub(parent, "文件实体")
@@ -253,10 +262,21 @@ def _file_entity(parent: etree._Element, code: str, meta: RecordMetadata, files:
             f"the metadata lacks elements DA/T 48 requires; cannot export an EEP for {code}: "
             f"{', '.join(missing.items)}",
         )
-    _file_data(ent, meta, files)
+    _file_data(ent, meta, files, ids)
 
 
-def _file_data(ent: etree._Element, meta: RecordMetadata, files: Mapping[str, bytes]) -> None:
+@dataclass
+class _Ids:
+    """ID prefix of a layer ("" for the original, "v2-" … for modification layers) and the data already
+    encoded in earlier layers (SHA-256 → 编码数据ID), which a modification layer references instead of
+    repeating (DA/T 48: empty 编码数据 with 引用编码数据ID)."""
+
+    prefix: str
+    earlier: dict[str, str]
+    here: dict[str, str]
+
+
+def _file_data(ent: etree._Element, meta: RecordMetadata, files: Mapping[str, bytes], ids: _Ids) -> None:
     by_name = {f.electronic.file_name: f for f in meta.record.files}
     groups: dict[str, list[str]] = {}
     for rel in sorted(files, key=lambda p: p.encode()):
@@ -270,18 +290,18 @@ def _file_data(ent: etree._Element, meta: RecordMetadata, files: Mapping[str, by
     for number, folder in enumerate(order, 1):
         role, title = DOCUMENTS.get(folder, ("附属文档", folder))
         doc = _sub(data_el, "文档")
-        _sub(doc, "文档标识符", folder)
+        _sub(doc, "文档标识符", ids.prefix + folder)
         _sub(doc, "文档序号", str(number))
         _sub(doc, "文档主从声明", role)
         _sub(doc, "题名", title or meta.record.content.title)
         dd = _sub(doc, "文档数据")
-        dd.set("文档数据ID", f"{folder}-data")
+        dd.set("文档数据ID", f"{ids.prefix}{folder}-data")
         for rel in groups[folder]:
             n += 1
             name = PurePosixPath(rel).name
             described = by_name.get(name)
             enc = _sub(dd, "编码")
-            enc.set("编码ID", f"F{n:04d}")
+            enc.set("编码ID", f"{ids.prefix}F{n:04d}")
             ea = _sub(enc, "电子属性")
             suffix = PurePosixPath(name).suffix
             fmt = described.electronic.format_info if described else None
@@ -298,8 +318,16 @@ def _file_data(ent: etree._Element, meta: RecordMetadata, files: Mapping[str, by
                 _opt(da, "图像压缩方案", dg.compression)
             _sub(enc, "编码描述", ENCODING_DESCRIPTION)
             _sub(enc, "反编码关键字", suffix[1:])
-            payload = _sub(enc, "编码数据", base64.encodebytes(files[rel]).decode("ascii"))
-            payload.set("编码数据ID", f"F{n:04d}-data")
+            data_id = f"{ids.prefix}F{n:04d}-data"
+            digest = hashlib.sha256(files[rel]).hexdigest()
+            if digest in ids.earlier:  # unchanged since an earlier layer: reference, do not repeat
+                payload = _sub(enc, "编码数据", "")
+                payload.set("编码数据ID", data_id)
+                payload.set("引用编码数据ID", ids.earlier[digest])
+            else:
+                payload = _sub(enc, "编码数据", base64.encodebytes(files[rel]).decode("ascii"))
+                payload.set("编码数据ID", data_id)
+                ids.here.setdefault(digest, data_id)
 
 
 def _entities(content: etree._Element, code: str, meta: RecordMetadata, export_event: ProcessEvent) -> None:
@@ -338,6 +366,43 @@ def _signature_fields(parent: etree._Element, rule: str, signer: Signer, when: d
     return result
 
 
+@dataclass(frozen=True)
+class Layer:
+    """One version of a record: its DA/T 46 metadata and its files (package path → bytes)."""
+
+    metadata: RecordMetadata
+    files: Mapping[str, bytes]
+
+
+def _signed_object(
+    code: str, layer: Layer, creator_unit: str, when: dt.datetime, ids: _Ids, inner: etree._Element | None
+) -> etree._Element:
+    """A 被签名对象: 原始型 with 封装内容, or 修改型 wrapping ``inner`` (a 原封装包) with 修订内容."""
+    signed = etree.Element(_q("被签名对象"))
+    signed.set("eep版本", EEP_VERSION)
+    _sub(signed, "封装包类型", ORIGINAL if inner is None else MODIFIED)
+    _sub(signed, "封装包类型描述", ORIGINAL_DESCRIPTION if inner is None else MODIFIED_DESCRIPTION)
+    _sub(signed, "封装包创建时间", when.isoformat())
+    _sub(signed, "封装包创建单位", creator_unit)
+    if inner is None:
+        content = _sub(signed, "封装内容")
+    else:
+        wrapper = _sub(signed, "修改封装内容")
+        _sub(wrapper, "修改标识符", ids.prefix.rstrip("-"))
+        wrapper.append(inner)
+        content = _sub(wrapper, "修订内容")
+    _file_entity(_sub(content, "文件实体块"), code, layer.metadata, layer.files, ids)
+    export_event = ProcessEvent(
+        action=Action.PACKAGED,
+        time=when,
+        agent=creator_unit,
+        agent_type="单位",
+        description="按 DA/T 48-2009 导出电子文件封装包（EEP）" + ("" if inner is None else "：修改封装"),
+    )
+    _entities(content, code, layer.metadata, export_event)
+    return signed
+
+
 def build_eep(
     *,
     code: str,
@@ -347,46 +412,55 @@ def build_eep(
     created: dt.datetime | None = None,
     signer: Signer | None = None,
     lock_signer: Signer | None = None,
+    history: Sequence[Layer] = (),
 ) -> bytes:
     """The EEP document (UTF-8 bytes) for one record; signed when ``signer`` is given.
 
     ``files`` maps package paths (``content/…``, ``masters/…``, ``metadata/…``) to their bytes.
-    The 锁定签名 is made by ``lock_signer`` (default: the same signer).
+    The 锁定签名 is made by ``lock_signer`` (default: the same signer). With ``history`` (earlier
+    versions, oldest first) the EEP is 修改型: the oldest version is the 原始型 core, each later one a
+    modification layer that keeps the previous 被签名对象 (and its 电子签名块) whole in 原封装包 and
+    references unchanged file data instead of repeating it.
     """
     when = (created or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    layers = [*history, Layer(metadata, files)]
+    pending: list[tuple[etree._Element, etree._Element]] = []  # (被签名对象, its 签名结果), innermost first
+    earlier: dict[str, str] = {}
+    signed: etree._Element | None = None
+    block: etree._Element | None = None
+    for number, layer in enumerate(layers, 1):
+        ids = _Ids(prefix="" if number == 1 else f"v{number}-", earlier=dict(earlier), here={})
+        inner = None
+        if signed is not None:
+            inner = etree.Element(_q("原封装包"))
+            inner.append(signed)
+            if block is not None:
+                inner.append(block)
+        signed = _signed_object(code, layer, creator_unit, when, ids, inner)
+        for digest, data_id in ids.here.items():
+            earlier.setdefault(digest, data_id)
+        block = None
+        if signer is not None:
+            block = etree.Element(_q("电子签名块"))
+            sig = _sub(block, "电子签名")
+            _sub(sig, "签名标识符", f"{ids.prefix}S1")
+            pending.append((signed, _signature_fields(sig, SIGNATURE_RULE, signer, when)))
+    assert signed is not None
     root = etree.Element(_q("电子文件封装包"), nsmap={None: NS})  # type: ignore[dict-item]
     _sub(root, "封装包格式描述", FORMAT_DESCRIPTION)
     _sub(root, "版本", EEP_VERSION)
-    signed = _sub(root, "被签名对象")
-    signed.set("eep版本", EEP_VERSION)
-    _sub(signed, "封装包类型", ORIGINAL)
-    _sub(signed, "封装包类型描述", ORIGINAL_DESCRIPTION)
-    _sub(signed, "封装包创建时间", when.isoformat())
-    _sub(signed, "封装包创建单位", creator_unit)
-    content = _sub(signed, "封装内容")
-    entity_block = _sub(content, "文件实体块")
-    _file_entity(entity_block, code, metadata, files)
-    export_event = ProcessEvent(
-        action=Action.PACKAGED,
-        time=when,
-        agent=creator_unit,
-        agent_type="单位",
-        description="按 DA/T 48-2009 导出电子文件封装包（EEP）",
-    )
-    _entities(content, code, metadata, export_event)
-    sig_result = lock_result = None
-    if signer is not None:
-        block = _sub(root, "电子签名块")
-        sig = _sub(block, "电子签名")
-        _sub(sig, "签名标识符", "S1")
-        sig_result = _signature_fields(sig, SIGNATURE_RULE, signer, when)
+    root.append(signed)
+    lock_result = None
+    if signer is not None and block is not None:
+        root.append(block)
         lock = _sub(root, "锁定签名")
-        _sub(lock, "被锁定签名标识符", "S1")
+        _sub(lock, "被锁定签名标识符", _text(_find(block, "电子签名/签名标识符")))
         lock_result = _signature_fields(lock, LOCK_RULE, lock_signer or signer, when)
     etree.indent(root, space="  ")  # whitespace is fixed before anything is signed
-    if signer is not None and sig_result is not None and lock_result is not None:
-        sig_result.text = base64.b64encode(signer.sign(canonical(signed))).decode("ascii")
-        locked = sig_result.getparent()
+    if signer is not None and lock_result is not None:
+        for element, result in pending:  # inner layers first: an outer 被签名对象 contains their results
+            result.text = base64.b64encode(signer.sign(canonical(element))).decode("ascii")
+        locked = pending[-1][1].getparent()
         assert locked is not None
         lock_result.text = base64.b64encode((lock_signer or signer).sign(canonical(locked))).decode("ascii")
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -397,6 +471,14 @@ def build_eep(
             f"the EEP built is not schema-valid: {problems[0]}",
         )
     return data
+
+
+def _layer(store: OcflStore, code: str, version: str) -> Layer:
+    stored = store.logical_files(code, version)
+    files = {rel: path.read_bytes() for rel, path in stored.items() if rel not in aip.TAG_FILES}
+    if aip.METADATA_XML not in files:
+        raise EepError(f"对象 {code} 的 {version} 没有元数据文件", f"object {code} {version} has no metadata file")
+    return Layer(from_xml(files[aip.METADATA_XML]), files)
 
 
 def _schema_errors(data: bytes) -> list[Any]:
@@ -416,16 +498,32 @@ def export_eep(
     lock_signer: Signer | None = None,
     version: str | None = None,
     creator_unit: str | None = None,
+    modified: bool = False,
 ) -> Path:
-    """Write the EEP of a stored record (head version unless ``version``) to ``out`` atomically."""
+    """Write the EEP of a stored record (head version unless ``version``) to ``out`` atomically.
+
+    ``modified``: write a 修改型 EEP whose layers are the object's versions up to ``version``
+    (a record with one version gives a 原始型 EEP either way).
+    """
     code = str(code)
-    stored = store.logical_files(code, version)
-    files = {rel: path.read_bytes() for rel, path in stored.items() if rel not in aip.TAG_FILES}
-    if aip.METADATA_XML not in files:
-        raise EepError(f"对象 {code} 没有元数据文件", f"object {code} has no metadata file")
-    meta = from_xml(files[aip.METADATA_XML])
+    versions = [v.version for v in store.versions(code)]
+    chosen = version or versions[-1]
+    if chosen not in versions:
+        raise EepError(f"对象 {code} 没有版本 {chosen}", f"object {code} has no version {chosen}")
+    earlier = versions[: versions.index(chosen)] if modified else []
+    head = _layer(store, code, chosen)
+    history = [_layer(store, code, v) for v in earlier]
+    meta = head.metadata
     unit = creator_unit or meta.record.provenance.archive_name or meta.record.provenance.unit_name or "guidang"
-    data = build_eep(code=code, metadata=meta, files=files, creator_unit=unit, signer=signer, lock_signer=lock_signer)
+    data = build_eep(
+        code=code,
+        metadata=meta,
+        files=head.files,
+        creator_unit=unit,
+        signer=signer,
+        lock_signer=lock_signer,
+        history=history,
+    )
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -561,8 +659,9 @@ def verify_eep(
                 f"not valid against the DA/T 48 schema (line {err.line}): {err.message}",
             )
         )
+    data_by_id = {el.get("编码数据ID", ""): el for el in root.iter(_q("编码数据"))}
     for enc in root.iter(_q("编码")):
-        _check_size(enc, problems)
+        _check_size(enc, data_by_id, problems)
     signed_obj = _find(root, "被签名对象")
     checks: list[SignatureCheck] = []
     sigs = _findall(root, "电子签名块/电子签名")
@@ -586,16 +685,40 @@ def verify_eep(
             checks.append(
                 _check_signature(lock, canonical(by_id[target]), f"lock:{target}", trusted_certificates, problems)
             )
+        # a 修改型 package keeps each earlier layer whole in 原封装包, with that layer's own signatures
+        for layer in root.iter(_q("原封装包")):
+            inner = _find(layer, "被签名对象")
+            if inner is None:
+                continue
+            for sig in _findall(layer, "电子签名块/电子签名"):
+                ident = _text(_find(sig, "签名标识符"))
+                checks.append(_check_signature(sig, canonical(inner), ident, trusted_certificates, problems))
     elif require_signature:
         problems.append(Problem("EEP 未签名，无法证明未被改动", "the EEP is not signed; nothing proves it unchanged"))
     valid = not problems and all(c.valid for c in checks)
     return EepVerification(valid, bool(sigs), tuple(problems), tuple(checks))
 
 
-def _check_size(enc: etree._Element, problems: list[Problem]) -> None:
+def _referenced(payload: etree._Element, data_by_id: Mapping[str, etree._Element]) -> etree._Element:
+    """The 编码数据 holding the bytes: itself, or what its 引用编码数据ID chain leads to."""
+    seen: set[str] = set()
+    while (ref := payload.get("引用编码数据ID")) and not (payload.text or "").strip():
+        if ref in seen or ref not in data_by_id:
+            raise EepError(f"引用编码数据ID 无法解析：{ref}", f"引用编码数据ID cannot be resolved: {ref}")
+        seen.add(ref)
+        payload = data_by_id[ref]
+    return payload
+
+
+def _check_size(enc: etree._Element, data_by_id: Mapping[str, etree._Element], problems: list[Problem]) -> None:
     name = _text(_find(enc, "电子属性/计算机文件名"))
-    payload = _find(enc, "编码数据")
-    if payload is None or payload.get("引用编码数据ID"):
+    found = _find(enc, "编码数据")
+    if found is None:
+        return
+    try:
+        payload = _referenced(found, data_by_id)
+    except EepError as exc:
+        problems.append(Problem(f"文件 {name}：{exc.zh}", f"file {name}: {exc.en}"))
         return
     try:
         size = len(base64.b64decode("".join((payload.text or "").split()), validate=True))
@@ -627,6 +750,7 @@ class ImportedEep:
 
 
 _SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
+_LAYER_PREFIX = re.compile(r"^v[0-9]+-")  # ID prefix of guidang's modification layers
 
 
 def import_eep(
@@ -637,8 +761,9 @@ def import_eep(
 ) -> ImportedEep:
     """Verify an EEP and read back its record metadata and files.
 
-    Raises :class:`EepError` when verification fails (an unsigned EEP is accepted unless
-    ``require_signature``), for a 修改型 package, or for unsafe file names.
+    A 修改型 EEP gives its latest layer (the 修订内容 of the outer 被签名对象), with references to
+    unchanged data resolved. Raises :class:`EepError` when verification fails (an unsigned EEP is
+    accepted unless ``require_signature``) or for unsafe or duplicate file names.
     """
     data = _load(source)
     check = verify_eep(data, trusted_certificates=trusted_certificates, require_signature=require_signature)
@@ -650,26 +775,30 @@ def import_eep(
     root = etree.fromstring(data, _parser())
     signed = _find(root, "被签名对象")
     assert signed is not None  # schema-valid
-    if _text(_find(signed, "封装包类型")) != ORIGINAL:
-        raise EepError("暂不支持导入修改型封装包", "importing a 修改型 (modified) EEP is not supported")
-    entity = _find(signed, "封装内容/文件实体块/文件实体")
-    assert entity is not None
+    # the current description: 封装内容 of an original package, 修订内容 of the outer layer of a modified one
+    content = _find(signed, "封装内容")
+    if content is None:
+        content = _find(signed, "修改封装内容/修订内容")
+    entity = _find(content, "文件实体块/文件实体") if content is not None else None
+    assert content is not None and entity is not None  # schema-valid
+    data_by_id = {el.get("编码数据ID", ""): el for el in root.iter(_q("编码数据"))}
     files: dict[str, bytes] = {}
     for doc in _findall(entity, "文件数据/文档"):
-        folder = _text(_find(doc, "文档标识符"))
+        folder = _LAYER_PREFIX.sub("", _text(_find(doc, "文档标识符")))
         for enc in doc.iter(_q("编码")):
             name = _text(_find(enc, "电子属性/计算机文件名"))
             if not _SAFE_NAME.match(name) or name in (".", "..") or not _SAFE_NAME.match(folder):
                 raise EepError(
                     f"EEP 中的文件名不安全：{folder}/{name}", f"unsafe file name in the EEP: {folder}/{name}"
                 )
-            payload = _find(enc, "编码数据")
             if f"{folder}/{name}" in files:
                 raise EepError(f"EEP 中的文件重名：{folder}/{name}", f"duplicate file name in the EEP: {folder}/{name}")
+            found = _find(enc, "编码数据")
+            payload = _referenced(found, data_by_id) if found is not None else None
             files[f"{folder}/{name}"] = base64.b64decode(
                 "".join((payload.text or "").split()) if payload is not None else ""
             )
-    entity_meta = _metadata_from_entity(signed, entity)
+    entity_meta = _metadata_from_entity(content, entity)
     code = _archival_code_text(entity)
     embedded = files.get(aip.METADATA_XML)
     metadata = from_xml(embedded) if embedded is not None else entity_meta
@@ -686,7 +815,7 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(JOIN) if p.strip())
 
 
-def _metadata_from_entity(signed: etree._Element, entity: etree._Element) -> RecordMetadata:
+def _metadata_from_entity(content: etree._Element, entity: etree._Element) -> RecordMetadata:
     """DA/T 46 metadata from the EEP's own elements (for EEPs without an embedded guidang XML)."""
 
     def t(path: str) -> str | None:
@@ -725,10 +854,10 @@ def _metadata_from_entity(signed: etree._Element, entity: etree._Element) -> Rec
             _text(_find(a, "机构人员名称")),
             _text(_find(a, "机构人员类型")) or None,
         )
-        for a in _findall(signed, "封装内容/机构人员实体块/机构人员实体")
+        for a in _findall(content, "机构人员实体块/机构人员实体")
     }
     events = []
-    for be in _findall(signed, "封装内容/业务实体块/业务实体"):
+    for be in _findall(content, "业务实体块/业务实体"):
         name, kind = agents.get(_text(_find(be, "机构人员标识符")), ("", None))
         events.append(
             ProcessEvent(
