@@ -93,14 +93,16 @@ class PdfSubject:
     def claimed_part(self) -> str | None:
         """The PDF/A part and conformance declared in XMP (e.g. "2b"), if any."""
         try:
-            with self.open() as pdf, pdf.open_metadata() as meta:
-                part = meta.get("pdfaid:part")
-                conformance = meta.get("pdfaid:conformance")
-        except Exception:  # unreadable XMP is no claim; PDF-PDFA reports the validator's findings
+            with self.open() as pdf:
+                stream = pdf.Root.get("/Metadata")
+                xmp = stream.read_bytes() if isinstance(stream, pikepdf.Stream) else b""
+        except pikepdf.PdfError:
+            return None  # unreadable XMP is no claim; PDF-PDFA reports the validator's findings
+        part = _XMP_FIELD["part"].search(xmp)
+        if part is None:
             return None
-        if not part:
-            return None
-        return f"{part}{(conformance or '').lower()}"
+        conformance = _XMP_FIELD["conformance"].search(xmp)
+        return part[1].decode() + (conformance[1].decode().lower() if conformance else "")
 
 
 def _ev(
@@ -116,7 +118,7 @@ def _unreadable(s: PdfSubject) -> Iterator[Finding]:
 
 @check("PDF-STRUCT")
 def pdf_structure(s: PdfSubject) -> Iterator[Finding]:
-    severe = [i for i in s.structure if i.severe]
+    severe = [i for i in s.structure if i.severe and not i.pdfa_only]
     for issue in severe[:MAX_LISTED]:
         where = f"offset {issue.offset}" if issue.offset is not None else issue.rule
         yield Finding(
@@ -127,7 +129,7 @@ def pdf_structure(s: PdfSubject) -> Iterator[Finding]:
         )
     if len(severe) > MAX_LISTED:
         yield Finding(Status.FAIL, "more", {"count": len(severe) - MAX_LISTED})
-    for issue in [i for i in s.structure if not i.severe][:MAX_LISTED]:
+    for issue in [i for i in s.structure if not i.severe and not i.pdfa_only][:MAX_LISTED]:
         yield Finding(
             Status.WARN,
             "tolerated",
@@ -250,6 +252,11 @@ def pdf_embedded(s: PdfSubject) -> Iterator[Finding]:
 
 
 _RULE_ID = re.compile(r"^ISO_19005_\d:")
+# pdfaid:part / pdfaid:conformance as element or attribute (both are valid RDF/XML)
+_XMP_FIELD = {
+    name: re.compile(rb"pdfaid:" + name.encode() + rb"(?:>\s*|\s*=\s*[\"'])\s*([0-9A-Za-z]+)")
+    for name in ("part", "conformance")
+}
 
 
 @check("PDF-PDFA")
@@ -277,6 +284,16 @@ def pdf_pdfa(s: PdfSubject) -> Iterator[Finding]:
         )
     if part not in SUPPORTED_PARTS:
         part = part[0] + "b"
+    broken = [i for i in s.structure if i.severe]
+    for issue in broken[:MAX_LISTED]:
+        yield Finding(
+            Status.FAIL,
+            "structure",
+            {"part": part, "rule": issue.rule, "detail": issue.message},
+            _ev(s, issue.rule, f"PDF/A-{part}", issue.message),
+        )
+    if broken:
+        return  # the file syntax already rules PDF/A out; the object-level validator would add nothing
     report = pdfa.validate_written(s.path, part)
     problems = [f for f in report.findings if f.kind in ("violation", "unsupported")]
     for f in problems[:MAX_LISTED]:
@@ -290,13 +307,6 @@ def pdf_pdfa(s: PdfSubject) -> Iterator[Finding]:
         )
     if len(problems) > MAX_LISTED:
         yield Finding(Status.FAIL, "more", {"count": len(problems) - MAX_LISTED})
-    if any(i.severe for i in s.structure):
-        yield Finding(
-            Status.FAIL,
-            "structure",
-            {"part": part},
-            _ev(s, "PDF-STRUCT", f"PDF/A-{part}", "structure errors"),
-        )
     if not report.passed and not problems:
         yield Finding(Status.FAIL, "not_conforming", {"part": part, "rule": report.verdict, "detail": report.summary()})
 

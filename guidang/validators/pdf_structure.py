@@ -28,6 +28,7 @@ class StructureIssue:
     message: str
     offset: int | None = None
     severe: bool = True  # False: reported as a warning only
+    pdfa_only: bool = False  # a PDF/A file-syntax rule that a plain PDF may break and still be sound
 
 
 def qpdf_check(pdf: pikepdf.Pdf) -> list[StructureIssue]:
@@ -163,16 +164,21 @@ def check_bytes(data: bytes, offsets: dict[tuple[int, int], int]) -> list[Struct
     # 6.1.2: header at byte 0, then a binary comment of ≥ 4 bytes > 127
     header = re.match(rb"%PDF-(\d)\.(\d)", data)
     if not header:
-        issues.append(StructureIssue("6.1.2-1", "file does not start with %PDF-n.m at byte 0", 0))
+        late = re.search(rb"%PDF-\d\.\d", data[:1024])  # ISO 32000 tolerates a header within the first KiB
+        issues.append(StructureIssue("6.1.2-1", "file does not start with %PDF-n.m at byte 0", 0, pdfa_only=bool(late)))
     else:
         pos = header.end()
         eol = _eol_at(data, pos)
         if not eol:
-            issues.append(StructureIssue("6.1.2-1", "header not followed by a single EOL marker", pos))
+            issues.append(StructureIssue("6.1.2-1", "header not followed by a single EOL marker", pos, pdfa_only=True))
         pos += eol
         comment = data[pos : pos + 5]
         if not (comment[:1] == b"%" and len(comment) == 5 and all(b > 127 for b in comment[1:5])):
-            issues.append(StructureIssue("6.1.2-2", "no binary comment (% and 4 bytes > 127) after the header", pos))
+            issues.append(
+                StructureIssue(
+                    "6.1.2-2", "no binary comment (% and 4 bytes > 127) after the header", pos, pdfa_only=True
+                )
+            )
     # 6.1.3: nothing after the last %%EOF but one optional EOL
     last = data.rfind(b"%%EOF")
     if last < 0:
@@ -180,7 +186,9 @@ def check_bytes(data: bytes, offsets: dict[tuple[int, int], int]) -> list[Struct
     else:
         tail = data[last + 5 :]
         if tail not in (b"", b"\r\n", b"\n", b"\r"):
-            issues.append(StructureIssue("6.1.3-3", f"{len(tail)} bytes after the last %%EOF", last + 5))
+            issues.append(
+                StructureIssue("6.1.3-3", f"{len(tail)} bytes after the last %%EOF", last + 5, pdfa_only=True)
+            )
     issues += _check_xref_tables(data)
     issues += _check_objects(data, offsets)
     issues += _check_linearized_ids(data)
@@ -251,7 +259,7 @@ def _check_xref_table(data: bytes, off: int) -> list[StructureIssue]:
     pos = off + 4
     eol = _eol_at(data, pos)
     if not eol or (pos + eol < len(data) and data[pos + eol] in WS):
-        issues.append(StructureIssue("6.1.4-2", "'xref' not followed by exactly one EOL marker", pos))
+        issues.append(StructureIssue("6.1.4-2", "'xref' not followed by exactly one EOL marker", pos, pdfa_only=True))
     pos = skip_ws(data, pos)
     while pos < len(data) and not data.startswith(b"trailer", pos):
         m = _SUBSECTION.match(data, pos)
@@ -259,7 +267,9 @@ def _check_xref_table(data: bytes, off: int) -> list[StructureIssue]:
             issues.append(StructureIssue("6.1.4", "malformed cross-reference subsection header", pos))
             break
         if m[2] != b" ":
-            issues.append(StructureIssue("6.1.4-1", "subsection header not separated by a single space", pos))
+            issues.append(
+                StructureIssue("6.1.4-1", "subsection header not separated by a single space", pos, pdfa_only=True)
+            )
         count = int(m[3])
         entries = m.end()
         for i in range(count):
@@ -292,11 +302,19 @@ def _check_objects(data: bytes, offsets: dict[tuple[int, int], int]) -> list[Str
             issues.append(StructureIssue("6.1.8-1", f"{where}: no 'n g obj' header at offset {off}", off))
             continue
         if m[2] != b" " or m[4] != b" ":
-            issues.append(StructureIssue("6.1.8-1", f"{where}: numbers and 'obj' not separated by single spaces", off))
+            issues.append(
+                StructureIssue(
+                    "6.1.8-1", f"{where}: numbers and 'obj' not separated by single spaces", off, pdfa_only=True
+                )
+            )
         if off > 0 and data[off - 1] not in b"\r\n":
-            issues.append(StructureIssue("6.1.8-1", f"{where}: object number not preceded by an EOL marker", off))
+            issues.append(
+                StructureIssue("6.1.8-1", f"{where}: object number not preceded by an EOL marker", off, pdfa_only=True)
+            )
         if not _eol_at(data, m.end()):
-            issues.append(StructureIssue("6.1.8-1", f"{where}: 'obj' not followed by an EOL marker", m.end()))
+            issues.append(
+                StructureIssue("6.1.8-1", f"{where}: 'obj' not followed by an EOL marker", m.end(), pdfa_only=True)
+            )
         try:
             value_end = skip_value(data, m.end())
         except ValueError as exc:
@@ -311,10 +329,14 @@ def _check_objects(data: bytes, offsets: dict[tuple[int, int], int]) -> list[Str
             issues.append(StructureIssue("6.1.8-1", f"{where}: 'endobj' missing", pos))
             continue
         if data[pos - 1] not in b"\r\n":
-            issues.append(StructureIssue("6.1.8-1", f"{where}: 'endobj' not preceded by an EOL marker", pos))
+            issues.append(
+                StructureIssue("6.1.8-1", f"{where}: 'endobj' not preceded by an EOL marker", pos, pdfa_only=True)
+            )
         after = pos + 6
         if after < len(data) and not _eol_at(data, after):
-            issues.append(StructureIssue("6.1.8-1", f"{where}: 'endobj' not followed by an EOL marker", after))
+            issues.append(
+                StructureIssue("6.1.8-1", f"{where}: 'endobj' not followed by an EOL marker", after, pdfa_only=True)
+            )
     return issues
 
 
@@ -334,7 +356,7 @@ def _check_stream(
     elif data.startswith(b"\n", after):
         start = after + 1
     else:
-        issues.append(StructureIssue("6.1.7-2", f"{where}: 'stream' not followed by CRLF or LF", after))
+        issues.append(StructureIssue("6.1.7-2", f"{where}: 'stream' not followed by CRLF or LF", after, pdfa_only=True))
         start = after + (1 if data.startswith(b"\r", after) else 0)
     lm = _LENGTH.search(data, dict_start, dict_end)
     declared: int | None = None
@@ -347,7 +369,9 @@ def _check_stream(
     if data.startswith(b"endstream", end + eol) and eol:
         return issues
     if data.startswith(b"endstream", end) and not eol:
-        issues.append(StructureIssue("6.1.7-2", f"{where}: 'endstream' not preceded by an EOL marker", end))
+        issues.append(
+            StructureIssue("6.1.7-2", f"{where}: 'endstream' not preceded by an EOL marker", end, pdfa_only=True)
+        )
         return issues
     found = data.find(b"endstream", start)
     if found < 0:
@@ -357,7 +381,9 @@ def _check_stream(
     if data[found - 1 : found] in (b"\n", b"\r"):
         real -= 2 if data[found - 2 : found] == b"\r\n" else 1
     else:
-        issues.append(StructureIssue("6.1.7-2", f"{where}: 'endstream' not preceded by an EOL marker", found))
+        issues.append(
+            StructureIssue("6.1.7-2", f"{where}: 'endstream' not preceded by an EOL marker", found, pdfa_only=True)
+        )
     if real != declared:
         issues.append(StructureIssue("6.1.7-1", f"{where}: /Length {declared} but the stream has {real} bytes", start))
     return issues
@@ -374,7 +400,9 @@ def _check_linearized_ids(data: bytes) -> list[StructureIssue]:
     if len(ids) >= 2:
         first, last = _ID.match(ids[0]), _ID.match(ids[-1])
         if first and last and re.sub(rb"\s", b"", first[1]) != re.sub(rb"\s", b"", last[1]):
-            return [StructureIssue("6.1.3-4", "linearized file: first-page and last trailer IDs differ")]
+            return [
+                StructureIssue("6.1.3-4", "linearized file: first-page and last trailer IDs differ", pdfa_only=True)
+            ]
     return []
 
 
@@ -394,9 +422,11 @@ def _check_trailer_id(data: bytes) -> list[StructureIssue]:
         return []
     idm = _ID.search(data, start, end)
     if idm is None:
-        return [StructureIssue("6.1.3-1", "the last trailer has no /ID", start)]
+        return [StructureIssue("6.1.3-1", "the last trailer has no /ID", start, pdfa_only=True)]
     if any(re.sub(rb"[\s<>()]", b"", idm[k]) == b"" for k in (1, 2)):
-        return [StructureIssue("6.1.3-1", "the trailer /ID holds an empty file identifier", idm.start())]
+        return [
+            StructureIssue("6.1.3-1", "the trailer /ID holds an empty file identifier", idm.start(), pdfa_only=True)
+        ]
     return []
 
 

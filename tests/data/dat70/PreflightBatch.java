@@ -1,0 +1,28 @@
+import java.io.File;
+import org.apache.pdfbox.preflight.PreflightDocument;
+import org.apache.pdfbox.preflight.ValidationResult;
+import org.apache.pdfbox.preflight.parser.PreflightParser;
+
+public class PreflightBatch {
+    public static void main(String[] args) throws Exception {
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, "UTF-8"));
+        String line;
+        while ((line = in.readLine()) != null) {
+            if (line.isEmpty()) continue;
+            String verdict;
+            try {
+                PreflightParser parser = new PreflightParser(new File(line));
+                parser.parse();
+                try (PreflightDocument doc = parser.getPreflightDocument()) {
+                    doc.validate();
+                    ValidationResult r = doc.getResult();
+                    verdict = r.isValid() ? "VALID" : "INVALID " + (r.getErrorsList().isEmpty() ? "" : r.getErrorsList().get(0).getErrorCode() + " " + r.getErrorsList().get(0).getDetails());
+                }
+            } catch (Exception e) {
+                verdict = "INVALID exception " + e.getClass().getSimpleName();
+            }
+            System.out.println(line + "\t" + verdict);
+            System.out.flush();
+        }
+    }
+}
