@@ -91,13 +91,12 @@ def degrade(
     if d.blur_sigma > 0:
         out = _u8(cv2.GaussianBlur(out, (0, 0), d.blur_sigma))
     if d.noise_sigma > 0:
-        # OpenCV's generator is ~4x faster than numpy's here; it is seeded from ours each time,
-        # so the result still depends only on ``rng``.
+        # Sensor noise in luminance (the same in R, G and B). OpenCV's generator is ~4x faster
+        # than numpy's here; it is seeded from ours each time, so the result depends only on rng.
         cv2.setRNGSeed(int(rng.integers(0, 2**31 - 1)))
-        noise = np.empty(out.shape, np.int16)
-        channels = 3 if colour else 1
-        cv2.randn(noise, np.zeros(channels), np.full(channels, float(d.noise_sigma)))
-        out = _u8(cv2.add(out, noise, dtype=cv2.CV_8U))
+        noise = np.empty(out.shape[:2], np.int16)
+        cv2.randn(noise, np.zeros(1), np.full(1, float(d.noise_sigma)))
+        out = _u8(cv2.add(out, cv2.merge([noise] * 3) if colour else noise, dtype=cv2.CV_8U))
     if d.rotate:
         code = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
         out = _u8(cv2.rotate(out, code[d.rotate]))
