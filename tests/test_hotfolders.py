@@ -154,7 +154,7 @@ def _entry(s: Settings, name: str) -> InboxEntry:
 
 
 def _setup(tmp_path: Path) -> tuple[Settings, Path]:
-    s = make_settings(tmp_path, max_attempts=2, retry_seconds=0)
+    s = make_settings(tmp_path, max_crashes=2, retry_seconds=0)
     check_layout(s)
     batch = s.inbox_of("v") / "b1"
     (batch / "A").mkdir(parents=True)

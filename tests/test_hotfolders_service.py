@@ -71,7 +71,8 @@ workers = 2
 poll_seconds = 0.3
 rescan_seconds = 5
 retry_seconds = 0
-max_attempts = 2
+max_crashes = 2
+max_errors = 2
 stop_grace_seconds = 0
 processor = "{processor}"
 {extra}

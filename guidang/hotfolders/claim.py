@@ -25,6 +25,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+
 from guidang.config import Settings
 from guidang.hotfolders.reasons import message
 from guidang.hotfolders.safety import InboxEntry, processed_area, processing_area, safe_label
@@ -126,7 +128,7 @@ def reject(
         row = s.get(ClaimRow, claim_id)
         if row is None:
             return False
-        zh, en = message(reason, name=row.name, detail=detail, attempts=row.attempts)
+        zh, en = message(reason, name=row.name, detail=detail, count=max(row.crashes, row.errors))
         final = settings.rejected_root / row.profile / f"claim-{claim_id}"
         moved = move_stage(
             s,
@@ -229,53 +231,47 @@ def settle(cat: Catalogue, claim_id: int) -> None:
 
 
 def record_failure(
-    cat: Catalogue, settings: Settings, claim_id: int, error: str, *, crashed: bool, counts: bool = True
+    cat: Catalogue,
+    settings: Settings,
+    claim_id: int,
+    error: str,
+    *,
+    crashed: bool,
+    counts: bool = True,
+    delay: float | None = None,
 ) -> Stage | None:
-    """A run ended without an outcome: retry later, or reject once the attempts are used up.
-    ``counts=False`` (interrupted by a stop, disk full) puts it back without using an attempt."""
+    """A run ended without an outcome: retry later, or reject once its crashes (signals) reach
+    ``max_crashes`` or its errors (exceptions) reach ``max_errors``. ``counts=False`` (stopped by
+    us, disk full) puts it back as if it had not run."""
     with cat.session() as s:
         row = s.get(ClaimRow, claim_id)
         if row is None or row.stage != Stage.RUNNING:
             return None
-        attempts = row.attempts if counts else max(row.attempts - 1, 0)
-        if counts and attempts >= settings.watch.max_attempts:
-            final = None
+        values: dict[str, Any] = {"last_error": error, "worker": None}
+        if not counts:
+            values["attempts"] = max(row.attempts - 1, 0)
+        elif crashed:
+            values["crashes"] = row.crashes + 1
         else:
-            delay = settings.watch.retry_seconds * (2 ** max(attempts - 1, 0)) if counts else 0.0
-            if not counts and "disk" in error:
-                delay = settings.watch.retry_seconds
-            move_stage(
-                s,
-                claim_id,
-                (Stage.RUNNING,),
-                Stage.CLAIMED,
-                attempts=attempts,
-                last_error=error,
-                worker=None,
-                not_before=utcnow() + dt.timedelta(seconds=delay),
-            )
-            cat.log(
-                s,
-                AGENT,
-                "claim.retry" if counts else "claim.released",
-                row.name,
-                claim=claim_id,
-                error=error,
-                attempts=attempts,
-            )
-            final = Stage.CLAIMED
-    if final is None:
-        reject(
-            cat,
-            settings,
-            claim_id,
-            "worker_crashed" if crashed else "worker_error",
-            error,
-            frm=(Stage.RUNNING,),
-            last_error=error,
+            values["errors"] = row.errors + 1
+        exhausted = counts and (
+            values.get("crashes", 0) >= settings.watch.max_crashes
+            or values.get("errors", 0) >= settings.watch.max_errors
         )
+        if not exhausted:
+            failures = row.crashes + row.errors
+            wait = delay if delay is not None else settings.watch.retry_seconds * 2**failures if counts else 0.0
+            values["not_before"] = utcnow() + dt.timedelta(seconds=wait)
+            move_stage(s, claim_id, (Stage.RUNNING,), Stage.CLAIMED, **values)
+            action = "claim.released" if not counts else "claim.retry"
+            cat.log(s, AGENT, action, row.name, claim=claim_id, error=error, crashed=crashed)
+        else:
+            s.execute(update(ClaimRow).where(ClaimRow.id == claim_id).values(**values))
+    if exhausted:
+        reason = "worker_crashed" if crashed else "worker_error"
+        reject(cat, settings, claim_id, reason, error, frm=(Stage.RUNNING,))
         return Stage.REJECTED
-    return final
+    return Stage.CLAIMED
 
 
 def reconcile(cat: Catalogue, settings: Settings) -> dict[str, int]:
@@ -294,9 +290,7 @@ def reconcile(cat: Catalogue, settings: Settings) -> dict[str, int]:
                 cat.log(s, AGENT, "claim.recovered", row.name, claim=row.id, stage="claimed")
                 done["claimed"] += 1
             else:
-                move_stage(
-                    s, row.id, (Stage.INTENT,), Stage.ABANDONED, last_error="rename not done before a stop"
-                )
+                move_stage(s, row.id, (Stage.INTENT,), Stage.ABANDONED, last_error="rename not done before a stop")
                 _rmdir_quietly(dest.parent)
                 done["abandoned"] += 1
     for row in running:

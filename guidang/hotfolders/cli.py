@@ -14,9 +14,7 @@ from guidang.storage.catalogue import BatchRow
 
 
 @click.command("watch")
-@click.option(
-    "--once", is_flag=True, help="处理当前就绪的批次后退出 / take what is ready now, process it, exit"
-)
+@click.option("--once", is_flag=True, help="处理当前就绪的批次后退出 / take what is ready now, process it, exit")
 @click.option("--workers", type=click.IntRange(min=1), help="并行批次数 / batches at once (default: cores)")
 @handle_errors
 def watch_command(once: bool, workers: int | None) -> None:
@@ -139,10 +137,7 @@ def status_command(as_json: bool, limit: int) -> None:
             f"  #{c['claim']:<5} {c['profile']}/{c['name']}  {c['stage']}  attempt {c['attempts']}"
             f"  {c['worker'] or ''}  since {c['since']}{err}"
         )
-    click.echo(
-        "近期失败 recent failures:"
-        + ("" if data["recent_failures"] or data["recent_batch_failures"] else " —")
-    )
+    click.echo("近期失败 recent failures:" + ("" if data["recent_failures"] or data["recent_batch_failures"] else " —"))
     for c in data["recent_failures"]:
         msg = c["message_zh"] or c["last_error"] or ""
         click.echo(f"  #{c['claim']:<5} {c['profile']}/{c['name']}  {c['stage']}  {c['reason'] or ''}  {msg}")

@@ -17,8 +17,10 @@ class WatchOptions(BaseModel):
     rescan_seconds: float = Field(default=60.0, gt=0)
     # profiles whose inbox is polled ("*" = all); inboxes on network mounts always are
     polling: list[str] = Field(default_factory=list)
-    # worker crashes or errors before a batch is rejected
-    max_attempts: int = Field(default=3, ge=1)
+    # runs of a batch ended by a crash (signal: segfault, OOM kill) before it is rejected
+    max_crashes: int = Field(default=3, ge=1)
+    # runs of a batch ended by an error (an exception of the unit of work) before it is rejected
+    max_errors: int = Field(default=2, ge=1)
     # wait before retrying a batch whose worker failed (doubled on each further failure)
     retry_seconds: float = Field(default=30.0, ge=0)
     # on SIGTERM, how long running batches may finish before they are interrupted and released

@@ -49,12 +49,12 @@ REASONS: dict[str, tuple[str, str]] = {
         "the manifest digest does not match READY ({detail}) and did not change within the quiet period",
     ),
     "worker_crashed": (
-        "处理进程已崩溃 {attempts} 次（{detail}），批次拒收，完整保留",
-        "the worker process crashed {attempts} times ({detail}); the batch is rejected and kept whole",
+        "处理进程已崩溃 {count} 次（{detail}），批次拒收，完整保留",
+        "the worker process crashed {count} times ({detail}); the batch is rejected and kept whole",
     ),
     "worker_error": (
-        "处理出错 {attempts} 次（{detail}），批次拒收，完整保留",
-        "processing failed {attempts} times ({detail}); the batch is rejected and kept whole",
+        "处理出错 {count} 次（{detail}），批次拒收，完整保留",
+        "processing failed {count} times ({detail}); the batch is rejected and kept whole",
     ),
     "batch_failed": (
         "批次无法处理（目录文件不可用等，详见回执）",

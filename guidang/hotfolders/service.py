@@ -55,11 +55,7 @@ def inboxes(settings: Settings) -> list[InboxInfo]:
     for name, profile in settings.profiles.items():
         path = settings.inbox_of(name)
         mount = mount_of(path)
-        polled = (
-            "*" in settings.watch.polling
-            or name in settings.watch.polling
-            or bool(mount and mount.is_network)
-        )
+        polled = "*" in settings.watch.polling or name in settings.watch.polling or bool(mount and mount.is_network)
         out.append(
             InboxInfo(
                 name,
@@ -137,9 +133,7 @@ class Watcher:
         for info in self.infos:
             obs: BaseObserver
             if info.polling:
-                obs = PollingObserverVFS(
-                    os.lstat, os.scandir, polling_interval=max(1, round(self.opts.poll_seconds))
-                )
+                obs = PollingObserverVFS(os.lstat, os.scandir, polling_interval=max(1, round(self.opts.poll_seconds)))
             else:
                 obs = Observer()
             obs.schedule(_Wake(self, info.profile), str(info.path), recursive=True)

@@ -48,7 +48,9 @@ class ClaimRow(Base):
     final_path: Mapped[str | None] = mapped_column(Text, default=None)
     stage: Mapped[str] = mapped_column(String(20), index=True)
     settled: Mapped[bool] = mapped_column(Boolean, default=False)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # runs started
+    crashes: Mapped[int] = mapped_column(Integer, default=0)  # runs ended by a signal
+    errors: Mapped[int] = mapped_column(Integer, default=0)  # runs ended by an exception
     not_before: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     worker: Mapped[str | None] = mapped_column(String(200), default=None)
     reason: Mapped[str | None] = mapped_column(String(60), default=None)

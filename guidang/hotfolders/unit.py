@@ -14,6 +14,7 @@ import logging
 import os
 import stat
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -99,10 +100,21 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             log.error("claim %d: disk full (%s); released for a later retry", claim_id, exc)
-            record_failure(cat, settings, claim_id, f"disk full: {exc}", crashed=False, counts=False)
+            record_failure(
+                cat,
+                settings,
+                claim_id,
+                f"disk full: {exc}",
+                crashed=False,
+                counts=False,
+                delay=settings.watch.retry_seconds,
+            )
             return str(Stage.CLAIMED)
         log.exception("claim %d failed", claim_id)
         return str(record_failure(cat, settings, claim_id, f"{type(exc).__name__}: {exc}", crashed=False))
+    except BrokenProcessPool as exc:  # a process of the unit's own pool died: a crash, not an error
+        log.error("claim %d: a pool process of the worker died (%s)", claim_id, exc)
+        return str(record_failure(cat, settings, claim_id, f"{type(exc).__name__}: {exc}", crashed=True))
     except Exception as exc:
         log.exception("claim %d failed", claim_id)
         return str(record_failure(cat, settings, claim_id, f"{type(exc).__name__}: {exc}", crashed=False))

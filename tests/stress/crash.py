@@ -91,9 +91,10 @@ workers = {workers}
 poll_seconds = 0.3
 rescan_seconds = 3
 retry_seconds = 0
-# kills are the test, not the batches: a batch is only rejected for crashing when it crashes
-# on its own; the retry limit itself is tested in tests/test_hotfolders_service.py
-max_attempts = 1000
+# the kills are the test, not the batches: they must not use up a batch's crash allowance
+# (the limit itself is tested in tests/test_hotfolders_service.py); errors keep their limit
+max_crashes = 100000
+max_errors = 2
 stop_grace_seconds = 0
 [profiles.{PROFILE}]
 vendor = "压力测试扫描公司"
