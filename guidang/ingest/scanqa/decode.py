@@ -35,24 +35,24 @@ def decode_working(img: Image.Image, long_side: int, frame: int = 0) -> WorkImag
     if frame:
         img.seek(frame)
     full_w, full_h = img.size
-    factor = max(full_w, full_h) / long_side
     colour = img.mode not in ("1", "L", "LA", "I;16", "I;16B", "I;16L", "I", "F")
     if img.mode == "P":
         colour = not _grey_palette(img)
-    if img.format == "JPEG" and factor >= 2:
-        img.draft("RGB" if colour else "L", (math.ceil(full_w / factor), math.ceil(full_h / factor)))
+    k = max(1, round(max(full_w, full_h) / long_side))
+    if img.format == "JPEG" and k >= 2:  # DCT scaling: 1/2, 1/4 or 1/8 of the pixels are decoded
+        img.draft("RGB" if colour else "L", (math.ceil(full_w / k), math.ceil(full_h / k)))
     try:
         img.load()
     except Exception as exc:  # Pillow reports truncation and codec failures as OSError/SyntaxError/…
         raise PageRejected("truncated", f"{type(exc).__name__}: {exc}") from exc
-    target = (max(1, round(full_w / max(factor, 1))), max(1, round(full_h / max(factor, 1))))
+    k = max(1, round(max(img.size) / long_side))  # what is left to reduce after DCT scaling
     if colour:
         rgb = np.asarray(img.convert("RGB"))
-        bgr = _resize(np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), dtype=np.uint8), target)
+        bgr = _reduce(np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), dtype=np.uint8), k)
         equal = bool(np.array_equal(bgr[..., 0], bgr[..., 1]) and np.array_equal(bgr[..., 1], bgr[..., 2]))
         grey = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
         return WorkImage(grey=grey, bgr=bgr, scale=full_w / grey.shape[1], channels_equal=equal)
-    grey = _resize(_to_grey8(img), target)
+    grey = _reduce(_to_grey8(img), k)
     return WorkImage(grey=grey, bgr=None, scale=full_w / grey.shape[1], channels_equal=False)
 
 
@@ -64,10 +64,13 @@ def _to_grey8(img: Image.Image) -> Grey:
     return np.asarray(img.convert("L"), dtype=np.uint8)
 
 
-def _resize(arr: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
-    if (arr.shape[1], arr.shape[0]) == size:
+def _reduce(arr: NDArray[np.uint8], k: int) -> NDArray[np.uint8]:
+    """Shrink by the integer factor ``k`` (pixel-area average; OpenCV's fast integer path)."""
+    if k <= 1:
         return np.ascontiguousarray(arr)
-    return np.asarray(cv2.resize(arr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    h, w = arr.shape[:2]
+    cropped = arr[: h // k * k, : w // k * k]
+    return np.asarray(cv2.resize(cropped, (w // k, h // k), interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def _grey_palette(img: Image.Image) -> bool:

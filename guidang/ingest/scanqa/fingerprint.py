@@ -26,6 +26,8 @@ class Fingerprint:
 def fingerprint(grey: NDArray[np.uint8], box: tuple[int, int, int, int]) -> Fingerprint:
     x0, y0, x1, y1 = box
     sheet = grey[y0:y1, x0:x1] if (x1 - x0) > 8 and (y1 - y0) > 8 else grey
+    while min(sheet.shape) >= 4 * THUMB[0]:  # halve with a proper filter first: area resampling is slow
+        sheet = np.asarray(cv2.pyrDown(sheet), dtype=np.uint8)
     small = cv2.resize(sheet, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
     low = cv2.dct(small)[:8, :8].flatten()
     bits = low > np.median(low[1:])

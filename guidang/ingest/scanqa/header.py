@@ -10,6 +10,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
 from guidang.ingest.scanqa.options import ScanQAOptions
@@ -39,6 +40,9 @@ _IJG_LUMA = (
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 )  # fmt: skip
+
+
+_IJG_LUMA_ARRAY = np.asarray(_IJG_LUMA, dtype=np.float64)
 
 
 class PageRejected(Exception):
@@ -175,13 +179,8 @@ def _jpeg_quality(img: Image.Image) -> int | None:
     table = list(tables[0])
     if len(table) != 64:
         return None
-    best_q, best_err = 0, float("inf")
-    for q in range(1, 101):
-        scale = 5000 / q if q < 50 else 200 - 2 * q
-        err = 0.0
-        for std, actual in zip(_IJG_LUMA, table, strict=True):
-            expected = min(max((std * scale + 50) // 100, 1), 255)
-            err += abs(expected - actual)
-        if err < best_err:
-            best_q, best_err = q, err
-    return best_q
+    q = np.arange(1, 101, dtype=np.float64)[:, None]
+    scale = np.where(q < 50, 5000 / q, 200 - 2 * q)
+    expected = np.clip(np.floor((_IJG_LUMA_ARRAY[None, :] * scale + 50) / 100), 1, 255)
+    errors = np.abs(expected - np.asarray(table, dtype=np.float64)[None, :]).sum(axis=1)
+    return int(np.argmin(errors)) + 1

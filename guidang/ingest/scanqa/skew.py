@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-MAX_POINTS = 40_000
+MAX_POINTS = 25_000
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,11 @@ class Skew:
 
 def ink_points(ink: NDArray[np.bool_], max_points: int = MAX_POINTS) -> NDArray[np.float64]:
     """(N, 2) array of (x, y) ink coordinates, deterministically thinned to ``max_points``."""
-    ys, xs = np.nonzero(ink)
+    found = cv2.findNonZero(ink.view(np.uint8))
+    if found is None:
+        return np.empty((0, 2), np.float64)
+    xy = np.asarray(found).reshape(-1, 2)
+    xs, ys = xy[:, 0], xy[:, 1]
     if xs.size > max_points:
         step = xs.size / max_points
         idx = (np.arange(max_points) * step).astype(np.int64)
@@ -49,15 +54,17 @@ def measure_skew(points: NDArray[np.float64], search: float) -> Skew:
     if len(points) < 50:
         return Skew(angle=0.0, sharpness=1.0, row_score=0.0, column_score=0.0)
     # text lines run either way (a page may lie sideways): search around 0 and around 90 degrees
-    near = np.arange(-search, search + 1e-9, 0.5)
+    near = np.arange(-search, search + 1e-9, 1.0)
     coarse = np.concatenate((near, near + 90.0))
     scores = np.array([profile_score(points, a) for a in coarse])
     best = float(coarse[int(np.argmax(scores))])
-    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
-    fscores = np.array([profile_score(points, a) for a in fine])
-    i = int(np.argmax(fscores))
-    angle = float(fine[i])
-    if 0 < i < len(fine) - 1:  # parabolic refinement between the neighbours
+    for step, span in ((0.25, 1.0), (0.05, 0.25)):  # refine around the best angle
+        around = np.arange(best - span, best + span + 1e-9, step)
+        fscores = np.array([profile_score(points, a) for a in around])
+        i = int(np.argmax(fscores))
+        best = float(around[i])
+    angle = best
+    if 0 < i < len(around) - 1:  # parabolic refinement between the neighbours
         a, b, c = fscores[i - 1], fscores[i], fscores[i + 1]
         denom = a - 2 * b + c
         if denom < 0:
