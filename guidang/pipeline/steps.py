@@ -12,7 +12,8 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -157,22 +158,38 @@ def _scan_qa(works: dict[str, ItemWork], options: ScanQAOptions, jobs: int) -> N
         work.add(run_scan_checks(subject))
 
 
-def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, jobs: int, work_root: Path) -> None:
-    jobs_of: dict[str, list[PageJob]] = {}
+def _run_pages(jobs: list[PageJob], workers: int) -> list[PageWork | None]:
+    """Run page tasks in a fresh pool; a task whose worker died (segfault, OOM kill) gives None."""
+    results: list[PageWork | None] = [None] * len(jobs)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver"),
+                             initializer=_worker_init) as pool:
+        futures = [pool.submit(page_task, j) for j in jobs]
+        for n, future in enumerate(futures):
+            try:
+                results[n] = future.result()
+            except BrokenProcessPool:
+                log.warning("worker died on page %s", jobs[n].source)
+    return results
+
+
+def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, workers: int, work_root: Path) -> None:
+    """Prepare and OCR every page; pages lost to a dead worker get one more try in a new pool."""
+    jobs: list[tuple[ItemWork, PageJob]] = []
     for w in works:
         folder = work_root / "derivatives" / w.code
         folder.mkdir(parents=True, exist_ok=True)
-        jobs_of[w.code] = [
-            PageJob(m.path, m, options, folder / f"{n:04d}.png", languages)
-            for n, m in enumerate(w.measurements, start=1)
-        ]
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("forkserver"),
-                             initializer=_worker_init) as pool:
-        futures: dict[str, list[Future[PageWork]]] = {
-            code: [pool.submit(page_task, j) for j in page_jobs] for code, page_jobs in jobs_of.items()
-        }
-        for w in works:
-            w.pages = [f.result() for f in futures[w.code]]
+        jobs += [(w, PageJob(m.path, m, options, folder / f"{n:04d}.png", languages))
+                 for n, m in enumerate(w.measurements, start=1)]
+    results = _run_pages([j for _, j in jobs], workers)
+    lost = [n for n, r in enumerate(results) if r is None]
+    if lost:
+        for n, r in zip(lost, _run_pages([jobs[n][1] for n in lost], workers), strict=True):
+            results[n] = r
+    for w in works:
+        w.pages = []
+    for (w, job), result in zip(jobs, results, strict=True):
+        w.pages.append(result or PageWork(job.source, job.source, None,
+                                          error="处理该页的工作进程两次异常退出（崩溃或内存不足）"))
 
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
@@ -258,6 +275,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
     pdf_path = item_dir / f"{code}.pdf"
     row = work.item.row
     part = settings.pdfa.part
+    rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
     try:
         pdf = write_pdfa(
             [PdfPage(p.image, p.ocr) for p in work.pages], pdf_path, part=part,
@@ -266,7 +284,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
         text = "\n\f".join(p.ocr.text for p in work.pages if p.ocr).encode("utf-8")
         files = _computer_files(work, profile.vendor, (pdf_path.name, pdf.size), (f"{code}.txt", len(text)), part)
         meta = RecordMetadata.from_catalogue(
-            row, get_rule(profile.archival_code_rule), archive_name=profile.archive_name or None,
+            row, rule, archive_name=profile.archive_name or None,
             fonds_name=profile.fonds_name or None, unit_name=profile.unit_name or None, files=files,
             events=_events(work, profile, received), language="汉语",
         )
@@ -284,7 +302,8 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
     work.package_dir = package.root
     records = {rel: d for rel, d in package.files.items() if not rel.startswith(aip.METADATA_DIR + "/")}
     context = Dat70Context(
-        db=lookups, clamd=_clamd(settings), archival_code_rule=profile.archival_code_rule,
+        db=lookups, clamd=_clamd(settings),
+        archival_code_rule=rule,
         fonds_code=profile.fonds_code,
         # the sender of the archival package is the packaging step: what it declared, the checks recompute
         sender=SenderDeclaration(package_digest=package.package_digest.get("sha256"), algorithm="sha256",

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from guidang.errors import StorageError
+from guidang.storage import sequence
 
 
 def utcnow() -> dt.datetime:
@@ -156,6 +157,7 @@ class Catalogue:
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             Base.metadata.create_all(self.engine)
+            sequence.metadata.create_all(self.engine)  # 档号 counters live in the same database
         except SQLAlchemyError as exc:
             raise StorageError(
                 f"无法打开编目数据库 {url}：{exc}", f"cannot open the catalogue database {url}: {exc}"
