@@ -106,7 +106,19 @@ def check_one_file(path: Path, settings: Settings, shown: str | None = None) -> 
     return CheckedSubject(shown or str(path), "文件", report)
 
 
-def check_package(path: Path, stage: Stage, ctx: Dat70Context) -> CheckedSubject:
+def backups_for(code: str, roots: Iterable[Path]) -> tuple[Path, ...]:
+    """Backup copies of a package under the configured backup roots (3-9)."""
+    names = (code, f"{code}.zip", f"{code}.tar", f"{code}.tar.gz", f"{code}.tgz")
+    return tuple(root / n for root in roots for n in names if (root / n).exists())
+
+
+def check_package(path: Path, stage: Stage, ctx: Dat70Context, code: str | None = None) -> CheckedSubject:
+    from dataclasses import replace
+
+    from guidang.validators.dat70.package import PackageView
+
+    if not ctx.backups and ctx.options.backup_roots:
+        ctx = replace(ctx, backups=backups_for(code or PackageView(path).archival_code, ctx.options.backup_roots))
     try:
         return CheckedSubject(str(path), "信息包", run_dat70(path, stage, ctx), stage=stage.value)
     except GuidangError as exc:
@@ -138,7 +150,8 @@ def check_store(path: Path, stage: Stage, ctx: Dat70Context) -> Iterator[Checked
             except (GuidangError, OSError, KeyError, ValueError) as exc:
                 yield CheckedSubject(shown, "保存对象", Report(), stage=stage.value, error=str(exc))
                 continue
-            yield CheckedSubject(shown, "保存对象", run_dat70(dest, stage, replace(ctx, sender=sender)), stage.value)
+            checked = check_package(dest, stage, replace(ctx, sender=sender), code)
+            yield replace(checked, path=shown, kind="保存对象")
 
 
 def check_batch(path: Path, settings: Settings) -> Iterator[CheckedSubject]:

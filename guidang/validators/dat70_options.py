@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 
@@ -121,6 +123,8 @@ class Dat70Options(BaseModel):
     pdfa_part: str = Field(default="2b", pattern=r"^(1b|2b|3b)$")
     # 3-6: creating programs (文档创建程序) not acceptable: unknown or unlicensed software
     forbidden_programs: list[str] = Field(default_factory=lambda: ["未知", "unknown", "破解", "cracked"])
+    # 3-9: where backups of packages are kept: <root>/<档号>/ or <root>/<档号>.zip / .tar / .tar.gz
+    backup_roots: list[Path] = Field(default_factory=list)
     # 4-1: oldest acceptable antivirus signature database, in days
     max_signature_age_days: int = Field(default=30, ge=1)
     # 2-5: actions that must each appear in the process history (业务行为); 检测 is recorded after GD
