@@ -229,6 +229,19 @@ def test_missing_context_is_reported_never_passed(good: Path) -> None:
         assert got[n] == {Status.WARN}, n
 
 
+def test_creation_time_measured_against_recorded(tmp_path: Path, ctx: Dat70Context) -> None:
+    """1-10 compares a scan's EXIF DateTime with the 数字化时间 recorded for it."""
+
+    def edit(root: object) -> None:
+        mf._el(root, "数字化时间").text = "2024-03-02T09:30:00+08:00"  # type: ignore[arg-type]
+
+    root = mf.build(tmp_path / mf.CODE, mf.Spec(edit_xml=edit))
+    report = run_dat70(root, "GD", replace(ctx, sender=mf.sender_of(root)))
+    assert failed(report) == {"1-10"}
+    (r,) = [x for x in report.by_id("GD-1-10") if x.status is Status.FAIL]
+    assert r.evidence[0].field == "数字化时间" and r.evidence[0].found == "2024-03-01T09:30:00+08:00"
+
+
 def test_db_record_checked_too(good: Path, ctx: Dat70Context) -> None:
     """1-2 … 1-6 run on the catalogue DB's record as well as the package (DA/T 70: both)."""
     context = replace(ctx, db_record={"题名": "通知\x0b", "年度": "2O11"})

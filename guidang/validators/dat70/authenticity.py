@@ -539,16 +539,37 @@ def electronic_attributes(s: Dat70Subject) -> Iterator[Finding]:
                     {"file": d.relpath, "expected": fmt, "found": fid.label()},
                     ev(d.relpath, "格式信息", fmt, f"{fid.puid} {fid.label()} {fid.mime}"),
                 )
-        created = pkg.text_of("创建时间", d.block)
-        recorded = parse_datetime(created) if created else None
+        element, created = _recorded_creation(s, d.block)
+        if created is None:
+            continue
+        recorded = parse_datetime(created)
         embedded = signatures.embedded_creation_time(s.path(d.relpath))
-        if recorded is not None and embedded is not None and abs((embedded - recorded).total_seconds()) > 1:
+        if recorded is None or embedded is None:
+            continue  # 1-3 reports an unreadable time; a file that records none cannot be compared
+        date_only = "T" not in created and ":" not in created
+        differs = embedded.date() != recorded.date() if date_only else abs((embedded - recorded).total_seconds()) > 1
+        if differs:
             yield Finding(
                 FAIL,
                 "ctime_mismatch",
                 {"file": d.relpath, "expected": created, "found": embedded.isoformat()},
-                ev(d.relpath, "创建时间", created, embedded.isoformat()),
+                ev(d.relpath, element, created, embedded.isoformat()),
             )
+
+
+def _recorded_creation(s: Dat70Subject, block: etree._Element) -> tuple[str, str | None]:
+    """The creation time recorded for a file: 创建时间 in its electronic attributes, else the 数字化时间
+    of its digitisation attributes (a scan's creation), compared with the file's own EXIF/PDF date."""
+    created = s.package.text_of("创建时间", block)
+    if created:
+        return "创建时间", created
+    container = block.getparent()
+    if container is not None:
+        for attrs in s.package.elements("数字化属性", container):
+            scanned = s.package.text_of("数字化时间", attrs)
+            if scanned:
+                return "数字化时间", scanned
+    return "创建时间", None
 
 
 @check("1-11")
