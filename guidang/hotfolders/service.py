@@ -252,8 +252,8 @@ class Watcher:
                 )
                 continue
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-            log.error("claim %d: worker %s", claim_id, how)
             interrupted = bool(self._stopping)  # we stopped it: not the batch's fault
+            log.log(logging.INFO if interrupted else logging.ERROR, "claim %d: worker %s", claim_id, how)
             claims_mod.record_failure(
                 self.cat, self.settings, claim_id, f"worker {how}", crashed=True, counts=not interrupted
             )
