@@ -114,6 +114,10 @@ def test_marker_and_its_manifest_digest(tmp_path: Path) -> None:
     (batch / "READY").write_text(f"sm3={'1' * 64}\n")
     sm3.unlink()
     assert marker_verdict(batch).reason == "manifest_missing"
+    manifest.unlink()
+    os.mkfifo(manifest)  # never opened for reading (that would block): refused
+    (batch / "READY").write_text(f"{good}\n")
+    assert (marker_verdict(batch).state, marker_verdict(batch).reason) == ("refuse", "manifest_not_regular")
     (batch / "READY").unlink()
     os.symlink("/etc/passwd", batch / "READY")
     assert (marker_verdict(batch).state, marker_verdict(batch).reason) == ("refuse", "marker_not_regular")

@@ -10,14 +10,13 @@ it names, both opened without following links and only once READY exists.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from guidang.packaging.fixity import digest_file
+from guidang.packaging.fixity import new_hash
 
 MARKER = "READY"
 MAX_MARKER_BYTES = 64 * 1024
@@ -46,18 +45,38 @@ class MarkerDigest:
     manifest: str
 
 
-def _read_regular(path: Path, limit: int) -> bytes | None:
-    """Read a regular file without following a link or blocking on a FIFO; None if it is not one."""
+def _open_regular(path: Path) -> int | None:
+    """An fd on a regular file, opened without following a link or blocking on a FIFO; else None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _read_regular(path: Path, limit: int) -> bytes | None:
+    fd = _open_regular(path)
+    if fd is None:
+        return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
         return os.read(fd, limit)
     finally:
         os.close(fd)
+
+
+def _digest_regular(path: Path, algorithm: str) -> str | None:
+    """Digest of a regular file (checked on the open fd, so a swap after lstat changes nothing)."""
+    fd = _open_regular(path)
+    if fd is None:
+        return None
+    h = new_hash(algorithm)
+    with os.fdopen(fd, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def parse_marker(text: str) -> MarkerDigest | None:
@@ -72,16 +91,6 @@ def parse_marker(text: str) -> MarkerDigest | None:
         algo = (m["algo"] or ("sm3" if file and "sm3" in file.lower() else "sha256")).lower()
         return MarkerDigest(algo, m["hex"].lower(), file or DEFAULT_MANIFESTS[algo])
     return None
-
-
-def _digest(path: Path, algorithm: str) -> str:
-    if algorithm == "sha256":
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
-    return digest_file(path).sm3
 
 
 def marker_verdict(batch: Path) -> Verdict:
@@ -106,9 +115,9 @@ def marker_verdict(batch: Path) -> Verdict:
         mmode = os.lstat(manifest).st_mode
     except FileNotFoundError:
         return Verdict("wait", "manifest_missing", wanted.manifest)
-    if not stat.S_ISREG(mmode):
+    found = _digest_regular(manifest, wanted.algorithm) if stat.S_ISREG(mmode) else None
+    if found is None:
         return Verdict("refuse", "manifest_not_regular", wanted.manifest)
-    found = _digest(manifest, wanted.algorithm)
     if found != wanted.hexdigest:
         return Verdict(
             "wait",
