@@ -32,7 +32,7 @@ from sqlalchemy import select
 from guidang.hotfolders.state import FINAL, IN_FLIGHT, ClaimRow, Stage, open_catalogue
 from guidang.models import BatchStatus, ItemStatus
 from guidang.samples.batch import make_batch
-from guidang.storage.catalogue import BatchRow, ItemRow
+from guidang.storage.catalogue import BatchRow, Catalogue, ItemRow
 from guidang.storage.ocfl_store import OcflStore
 
 PROFILE = "crash"
@@ -197,10 +197,12 @@ class Feeder(threading.Thread):
         self.rng = random.Random(seed + 1)
         self.delivered: list[tuple[Delivery, dict[str, str]]] = []
         self.error: BaseException | None = None
+        self._cat: Catalogue | None = None
 
     def _decided(self, name: str) -> bool:
-        cat = open_catalogue(f"sqlite:///{self.home / 'catalogue.db'}")
-        with cat.session() as s:
+        if self._cat is None:
+            self._cat = open_catalogue(f"sqlite:///{self.home / 'catalogue.db'}")
+        with self._cat.session() as s:
             rows = list(s.scalars(select(ClaimRow).where(ClaimRow.name == name)))
         return (
             bool(rows)
@@ -209,14 +211,27 @@ class Feeder(threading.Thread):
         )
 
     def run(self) -> None:
+        """Deliver in order, except that a re-delivery waits for its first delivery to be decided
+        (without holding up the others)."""
         inbox = self.home / "inbox" / PROFILE
+        pending = list(self.deliveries)
         try:
-            for d in self.deliveries:
-                while (inbox / d.name).exists() or (d.after and not self._decided(d.after)):
+            while pending:
+                d = next(
+                    (
+                        d
+                        for d in pending
+                        if not (inbox / d.name).exists() and not (d.after and not self._decided(d.after))
+                    ),
+                    None,
+                )
+                if d is None:
                     time.sleep(0.2)
+                    continue
+                pending.remove(d)
                 self.delivered.append((d, deliver(inbox, d, self.rng)))
                 time.sleep(self.rng.uniform(0, self.pace))
-        except BaseException as exc:
+        except BaseException as exc:  # reported by the main thread
             self.error = exc
 
 
@@ -297,7 +312,7 @@ def run(
     watcher = start_watch(env, log)
     while sum(report.kills.values()) < kills or feeder.is_alive():
         # short pauses hit claims, start-ups and intake; long ones let batches reach the store
-        time.sleep(rng.uniform(*interval) if rng.random() < 0.6 else rng.uniform(interval[1], 6 * interval[1]))
+        time.sleep(rng.uniform(*interval) if rng.random() < 0.6 else rng.uniform(interval[1], 7 * interval[1]))
         if watcher.poll() is not None:  # it stopped by itself: that is a failure of the watcher
             raise AssertionError(f"guidang watch exited with {watcher.returncode}; see {log}")
         if sum(report.kills.values()) >= kills:
