@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import click
-from sqlalchemy import desc, or_, select
+from sqlalchemy import desc, func, or_, select
+from sqlalchemy.orm import Session
 
 from guidang.cli import handle_errors, settings
 from guidang.models import BatchStatus
-from guidang.storage.catalogue import BatchRow
+from guidang.storage.catalogue import BatchRow, ItemRow
 
 
 @click.command("watch")
@@ -27,6 +28,19 @@ def watch_command(once: bool, workers: int | None) -> None:
     Watcher(s, once=once).run()
 
 
+def _progress(ses: Session, path: str) -> dict[str, int] | None:
+    """Items of the batch a running claim is ingesting, by status (None before intake is done)."""
+    batch = ses.scalars(select(BatchRow).where(BatchRow.source_path == path).order_by(desc(BatchRow.id))).first()
+    if batch is None:
+        return None
+    counts = dict(
+        ses.execute(select(ItemRow.status, func.count()).where(ItemRow.batch_id == batch.id).group_by(ItemRow.status))
+        .tuples()
+        .all()
+    )
+    return {"batch": batch.id, "items": sum(counts.values()), **counts}
+
+
 def status_data(limit: int = 20) -> dict[str, Any]:
     """Inboxes, claims in flight with their stage, and recent failures, from the catalogue DB."""
     from guidang.hotfolders.service import inboxes
@@ -36,6 +50,7 @@ def status_data(limit: int = 20) -> dict[str, Any]:
     cat = open_catalogue(s.db_url)
     with cat.session() as ses:
         flight = claims(ses, *IN_FLIGHT)
+        progress = {c.id: _progress(ses, c.processing_path) for c in flight if c.stage == Stage.RUNNING}
         failed_claims = list(
             ses.scalars(
                 select(ClaimRow)
@@ -81,6 +96,7 @@ def status_data(limit: int = 20) -> dict[str, Any]:
                 "worker": c.worker,
                 "since": c.updated_at.isoformat(),
                 "last_error": c.last_error,
+                "progress": progress.get(c.id),
             }
             for c in flight
         ],
@@ -114,6 +130,13 @@ def status_data(limit: int = 20) -> dict[str, Any]:
     }
 
 
+def _items(progress: dict[str, int] | None) -> str:
+    if not progress:
+        return ""
+    decided = progress.get("accepted", 0) + progress.get("rejected", 0)
+    return f"  件 items {decided}/{progress['items']} decided"
+
+
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print one JSON object")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
@@ -135,7 +158,7 @@ def status_command(as_json: bool, limit: int) -> None:
         err = f"  ({c['last_error']})" if c["last_error"] else ""
         click.echo(
             f"  #{c['claim']:<5} {c['profile']}/{c['name']}  {c['stage']}  attempt {c['attempts']}"
-            f"  {c['worker'] or ''}  since {c['since']}{err}"
+            f"  {c['worker'] or ''}  since {c['since']}{_items(c['progress'])}{err}"
         )
     click.echo("近期失败 recent failures:" + ("" if data["recent_failures"] or data["recent_batch_failures"] else " —"))
     for c in data["recent_failures"]:
