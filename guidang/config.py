@@ -38,10 +38,12 @@ def default_home() -> Path:
 class OcrOptions(BaseModel):
     languages: str = "chi_sim+eng"
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # resolution Tesseract reads at (the page is downscaled for OCR only); None: the scan's own
+    dpi: float | None = Field(default=None, gt=0)
 
 
 class PdfaOptions(BaseModel):
-    part: str = Field("2b", pattern=r"^(1b|2b|3b)$")  # GB/T 18894 cites PDF/A-1 (GB/T 23286.1)
+    part: str = Field(default="2b", pattern=r"^(1b|2b|3b)$")  # GB/T 18894 cites PDF/A-1 (GB/T 23286.1)
 
 
 class ClamavOptions(BaseModel):
@@ -74,7 +76,7 @@ class Settings(BaseSettings):
     database_url: str = ""  # default: sqlite:///<home>/catalogue.db
     language: str = Field("zh", pattern=r"^(zh|en)$")
     ocr: OcrOptions = OcrOptions()
-    pdfa: PdfaOptions = PdfaOptions(part="2b")
+    pdfa: PdfaOptions = PdfaOptions()
     clamav: ClamavOptions = ClamavOptions()
     watch: WatchOptions = WatchOptions()
     signing: SigningOptions = SigningOptions()  # EEP signing key (guidang.packaging.signing)

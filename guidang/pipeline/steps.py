@@ -19,10 +19,12 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from guidang import __version__
-from guidang.config import Profile, Settings
-from guidang.errors import GuidangError
-from guidang.ingest.ocr import OcrPage, ocr_page
+from guidang.config import OcrOptions, Profile, Settings
+from guidang.errors import GuidangError, InputError
+from guidang.ingest.ocr import OcrPage
+from guidang.ingest.ocr_scan import ocr_prepared
 from guidang.ingest.pdfa import PdfaValidationError, PdfPage, XmpFields, write_pdfa
+from guidang.ingest.placement import Placement
 from guidang.ingest.prepare import ImageOperation, prepare_page
 from guidang.ingest.scanqa.inspect import PageMeasurement, inspect_batch
 from guidang.ingest.scanqa.metadata import COLOUR_MODE_ZH
@@ -72,15 +74,17 @@ class PageJob:
     source: Path
     measurement: PageMeasurement
     options: ScanQAOptions
-    derivative: Path
     languages: str
+    ocr_dpi: float | None
 
 
 @dataclass(frozen=True)
 class PageWork:
+    """One page read: OCR of its prepared derivative, and how the untouched master maps onto it."""
+
     source: Path
-    image: Path  # what goes into the PDF: the derivative, or the master when nothing was changed
     ocr: OcrPage | None
+    placement: Placement | None = None
     operations: tuple[ImageOperation, ...] = ()
     error: str | None = None
 
@@ -123,17 +127,20 @@ class ItemWork:
 
 
 def page_task(job: PageJob) -> PageWork:
-    """Prepare the derivative of one page and OCR it (runs in a worker process)."""
+    """Prepare the derivative of one page in memory and OCR it (runs in a worker process)."""
+    m = job.measurement
     try:
-        prepared = prepare_page(job.source, job.measurement, job.options, out=job.derivative, grey=True)
-        image = job.derivative if prepared.operations and prepared.path else job.source
-        dpi = prepared.dpi or job.measurement.dpi
-        return PageWork(job.source, image, ocr_page(image, job.languages, dpi=dpi), prepared.operations)
+        if m.header is None:
+            raise InputError(f"无法读取 {job.source.name}", f"cannot read {job.source.name}")
+        prepared = prepare_page(job.source, m, job.options, grey=True)
+        ocr, placement = ocr_prepared(prepared.image, prepared.dpi or m.dpi, prepared.operations,
+                                      (m.header.width, m.header.height), job.languages, ocr_dpi=job.ocr_dpi)
+        return PageWork(job.source, ocr, placement, prepared.operations)
     except GuidangError as exc:
-        return PageWork(job.source, job.source, None, error=exc.message("zh"))
+        return PageWork(job.source, None, error=exc.message("zh"))
     except Exception as exc:  # one bad page must not take the batch down
         log.exception("page %s failed", job.source)
-        return PageWork(job.source, job.source, None, error=f"{type(exc).__name__}: {exc}")
+        return PageWork(job.source, None, error=f"{type(exc).__name__}: {exc}")
 
 
 def _worker_init() -> None:
@@ -172,14 +179,10 @@ def _run_pages(jobs: list[PageJob], workers: int) -> list[PageWork | None]:
     return results
 
 
-def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, workers: int, work_root: Path) -> None:
+def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions) -> None:
     """Prepare and OCR every page; pages lost to a dead worker get one more try in a new pool."""
-    jobs: list[tuple[ItemWork, PageJob]] = []
-    for w in works:
-        folder = work_root / "derivatives" / w.code
-        folder.mkdir(parents=True, exist_ok=True)
-        jobs += [(w, PageJob(m.path, m, options, folder / f"{n:04d}.png", languages))
-                 for n, m in enumerate(w.measurements, start=1)]
+    workers = ocr.jobs
+    jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi)) for w in works for m in w.measurements]
     results = _run_pages([j for _, j in jobs], workers)
     lost = [n for n, r in enumerate(results) if r is None]
     if lost:
@@ -188,8 +191,7 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, work
     for w in works:
         w.pages = []
     for (w, job), result in zip(jobs, results, strict=True):
-        w.pages.append(result or PageWork(job.source, job.source, None,
-                                          error="处理该页的工作进程两次异常退出（崩溃或内存不足）"))
+        w.pages.append(result or PageWork(job.source, None, error="处理该页的工作进程两次异常退出（崩溃或内存不足）"))
 
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
@@ -203,7 +205,7 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     _scan_qa(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked]
     if ready:
-        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr.jobs, work_root)
+        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
     lookups = CatalogueDbLookups(cat)
     for work in works.values():
         if not work.blocked:
@@ -278,7 +280,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
     rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
     try:
         pdf = write_pdfa(
-            [PdfPage(p.image, p.ocr) for p in work.pages], pdf_path, part=part,
+            [PdfPage(p.source, p.ocr, placement=p.placement) for p in work.pages], pdf_path, part=part,
             xmp=XmpFields(title=row.title, archival_code=code, creator=row.creator),
         )
         text = "\n\f".join(p.ocr.text for p in work.pages if p.ocr).encode("utf-8")

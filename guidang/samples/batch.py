@@ -390,21 +390,33 @@ def write_manifest(root: Path, name: str = MANIFEST_NAME) -> Path:
     return target
 
 
+DEMO_SKEWS = (0.6, -0.4, 0.7, -0.8, 0.3, -0.5, 0.5, -0.7, 0.4)  # degrees, one per demo page
+
+
 def generate_demo(dest: Path, seed: int = 0, *, truth_dir: Path | None = None, dpi: int = 300) -> Path:
     """Write the `guidang demo` drop into ``dest`` and return ``dest``.
 
     Two batches, because DA/T 31 wants one storage format per batch: ``DEMO-TIF-<seed>``
     (3 件, 6 pages, TIFF/LZW, catalogue.csv) and ``DEMO-JPG-<seed>`` (2 件 of 政务服务 case
     records, 3 pages, JPEG, 目录.xlsx with the 政务服务 columns). 档号 run on from one batch
-    to the other (0001-0005). Pages carry the "scan" profile (skew up to 1.5°, light noise
-    and blur, grey paper) and the first page of the first 件 has a black border on its right
-    edge, so the scan QA has something to report while Tesseract still reads every page.
-    Truth files go to ``truth_dir`` when given (never into ``dest``, which may be an inbox).
+    to the other (0001-0005). Every page is scanned as a decent vendor would (slight skew
+    under the 1° limit, light noise and blur, grey paper), so four 件 are archived; the first
+    page of the first 件 has a 3.8 mm black border on its right edge (over the 3 mm limit), so
+    the receipt shows one item returned with SCAN-BORDER. Truth files go to ``truth_dir`` when
+    given (never into ``dest``, which may be an inbox).
     """
-    first_page = Degradation(
-        skew_deg=0.8, noise_sigma=3.0, blur_sigma=0.7 * dpi / 300, paper=GREY_PAPER,
-        border_px=round(45 * dpi / 300), border_edges="r", specks=3,
-    )  # fmt: skip
+
+    def page(n: int, border: bool = False) -> Degradation:
+        return Degradation(
+            skew_deg=DEMO_SKEWS[n % len(DEMO_SKEWS)], noise_sigma=3.0, blur_sigma=0.7 * dpi / 300,
+            paper=GREY_PAPER, border_px=round(45 * dpi / 300) if border else 0,
+            border_edges="r" if border else "", specks=3 if border else 0,
+        )  # fmt: skip
+
+    def overrides(page_counts: Sequence[int], first: int) -> dict[tuple[int, int], Degradation]:
+        pages = [(i, p) for i, count in enumerate(page_counts) for p in range(count)]
+        return {ip: page(first + n, border=first == 0 and n == 0) for n, ip in enumerate(pages)}
+
     tiff_id = DEMO_TIFF_BATCH.format(seed=seed)
     jpeg_id = DEMO_JPEG_BATCH.format(seed=seed)
     make_batch(
@@ -412,7 +424,7 @@ def generate_demo(dest: Path, seed: int = 0, *, truth_dir: Path | None = None, d
         page_counts=(2, 1, 3),
         seed=seed,
         image_format="tiff",
-        overrides={(0, 0): first_page},
+        overrides=overrides((2, 1, 3), 0),
         batch_id=tiff_id,
         truth_path=truth_dir / f"{tiff_id}.truth.json" if truth_dir else None,
         dpi=dpi,
@@ -427,6 +439,7 @@ def generate_demo(dest: Path, seed: int = 0, *, truth_dir: Path | None = None, d
         image_format="jpeg",
         catalogue="xlsx",
         service_fields=True,
+        overrides=overrides((1, 2), 6),
         batch_id=jpeg_id,
         truth_path=truth_dir / f"{jpeg_id}.truth.json" if truth_dir else None,
         dpi=dpi,
