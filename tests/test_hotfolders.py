@@ -16,6 +16,7 @@ from guidang.hotfolders.mounts import mount_of, parse_mountinfo
 from guidang.hotfolders.readiness import QuietTracker, marker_verdict, parse_marker
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries, processing_area
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
+from guidang.hotfolders.unit import run_claim
 from guidang.packaging.fixity import digest_file
 
 MOUNTINFO = """\
@@ -273,3 +274,17 @@ def test_claimed_entry_missing_from_disk_is_recorded(tmp_path: Path) -> None:
     shutil.rmtree(_row(s, claim_id).processing_path)
     assert claims.reconcile(cat, s)["missing"] == 1
     assert _row(s, claim_id).last_error == "missing from the processing area"
+
+
+def test_entry_taken_to_be_rejected_is_rejected_even_after_a_crash(tmp_path: Path) -> None:
+    s, _batch = _setup(tmp_path)
+    os.symlink("/etc", s.inbox_of("v") / "linked")
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "linked"), ("symlink", "/etc"))
+    assert claim_id is not None  # ... and the watcher died before it could reject it
+    assert run_claim(s, claim_id) == Stage.REJECTED  # whoever runs it next rejects it, never ingests it
+    row = _row(s, claim_id)
+    assert (row.reason, row.settled) == ("symlink", True)
+    moved = Path(row.final_path or "") / "delivered" / "linked"
+    assert moved.is_symlink() and os.readlink(moved) == "/etc"
+    assert "symbolic link (to /etc)" in (Path(row.final_path or "") / "reasons.json").read_text("utf-8")

@@ -72,8 +72,12 @@ def lock_is_free(settings: Settings, profile: str, claim_id: int) -> bool:
         return got
 
 
-def claim(cat: Catalogue, settings: Settings, profile: str, entry: InboxEntry) -> int | None:
-    """Move one inbox entry into the processing area; its claim id, or None if it vanished."""
+def claim(
+    cat: Catalogue, settings: Settings, profile: str, entry: InboxEntry, refusal: tuple[str, str] | None = None
+) -> int | None:
+    """Move one inbox entry into the processing area; its claim id, or None if it vanished.
+    A ``refusal`` (reason, detail) is written with the intent, so that a claim taken only to be
+    rejected is rejected even if a crash falls between the rename and the rejection."""
     area = processing_area(settings, profile)
     label = entry.name if entry.problem is None else safe_label(entry.name)
     with cat.session() as s:
@@ -84,7 +88,11 @@ def claim(cat: Catalogue, settings: Settings, profile: str, entry: InboxEntry) -
             kind=entry.kind,
             source_raw=entry.raw.hex() if entry.decoded_from else "",
             stage=Stage.INTENT,
-            detail={"decoded_from": entry.decoded_from} if entry.decoded_from else {},
+            detail={
+                **({"decoded_from": entry.decoded_from} if entry.decoded_from else {}),
+                **({"detail": refusal[1]} if refusal else {}),
+            },
+            reason=refusal[0] if refusal else None,
         )
         s.add(row)
         s.flush()

@@ -212,11 +212,11 @@ class Watcher:
     def _take(self, profile: str, entry: InboxEntry, refusal: tuple[str, str] | None) -> bool:
         self._quiet[profile].forget(entry.path)
         self._waiting.pop(entry.path, None)
-        claim_id = claims_mod.claim(self.cat, self.settings, profile, entry)
+        claim_id = claims_mod.claim(self.cat, self.settings, profile, entry, refusal)
         if claim_id is None:
             return False
         if refusal is not None:
-            claims_mod.reject(self.cat, self.settings, claim_id, refusal[0], refusal[1])
+            claims_mod.reject(self.cat, self.settings, claim_id, *refusal)
         return True
 
     # dispatch -----------------------------------------------------------------

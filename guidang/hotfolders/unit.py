@@ -60,6 +60,7 @@ def run_claim(settings: Settings, claim_id: int) -> str:
         if row is None:
             return "unknown"
         profile, path, attempts = row.profile, Path(row.processing_path), row.attempts
+        refusal = (row.reason, str(row.detail.get("detail", ""))) if row.reason else None
     with claim_lock(settings, profile, claim_id) as mine:
         if not mine:
             return "busy"
@@ -78,6 +79,9 @@ def run_claim(settings: Settings, claim_id: int) -> str:
                 attempt=attempts + 1,
                 worker=worker_name(),
             )
+        if refusal is not None:  # taken only to be rejected; a crash fell before the rejection
+            reject(cat, settings, claim_id, *refusal, frm=(Stage.RUNNING,))
+            return str(Stage.REJECTED)
         return _run(cat, settings, claim_id, profile, path)
 
 
