@@ -90,9 +90,7 @@ quiet_seconds = {1.5 if quiet else 30}
 
 
 def start_watch(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [GUIDANG, "-v", "watch", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    return subprocess.Popen([GUIDANG, "-v", "watch", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 60) -> None:
@@ -136,9 +134,7 @@ def test_slow_copy_is_taken_only_when_complete(tmp_path: Path) -> None:
         wait_for(lambda: (inbox / "quiet").is_dir() and (inbox / "marker").is_dir())
         finals: dict[str, dict[str, str]] = {}
         writers = [
-            threading.Thread(
-                target=lambda p=p, m=m: finals.__setitem__(p, slow_writer(inbox / p / "slow", m))
-            )
+            threading.Thread(target=lambda p=p, m=m: finals.__setitem__(p, slow_writer(inbox / p / "slow", m)))
             for p, m in (("quiet", False), ("marker", True))
         ]
         for w in writers:
@@ -192,9 +188,7 @@ def test_network_mount_is_polled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     info = tmp_path / "mountinfo"
     info.write_text(f"22 1 8:1 / / rw - ext4 /dev/sda1 rw\n40 22 0:35 / {inbox} rw - cifs //nas/s rw\n")
     monkeypatch.setattr(mounts, "MOUNTINFO", info)
-    s = Settings(
-        home=tmp_path / "home", profiles={"v": Profile(vendor="v", inbox=inbox), "w": Profile(vendor="w")}
-    )
+    s = Settings(home=tmp_path / "home", profiles={"v": Profile(vendor="v", inbox=inbox), "w": Profile(vendor="w")})
     got = {i.profile: (i.polling, i.fs_type) for i in inboxes(s)}
     assert got == {"v": (True, "cifs"), "w": (False, "ext4")}
 
@@ -210,6 +204,8 @@ def test_a_crashing_batch_is_retried_then_rejected_and_others_proceed(tmp_path: 
     env = write_config(home, "test_hotfolders_service:crash_or_record")
     for name in ("crash-1", "good-1", "good-2"):
         _batch(home / "inbox" / "marker", name)
+    os.symlink("/etc", home / "inbox" / "marker" / "linked")  # a symlinked batch folder
+    os.mkfifo(home / "inbox" / "marker" / "pipe")
     run = subprocess.run([GUIDANG, "watch", "--once"], env=env, capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr.decode()
     rows = {r.name: r for r in claim_rows(home)}
@@ -217,7 +213,11 @@ def test_a_crashing_batch_is_retried_then_rejected_and_others_proceed(tmp_path: 
         "crash-1": (Stage.REJECTED, 2),
         "good-1": (Stage.DONE, 1),
         "good-2": (Stage.DONE, 1),
+        "linked": (Stage.REJECTED, 0),
+        "pipe": (Stage.REJECTED, 0),
     }
+    assert (rows["linked"].reason, rows["pipe"].reason) == ("symlink", "fifo")
+    assert os.readlink(Path(rows["linked"].final_path or "") / "delivered" / "linked") == "/etc"
     crashed = rows["crash-1"]
     assert crashed.reason == "worker_crashed" and "SIGSEGV" in (crashed.last_error or "")
     kept = Path(crashed.final_path or "")
@@ -226,7 +226,7 @@ def test_a_crashing_batch_is_retried_then_rejected_and_others_proceed(tmp_path: 
     assert reasons["reason"] == "worker_crashed" and "SIGSEGV" in reasons["message_en"]
     status = subprocess.run([GUIDANG, "status", "--json"], env=env, capture_output=True, timeout=60)
     data = json.loads(status.stdout)
-    assert [f["name"] for f in data["recent_failures"]] == ["crash-1"]
+    assert sorted(f["name"] for f in data["recent_failures"]) == ["crash-1", "linked", "pipe"]
     assert {i["profile"] for i in data["inboxes"]} == {"marker", "quiet"} and data["in_flight"] == []
 
 
