@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from guidang.validators.dat70 import Dat70Context, run_dat70, stage_items
+from guidang.validators.dat70 import Dat70Context, Registered, run_dat70, stage_items
 from guidang.validators.dat70.authenticity import special_characters
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import Finding, Report, Status
@@ -275,3 +275,15 @@ def test_special_characters(text: str, keys: list[str]) -> None:
 
 def test_special_characters_multiline_elements_allow_newlines() -> None:
     assert list(special_characters("第一行\n第二行", "", multiline=True)) == []
+
+
+def test_db_registration_counts_the_delivered_masters(good: Path, ctx: Dat70Context) -> None:
+    """Without a sender's declaration 2-1/2-2 compare the masters with what intake registered."""
+    masters = sorted((good / "masters").iterdir())
+    registered = Registered(len(masters), sum(p.stat().st_size for p in masters))
+    db = replace(ctx.db, registered_files=registered)  # type: ignore[type-var]
+    report = run_dat70(good, "GD", replace(ctx, sender=None, db=db))
+    assert statuses(report)["2-1"] == {Status.PASS} and statuses(report)["2-2"] == {Status.PASS}
+    short = replace(ctx.db, registered_files=Registered(len(masters) + 1, registered.total_bytes))  # type: ignore[type-var]
+    report = run_dat70(good, "GD", replace(ctx, sender=None, db=short))
+    assert failed(report) == {"2-1"}

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent / "data" / "dat70"))
 import make_fixtures as mf
 from clamd_support import Clamd, running_clamd
 
+CODE2 = "Z109-WS·2011-Y-BGS-0002"
 HORRORS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "malformed-pdf" / "pdfCabinetOfHorrors"
 
 
@@ -112,12 +113,26 @@ def test_image_and_ofd_files(env: Path) -> None:
 def test_folder_of_packages_and_csv(env: Path) -> None:
     folder = env / "many"
     mf.build(folder / mf.CODE)
-    next(f for f in mf.FIXTURES if f.name == "GD-1-6").make(folder / "Z109-WS·2011-Y-BGS-0002")
+    mf.build(folder / CODE2, mf.Spec(code=CODE2, masters=mf.default_masters(CODE2), edit_xml=mf._title_with("★")))
     result = run(str(folder), "--format", "csv")
     assert result.exit_code == 1
     rows = list(csv.DictReader(io.StringIO(result.output)))
-    assert {r["path"] for r in rows} == {str(folder / mf.CODE), str(folder / "Z109-WS·2011-Y-BGS-0002")}
-    assert {r["check"] for r in rows if r["status"] == "fail"} == {"GD-1-6"}
+    classes = f"{folder} [Z109-WS·2011-Y-BGS]"
+    assert {r["path"] for r in rows} == {str(folder / mf.CODE), str(folder / CODE2), classes}
+    assert {(r["path"], r["check"]) for r in rows if r["status"] == "fail"} == {(str(folder / CODE2), "GD-1-6")}
+
+
+def test_numbering_across_packages(env: Path) -> None:
+    """2-6 across a folder of packages: 件号 0002 is missing between 0001 and 0003."""
+    folder = env / "gap"
+    code3 = "Z109-WS·2011-Y-BGS-0003"
+    mf.build(folder / mf.CODE)
+    mf.build(folder / code3, mf.Spec(code=code3, masters=mf.default_masters(code3)))
+    result = run(str(folder), "--format", "json")
+    assert result.exit_code == 1
+    (cls,) = [s for s in json.loads(result.output)["subjects"] if s["kind"] == "类目"]
+    (finding,) = [r for r in cls["results"] if r["status"] == "fail"]
+    assert finding["check"] == "GD-2-6" and "缺少 2" in finding["message_zh"]
 
 
 def test_vendor_batch_checks_every_delivered_file(env: Path) -> None:
@@ -150,7 +165,7 @@ def test_store_audit_at_bc(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GUIDANG_DAT70__BACKUP_ROOTS", json.dumps([str(backups)]))
     result = run(str(env / "store"), "--format", "json")
     data = json.loads(result.output)
-    (subject,) = data["subjects"]
+    (subject,) = [s for s in data["subjects"] if s["kind"] == "保存对象"]
     assert subject["path"].endswith(f"#{mf.CODE}") and subject["stage"] == "BC"
     statuses = {r["check"]: r["status"] for r in subject["results"]}
     assert statuses["BC-1-14"] == "pass"  # the inventory's digest of the manifest is the reference
@@ -162,14 +177,15 @@ def test_store_audit_at_bc(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stored.write_bytes(stored.read_bytes() + b"x")
     result = run(str(env / "store"), "--format", "json")
     assert result.exit_code == 1
-    failed = {r["check"] for r in json.loads(result.output)["subjects"][0]["results"] if r["status"] == "fail"}
+    subjects = json.loads(result.output)["subjects"]
+    failed = {r["check"] for s in subjects for r in s["results"] if r["status"] == "fail"}
     assert "BC-1-1" in failed
 
 
 def test_html_report_chinese_first_failures_first(env: Path) -> None:
     folder = env / "many"
-    mf.build(folder / "Z109-WS·2011-Y-BGS-0001")
-    next(f for f in mf.FIXTURES if f.name == "GD-2-3").make(folder / "Z109-WS·2011-Y-BGS-0002")
+    mf.build(folder / mf.CODE)
+    mf.build(folder / CODE2, mf.Spec(code=CODE2, masters=mf.default_masters(CODE2), edit_xml=mf._remove("密级")))
     out = env / "report.html"
     result = run(str(folder), "--format", "html", "-o", str(out))
     assert result.exit_code == 1

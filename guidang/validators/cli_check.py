@@ -29,6 +29,8 @@ from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
 from guidang.validators.clamav import ClamdClient
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
+from guidang.validators.dat70.integrity import numbering_across
+from guidang.validators.dat70.package import PackageView
 from guidang.validators.file_checks import check_file
 from guidang.validators.pdf_checks import check_pdf
 from guidang.validators.report_html import CheckedSubject, render_html, spec_of
@@ -115,8 +117,6 @@ def backups_for(code: str, roots: Iterable[Path]) -> tuple[Path, ...]:
 def check_package(path: Path, stage: Stage, ctx: Dat70Context, code: str | None = None) -> CheckedSubject:
     from dataclasses import replace
 
-    from guidang.validators.dat70.package import PackageView
-
     if not ctx.backups and ctx.options.backup_roots:
         ctx = replace(ctx, backups=backups_for(code or PackageView(path).archival_code, ctx.options.backup_roots))
     try:
@@ -170,11 +170,20 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
     if is_package(path):
         return [check_package(path, stage or Stage.GD, ctx)]
     if is_store(path):
-        return list(check_store(path, stage or Stage.BC, ctx))
+        subjects = list(check_store(path, stage or Stage.BC, ctx))
+        return subjects + classes(path, [s.path.rsplit("#", 1)[1] for s in subjects], stage or Stage.BC, ctx)
     packages = [p for p in sorted(path.iterdir()) if is_package(p)]
     if packages:
-        return [check_package(p, stage or Stage.GD, ctx) for p in packages]
+        subjects = [check_package(p, stage or Stage.GD, ctx) for p in packages]
+        codes = [PackageView(p).archival_code for p in packages]
+        return subjects + classes(path, codes, stage or Stage.GD, ctx)
     return list(check_batch(path, settings))
+
+
+def classes(path: Path, codes: list[str], stage: Stage, ctx: Dat70Context) -> list[CheckedSubject]:
+    """2-6 across the packages: 件号 continuous within each class (one subject per class)."""
+    reports = numbering_across(codes, ctx.rule(), stage, ctx.options.sequence_start)
+    return [CheckedSubject(f"{path} [{prefix}]", "类目", report, stage.value) for prefix, report in reports.items()]
 
 
 def exit_code(subjects: Iterable[CheckedSubject]) -> ExitCode:

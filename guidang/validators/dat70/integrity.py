@@ -4,40 +4,48 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from lxml import etree
 
+from guidang.packaging import archival_code as acode
+from guidang.packaging.archival_code import ArchivalCodeRule
 from guidang.packaging.metadata import MANDATORY_ELEMENTS, Requirement
 from guidang.validators.dat70.authenticity import described_files, no_metadata
 from guidang.validators.dat70.package import CHECKS_JSON, MANIFESTS, METADATA, local
 from guidang.validators.dat70.rules import parse_datetime
 from guidang.validators.dat70.subject import Dat70Subject, ev
-from guidang.validators.registry import check
-from guidang.validators.result import Finding, Status
+from guidang.validators.registry import REGISTRY, check
+from guidang.validators.result import Finding, Report, Status
 from guidang.validators.spec import Stage
 
 FAIL, WARN, PASS = Status.FAIL, Status.WARN, Status.PASS
 
 
-def _register(s: Dat70Subject) -> tuple[int | None, int | None, str, tuple[str, ...]]:
-    """(file count, bytes, source, files counted): the sender's declaration covers the record files
-    (content and masters); the catalogue DB registers what the vendor delivered (the masters)."""
+def _register(s: Dat70Subject, what: str) -> tuple[int | None, str, tuple[str, ...]]:
+    """(registered value, source, files it covers) for ``what`` ("count" or "bytes").
+
+    The sender's declaration covers the record files (content and masters); the catalogue DB
+    registers what the vendor delivered at intake (the masters). The sender's comes first.
+    """
     sender = s.context.sender
-    if sender is not None and (sender.file_count is not None or sender.total_bytes is not None):
-        return sender.file_count, sender.total_bytes, sender.source, s.package.record_files
+    if sender is not None:
+        value = sender.file_count if what == "count" else sender.total_bytes
+        if value is not None:
+            return value, sender.source, s.package.record_files
     if s.context.db is not None:
         reg = s.context.db.registered(s.package.archival_code)
         if reg is not None:
-            return reg.file_count, reg.total_bytes, "数据库登记 / catalogue DB", s.package.master_files
-    return None, None, "", s.package.record_files
+            value = reg.file_count if what == "count" else reg.total_bytes
+            return value, "数据库登记 / catalogue DB", s.package.master_files
+    return None, "", s.package.record_files
 
 
 @check("2-1")
 def count_matches(s: Dat70Subject) -> Iterator[Finding]:
-    expected, _, source, files = _register(s)
+    expected, source, files = _register(s, "count")
     found = len(files)
     if expected is None:
         yield Finding(WARN, "no_register", {"found": found}, ev(field="文件数", found=found))
@@ -52,7 +60,7 @@ def count_matches(s: Dat70Subject) -> Iterator[Finding]:
 
 @check("2-2")
 def bytes_match(s: Dat70Subject) -> Iterator[Finding]:
-    _, expected, source, files = _register(s)
+    expected, source, files = _register(s, "bytes")
     found = sum(s.package.size(f) for f in files)
     if expected is None:
         yield Finding(WARN, "no_register", {"found": found}, ev(field="字节数", found=found))
@@ -323,3 +331,24 @@ def declared_equals_present(s: Dat70Subject) -> Iterator[Finding]:
     for f in pkg.record_files:
         if PurePosixPath(f).name not in names:
             yield Finding(FAIL, "undeclared", {"file": f}, ev(f, "计算机文件名", "described", "not described"))
+
+
+def numbering_across(codes: Iterable[str], rule: ArchivalCodeRule, stage: Stage, start: int = 1) -> dict[str, Report]:
+    """2-6 across packages: in each lowest-level class (the 档号 without its sequence part) the
+    sequence numbers (件号, or 案卷号) run from ``start`` with no gaps and no repeats (DA/T 22).
+
+    Returns one report per class prefix; codes that do not parse are left to each package's 1-7.
+    """
+    classes: dict[str, list[int]] = {}
+    for code in codes:
+        try:
+            parsed = acode.parse(code, rule)
+        except acode.ArchivalCodeError:
+            continue
+        classes.setdefault(parsed.prefix, []).append(parsed.sequence)
+    spec = REGISTRY.specs["2-6"]
+    out = {}
+    for prefix, numbers in sorted(classes.items()):
+        findings = list(sequence_findings(f"件号（{prefix}）", numbers, start, prefix)) or [Finding(PASS)]
+        out[prefix] = Report(tuple(REGISTRY.render(spec, f, stage) for f in findings))
+    return out
