@@ -288,3 +288,21 @@ def test_entry_taken_to_be_rejected_is_rejected_even_after_a_crash(tmp_path: Pat
     moved = Path(row.final_path or "") / "delivered" / "linked"
     assert moved.is_symlink() and os.readlink(moved) == "/etc"
     assert "symbolic link (to /etc)" in (Path(row.final_path or "") / "reasons.json").read_text("utf-8")
+
+
+def test_a_running_claim_of_a_dead_earlier_watcher_is_swept_without_a_restart(tmp_path: Path) -> None:
+    from guidang.hotfolders.service import Watcher
+
+    s, _batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "b1"))
+    assert claim_id is not None
+    with cat.session() as ses:
+        move_stage(ses, claim_id, (Stage.CLAIMED,), Stage.RUNNING, attempts=1)
+    w = Watcher(s)
+    with claims.claim_lock(s, "v", claim_id):  # its worker is still dying: left alone
+        w._sweep()
+        assert _row(s, claim_id).stage == Stage.RUNNING
+    w._sweep()
+    row = _row(s, claim_id)
+    assert (row.stage, row.crashes) == (Stage.CLAIMED, 1)

@@ -34,7 +34,7 @@ from guidang.hotfolders.mounts import mount_of
 from guidang.hotfolders.pool import WorkerPool
 from guidang.hotfolders.readiness import QuietTracker, Verdict, marker_verdict
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries
-from guidang.hotfolders.state import ClaimRow, Stage, is_due, open_catalogue
+from guidang.hotfolders.state import ClaimRow, Stage, claims, is_due, open_catalogue
 from guidang.storage.catalogue import utcnow
 
 log = logging.getLogger(__name__)
@@ -258,6 +258,17 @@ class Watcher:
                 self.cat, self.settings, claim_id, f"worker {how}", crashed=True, counts=not interrupted
             )
 
+    def _sweep(self) -> None:
+        """Claims left ``running`` by a worker of an earlier watcher that was still dying when
+        this one reconciled: once their lock is free they are crashes like any other."""
+        with self.cat.session() as s:
+            running = [(c.id, c.profile) for c in claims(s, Stage.RUNNING)]
+        for claim_id, profile in running:
+            if claim_id not in self.pool.claim_ids and claims_mod.lock_is_free(self.settings, profile, claim_id):
+                claims_mod.record_failure(
+                    self.cat, self.settings, claim_id, "interrupted: the worker or the watcher died", crashed=True
+                )
+
     def _idle(self) -> bool:
         if self.pool.claim_ids or self._settling:
             return False
@@ -302,6 +313,7 @@ class Watcher:
             if now >= next_rescan:
                 todo = {i.profile for i in self.infos}
                 next_rescan = now + self.opts.rescan_seconds
+                self._sweep()
             for profile in sorted(todo):
                 self.scan(profile, now)
             self._reap()
