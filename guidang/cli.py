@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -41,7 +41,29 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Commands that live in their own packages, imported only when used (a fast ``--help``)."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "check": "guidang.validators.cli_check:check_command",
+        "export-eep": "guidang.packaging.cli_eep:export_eep_command",
+        "verify-eep": "guidang.packaging.cli_eep:verify_eep_command",
+        "watch": "guidang.hotfolders.cli:watch_command",
+        "status": "guidang.hotfolders.cli:status_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attr = self.lazy[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GUIDANG_HOME",
               help="工作目录 / working home (default ./var, or $GUIDANG_HOME)")
 @click.option("-v", "--verbose", count=True, help="更多日志 / more logging")
@@ -128,10 +150,9 @@ def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
 @main.command()
 @handle_errors
 def run() -> None:
-    """初始化、生成示例批次、处理并持续监视收件箱 / init, demo, ingest, then watch (Ctrl-C stops)."""
+    """初始化、生成示例批次、处理并持续监视收件箱 / init, demo, then watch and ingest (Ctrl-C stops)."""
     from guidang.home import init_home
-    from guidang.pipeline.run import ingest_ready_batches
-    from guidang.reports.console import print_outcome
+    from guidang.hotfolders.service import Watcher
     from guidang.samples.batch import generate_demo
 
     home = Path(os.environ.get("GUIDANG_HOME", "var")).resolve()
@@ -140,30 +161,10 @@ def run() -> None:
     for name in s.profiles:
         s.inbox_of(name).mkdir(parents=True, exist_ok=True)
     if "demo" in s.profiles and not any(s.inbox_of("demo").iterdir()):
-        click.echo(f"示例批次 sample batch: {generate_demo(s.inbox_of('demo'))}")
+        generate_demo(s.inbox_of("demo"))
+        click.echo(f"示例批次已放入 sample batches dropped into: {s.inbox_of('demo')}")
+    click.echo(f"工作目录 home: {home}")
+    click.echo(f"  长期保存库 store: {s.store_root}")
+    click.echo(f"  回执 receipts: {s.outbox_root}   退回 rejected: {s.rejected_root}")
     click.echo(f"监视收件箱 watching {s.inbox_root} (Ctrl-C 停止 / to stop)")
-    while True:
-        for outcome in ingest_ready_batches(s):
-            print_outcome(outcome)
-        time.sleep(5)
-
-
-def _register_optional() -> None:
-    """Commands whose modules are written by their own parts of the code base."""
-    import importlib
-
-    for module, attr in (
-        ("guidang.validators.cli_check", "check_command"),
-        ("guidang.packaging.cli_eep", "export_eep_command"),
-        ("guidang.packaging.cli_eep", "verify_eep_command"),
-        ("guidang.hotfolders.cli", "watch_command"),
-        ("guidang.hotfolders.cli", "status_command"),
-    ):
-        try:
-            command = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue
-        main.add_command(command)
-
-
-_register_optional()
+    Watcher(s, once=False).run()

@@ -15,12 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-
-from sqlalchemy import select
 
 from guidang.config import Settings
 from guidang.models import BatchStatus, ItemStatus
@@ -175,37 +171,3 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
     return outcomes
-
-
-def ready_batches(settings: Settings) -> Iterator[tuple[str, Path]]:
-    """Batches in every inbox whose READY marker is present (the simple pre-watcher loop)."""
-    for name in settings.profiles:
-        inbox = settings.inbox_of(name)
-        if not inbox.is_dir():
-            continue
-        for entry in sorted(inbox.iterdir()):
-            if entry.is_dir() and not entry.is_symlink() and (entry / "READY").is_file():
-                yield name, entry
-
-
-def ingest_ready_batches(settings: Settings) -> Iterator[BatchOutcome]:
-    """Claim each ready batch by an atomic rename into the processing area, then ingest it."""
-    for profile, batch in ready_batches(settings):
-        claimed = settings.processing_root / profile / batch.name
-        claimed.parent.mkdir(parents=True, exist_ok=True)
-        if claimed.exists():
-            claimed = claimed.with_name(f"{batch.name}-{os.getpid()}-{dt.datetime.now():%Y%m%d%H%M%S}")
-        os.rename(batch, claimed)
-        try:
-            yield ingest_batch(settings, profile, claimed)
-        finally:
-            done = settings.path("processed") / profile / claimed.name
-            done.parent.mkdir(parents=True, exist_ok=True)
-            if claimed.exists() and not done.exists():
-                os.rename(claimed, done)
-
-
-def batch_rows(settings: Settings) -> list[BatchRow]:
-    cat = Catalogue(settings.db_url)
-    with cat.session() as s:
-        return list(s.scalars(select(BatchRow).order_by(BatchRow.id.desc()).limit(50)))
