@@ -19,7 +19,7 @@ FULL = os.environ.get("GUIDANG_STRESS") == "full"
 @pytest.mark.stress
 @pytest.mark.timeout(7200 if FULL else 900)
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path, clamd_socket: Path) -> None:
-    sizes = {"deliveries": 40, "kills": 200} if FULL else {"deliveries": 3, "kills": 6}
+    sizes = {"deliveries": 40, "kills": 200} if FULL else {"deliveries": 2, "kills": 5}
     report = run(
         tmp_path / "home", seed=int(os.environ.get("GUIDANG_STRESS_SEED", "11")), workers=2, clamd=clamd_socket, **sizes
     )
