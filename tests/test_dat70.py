@@ -287,3 +287,15 @@ def test_db_registration_counts_the_delivered_masters(good: Path, ctx: Dat70Cont
     short = replace(ctx.db, registered_files=Registered(len(masters) + 1, registered.total_bytes))  # type: ignore[type-var]
     report = run_dat70(good, "GD", replace(ctx, sender=None, db=short))
     assert failed(report) == {"2-1"}
+
+
+def test_closed_tiff_compression_trips_3_8(tmp_path: Path, ctx: Dat70Context) -> None:
+    """A master whose TIFF Compression tag names a vendor scheme (ThunderScan, 32809) is not open."""
+    data = mf.tiff(1)
+    entry = b"\x03\x01\x03\x00\x01\x00\x00\x00\x01\x00"  # tag 259, SHORT, count 1, value 1 (none)
+    assert entry in data
+    masters = mf.default_masters()
+    masters[0] = (masters[0][0], data.replace(entry, entry[:8] + (32809).to_bytes(2, "little"), 1))
+    root = mf.build(tmp_path / mf.CODE, mf.Spec(masters=masters))
+    report = run_dat70(root, "GD", replace(ctx, sender=mf.sender_of(root)))
+    assert failed(report) == {"3-8"}

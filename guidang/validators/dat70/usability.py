@@ -36,6 +36,24 @@ CLOSED_COMPRESSION = {
 }
 
 
+# TIFF compressions with public specifications still in use (TIFF 6.0 + Adobe supplements):
+# none, CCITT RLE/G3/G4, LZW, JPEG (new style), Deflate, PackBits. Old-style JPEG (6) is withdrawn;
+# anything else (vendor codes like ThunderScan, Kodak, Nikon) is not an open, durable choice.
+OPEN_TIFF_COMPRESSION = frozenset({1, 2, 3, 4, 5, 7, 8, 32773, 32946})
+
+
+def tiff_compression(path: Path) -> int | None:
+    """The Compression tag (259) of the first image of a TIFF, None if unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            value = getattr(im, "tag_v2", {}).get(259)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return int(value) if value is not None else 1
+
+
 @check("3-1")
 def metadata_readable(s: Dat70Subject) -> Iterator[Finding]:
     pkg = s.package
@@ -212,7 +230,16 @@ def no_encryption_or_closed_compression(s: Dat70Subject) -> Iterator[Finding]:
                 ev(relpath, "PRONOM", "open format", fid.puid),
             )
             continue
-        if fid.mime == "application/pdf" or path.suffix.lower() == ".pdf":
+        if fid.mime == "image/tiff":
+            code = tiff_compression(path)
+            if code is not None and code not in OPEN_TIFF_COMPRESSION:
+                yield Finding(
+                    FAIL,
+                    "closed_compression",
+                    {"file": relpath, "format": f"TIFF Compression={code}"},
+                    ev(relpath, "TIFF tag 259", "/".join(map(str, sorted(OPEN_TIFF_COMPRESSION))), code),
+                )
+        elif fid.mime == "application/pdf" or path.suffix.lower() == ".pdf":
             try:
                 with pikepdf.open(path) as pdf:
                     if pdf.is_encrypted:
