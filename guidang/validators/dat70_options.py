@@ -6,6 +6,18 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+OFD_ID = "guidang:ofd"  # OFD (GB/T 33190) has no PRONOM signature; formats.py identifies it by OFD.xml
+
+# PRONOM ids, by family
+PDF_A = ("fmt/95", "fmt/354", "fmt/476", "fmt/477", "fmt/478", "fmt/479", "fmt/480", "fmt/481")  # 1a … 3u
+PDF = ("fmt/14", "fmt/15", "fmt/16", "fmt/17", "fmt/18", "fmt/19", "fmt/20", "fmt/276")  # PDF 1.0 … 1.7, 2.0
+TIFF = ("fmt/353", "fmt/7", "fmt/8", "fmt/9", "fmt/10")
+JPEG = ("fmt/41", "fmt/42", "fmt/43", "fmt/44", "fmt/112", "x-fmt/398", "x-fmt/390", "x-fmt/391", "fmt/645")
+PNG = ("fmt/11", "fmt/12", "fmt/13", "fmt/935")
+TEXT_XML = ("x-fmt/111", "fmt/101")
+ALLOWED_FORMATS = (*PDF_A, *PDF, *TIFF, *JPEG, *PNG, *TEXT_XML, OFD_ID)
+PRESERVATION_FORMATS = (*PDF_A, *TIFF, *JPEG, *PNG, *TEXT_XML, OFD_ID)
+
 
 class Dat70Options(BaseModel):
     """DA/T 70 settings (``[dat70]`` in guidang.toml)."""
@@ -35,90 +47,10 @@ class Dat70Options(BaseModel):
             "10年",
         ]
     )
-    # 3-3 / 3-5: PRONOM ids accepted (GB/T 18894-2016 8.3, DA/T 47); .txt sidecars and XML metadata too
-    allowed_formats: list[str] = Field(
-        default_factory=lambda: [
-            "fmt/95",
-            "fmt/354",
-            "fmt/476",
-            "fmt/477",
-            "fmt/478",
-            "fmt/479",
-            "fmt/480",
-            "fmt/481",  # PDF/A
-            "fmt/14",
-            "fmt/15",
-            "fmt/16",
-            "fmt/17",
-            "fmt/18",
-            "fmt/19",
-            "fmt/20",
-            "fmt/276",  # PDF 1.0-1.7, 2.0
-            "fmt/353",
-            "fmt/153",
-            "fmt/154",
-            "fmt/155",
-            "fmt/156",
-            "fmt/7",
-            "fmt/8",
-            "fmt/9",
-            "fmt/10",  # TIFF
-            "fmt/43",
-            "fmt/44",
-            "fmt/42",
-            "fmt/41",
-            "x-fmt/398",
-            "x-fmt/390",
-            "x-fmt/391",
-            "fmt/112",  # JPEG
-            "fmt/11",
-            "fmt/12",
-            "fmt/13",
-            "fmt/935",  # PNG
-            "x-fmt/111",
-            "fmt/101",
-            "fmt/1507",  # text, XML
-            "fmt/1683",  # OFD (GB/T 33190)
-        ]
-    )
-    # 3-5: PRONOM ids fit for long-term preservation (DA/T 47: PDF/A, OFD; images TIFF/JPEG/PNG; text)
-    preservation_formats: list[str] = Field(
-        default_factory=lambda: [
-            "fmt/95",
-            "fmt/354",
-            "fmt/476",
-            "fmt/477",
-            "fmt/478",
-            "fmt/479",
-            "fmt/480",
-            "fmt/481",
-            "fmt/353",
-            "fmt/153",
-            "fmt/154",
-            "fmt/155",
-            "fmt/156",
-            "fmt/7",
-            "fmt/8",
-            "fmt/9",
-            "fmt/10",
-            "fmt/43",
-            "fmt/44",
-            "fmt/42",
-            "fmt/41",
-            "x-fmt/398",
-            "x-fmt/390",
-            "x-fmt/391",
-            "fmt/112",
-            "fmt/11",
-            "fmt/12",
-            "fmt/13",
-            "fmt/935",
-            "x-fmt/111",
-            "fmt/101",
-            "fmt/1507",
-            "fmt/1683",
-        ]
-    )
+    # 3-3: formats accepted at archiving (GB/T 18894-2016 8.3: PDF, PDF/A, OFD, TIFF, JPEG, PNG; text, XML)
+    allowed_formats: list[str] = Field(default_factory=lambda: list(ALLOWED_FORMATS))
+    # 3-5: formats fit for long-term preservation (DA/T 47: PDF/A and OFD for fixed layout; images; text)
+    preservation_formats: list[str] = Field(default_factory=lambda: list(PRESERVATION_FORMATS))
     # PDF/A part required of content/<档号>.pdf (1b, 2b, 3b)
     pdfa_part: str = Field(default="2b", pattern=r"^(1b|2b|3b)$")
     # 3-6: creating programs (文档创建程序) not acceptable: unknown or unlicensed software

@@ -14,6 +14,8 @@ from typing import Any
 
 import pygfried
 
+from guidang.validators import dat70_options
+
 
 @dataclass(frozen=True)
 class FormatId:
@@ -62,6 +64,7 @@ FAMILY_WORDS: dict[str, frozenset[str]] = {
 }
 
 OFD_MIME = "application/ofd"
+OFD_ID = dat70_options.OFD_ID  # not a PRONOM id: PRONOM has none for OFD
 
 
 def _zip_is_ofd(path: Path) -> bool:
@@ -93,8 +96,8 @@ def _identify_cached(path: str, size: int, mtime_ns: int) -> FormatId:
         warning=str(m.get("warning", "")),
     )
     if fid.mime == "application/zip" and _zip_is_ofd(Path(path)):
-        # PRONOM's OFD signature (fmt/1683) is a container signature some releases lack: fall back
-        return FormatId("fmt/1683", "Open Fixed-layout Document (OFD)", "", OFD_MIME, "container: OFD.xml", "")
+        # PRONOM (DROID signature file v125) has no OFD signature: a ZIP holding OFD.xml is an OFD
+        return FormatId(OFD_ID, "Open Fixed-layout Document (OFD, GB/T 33190)", "", OFD_MIME, "container: OFD.xml")
     return fid
 
 
