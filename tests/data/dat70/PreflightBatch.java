@@ -1,3 +1,5 @@
+// PDFBox Preflight (PDF/A-1b) over the files named on stdin, one verdict per line: "path<TAB>VALID|INVALID code details".
+// Run in source-file mode (Java 11+): java -cp preflight.jar:pdfbox2.jar:... PreflightBatch.java < list
 import java.io.File;
 import org.apache.pdfbox.preflight.PreflightDocument;
 import org.apache.pdfbox.preflight.ValidationResult;
@@ -16,7 +18,7 @@ public class PreflightBatch {
                 try (PreflightDocument doc = parser.getPreflightDocument()) {
                     doc.validate();
                     ValidationResult r = doc.getResult();
-                    verdict = r.isValid() ? "VALID" : "INVALID " + (r.getErrorsList().isEmpty() ? "" : r.getErrorsList().get(0).getErrorCode() + " " + r.getErrorsList().get(0).getDetails());
+                    verdict = r.isValid() ? "VALID" : "INVALID " + (r.getErrorsList().isEmpty() ? "" : r.getErrorsList().get(0).getErrorCode() + " " + r.getErrorsList().get(0).getDetails().replaceAll("\\s+", " "));
                 }
             } catch (Exception e) {
                 verdict = "INVALID exception " + e.getClass().getSimpleName();
