@@ -18,7 +18,7 @@ public class PreflightBatch {
                 try (PreflightDocument doc = parser.getPreflightDocument()) {
                     doc.validate();
                     ValidationResult r = doc.getResult();
-                    verdict = r.isValid() ? "VALID" : "INVALID " + (r.getErrorsList().isEmpty() ? "" : r.getErrorsList().get(0).getErrorCode() + " " + r.getErrorsList().get(0).getDetails().replaceAll("\\s+", " "));
+                    verdict = r.isValid() ? "VALID" : "INVALID " + (r.getErrorsList().isEmpty() ? "" : r.getErrorsList().get(0).getErrorCode() + " " + String.valueOf(r.getErrorsList().get(0).getDetails()).replaceAll("\\s+", " "));
                 }
             } catch (Exception e) {
                 verdict = "INVALID exception " + e.getClass().getSimpleName();
