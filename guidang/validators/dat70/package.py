@@ -91,7 +91,8 @@ class PackageView:
         return tuple(f for f in self.files if (self.root / f).is_symlink())
 
     def under(self, folder: str) -> tuple[str, ...]:
-        return tuple(f for f in self.files if f.startswith(folder + "/"))
+        """Regular files under a folder: symlinks are never followed (1-13 reports them)."""
+        return tuple(f for f in self.files if f.startswith(folder + "/") and f not in self.symlinks)
 
     @property
     def content_files(self) -> tuple[str, ...]:
@@ -104,7 +105,7 @@ class PackageView:
     @property
     def payload_files(self) -> tuple[str, ...]:
         """Every file but the (tag) manifests: what the manifests must cover."""
-        return tuple(f for f in self.files if f not in TAG_FILES)
+        return tuple(f for f in self.files if f not in TAG_FILES and f not in self.symlinks)
 
     @property
     def record_files(self) -> tuple[str, ...]:
