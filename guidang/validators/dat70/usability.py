@@ -297,7 +297,7 @@ def backups_restorable(s: Dat70Subject) -> Iterator[Finding]:
     if not backups:
         yield Finding(FAIL, "no_backup")
         return
-    originals = {f: s.digest(f) for f in s.package.files}
+    originals = {f: s.digest(f) for f in s.package.files if f not in s.package.symlinks}
     for backup in backups:
         name = str(backup)
         if not backup.exists():
