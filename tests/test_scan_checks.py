@@ -48,9 +48,7 @@ def test_every_scan_check_is_implemented_and_clean_item_passes(tmp_path: Path) -
         "SCAN-READ", "SCAN-DPI", "SCAN-PAPER", "SCAN-COLOUR", "SCAN-SKEW", "SCAN-ROTATION", "SCAN-BLANK",
         "SCAN-BORDER", "SCAN-DUP", "SCAN-COUNT", "SCAN-NAME", "SCAN-FORMAT", "SCAN-DEPTH",
     }  # fmt: skip
-    report, _ = item_report(
-        tmp_path, [encode(render_page(200, seed=s, colour=False), "TIFF", 200) for s in (1, 2)]
-    )
+    report, _ = item_report(tmp_path, [encode(render_page(200, seed=s, colour=False), "TIFF", 200) for s in (1, 2)])
     assert report.accepted, [r.as_dict() for r in report.failures]
     assert {r.status for r in report.results} == {Status.PASS}
     assert report.results[0].message_zh == "通过"
@@ -184,9 +182,7 @@ def test_resolution_from_the_header(tmp_path: Path, dpi: int, verdict: Status) -
 
 def test_small_text_below_recommended_resolution_warns(tmp_path: Path) -> None:
     report, subject = item_report(tmp_path, [encode(render_page(200, seed=21, text_pt=6.5), "TIFF", 200)])
-    assert (
-        subject.pages[0].text_height_mm is not None and subject.pages[0].text_height_mm < OPTS.small_text_mm
-    )
+    assert subject.pages[0].text_height_mm is not None and subject.pages[0].text_height_mm < OPTS.small_text_mm
     assert statuses(report, "SCAN-DPI") == {Status.WARN}
 
 
@@ -211,9 +207,7 @@ def test_page_count_against_the_catalogue(tmp_path: Path) -> None:
     pages = [encode(render_page(150, seed=s), "TIFF", 150) for s in (23, 24)]
     report, _ = item_report(tmp_path / "a", pages, count=3)
     (r,) = report.by_id("SCAN-COUNT")
-    assert (
-        r.status is Status.FAIL and r.evidence[0].found == "2 (2 non-blank)" and r.evidence[0].expected == "3"
-    )
+    assert r.status is Status.FAIL and r.evidence[0].found == "2 (2 non-blank)" and r.evidence[0].expected == "3"
     report, _ = item_report(tmp_path / "b", [*pages, encode(blank_page(150), "TIFF", 150)], count=2)
     assert statuses(report, "SCAN-COUNT") == {Status.PASS}  # 页数 counts pages with content
     report, _ = item_report(tmp_path / "c", pages, count=None)

@@ -87,9 +87,7 @@ def test_cardinal_directions(rendered: Path, osd: str) -> None:
 def test_blank_pdf_renders_to_a_blank_page(rendered: Path) -> None:
     m = inspect_page(one(rendered, "blank-"), OPTS)
     assert m.blank and m.ink_fraction == 0.0 and m.skew_deg is None
-    report = run_scan_checks(
-        ScanItemSubject("blank", (m,), 0, OPTS), ["SCAN-BLANK", "SCAN-COUNT", "SCAN-ROTATION"]
-    )
+    report = run_scan_checks(ScanItemSubject("blank", (m,), 0, OPTS), ["SCAN-BLANK", "SCAN-COUNT", "SCAN-ROTATION"])
     assert [r.status for r in report.by_id("SCAN-BLANK")] == [Status.WARN]
     assert [r.status for r in report.by_id("SCAN-COUNT")] == [Status.PASS]  # 页数 0: no page with content
 

@@ -60,7 +60,7 @@ def render_page(
     per_line = (w - 2 * margin) // char
     for _ in range(paragraphs):
         n = rng.randint(per_line * 2 + 3, per_line * 5)
-        text = "".join(rng.choice(COMMON) for _ in range(n))
+        text = "".join(rng.choice(COMMON) + ("，" if rng.random() < 0.09 else "") for _ in range(n)) + "。"
         first, col = True, 2
         while text and y < h - margin - char:
             room = per_line - (2 if first else 0)
@@ -102,22 +102,16 @@ def skew(img: NDArray[np.uint8], degrees: float) -> NDArray[np.uint8]:
     h, w = img.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     fill = (250, 250, 247) if img.ndim == 3 else 250
-    return np.asarray(
-        cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill), dtype=np.uint8
-    )
+    return np.asarray(cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill), dtype=np.uint8)
 
 
 def rotate(img: NDArray[np.uint8], clockwise: int) -> NDArray[np.uint8]:
     """The page as scanned upside down or sideways: content turned ``clockwise`` degrees."""
     codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
-    return (
-        img if clockwise % 360 == 0 else np.asarray(cv2.rotate(img, codes[clockwise % 360]), dtype=np.uint8)
-    )
+    return img if clockwise % 360 == 0 else np.asarray(cv2.rotate(img, codes[clockwise % 360]), dtype=np.uint8)
 
 
-def black_border(
-    img: NDArray[np.uint8], dpi: int, mm: tuple[float, float, float, float]
-) -> NDArray[np.uint8]:
+def black_border(img: NDArray[np.uint8], dpi: int, mm: tuple[float, float, float, float]) -> NDArray[np.uint8]:
     """Scanner bed around the sheet: black bands (left, top, right, bottom) in mm, same image size."""
     out = img.copy()
     h, w = img.shape[:2]
@@ -134,9 +128,7 @@ def on_scanner_bed(img: NDArray[np.uint8], dpi: int, margin_mm: float, degrees: 
     canvas = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
     h, w = canvas.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return np.asarray(
-        cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill), dtype=np.uint8
-    )
+    return np.asarray(cv2.warpAffine(canvas, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill), dtype=np.uint8)
 
 
 def encode(img: NDArray[np.uint8], fmt: str = "TIFF", dpi: float | None = 150, **save: object) -> bytes:

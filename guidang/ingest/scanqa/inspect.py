@@ -26,6 +26,7 @@ from guidang.ingest.scanqa.regions import find_regions
 from guidang.ingest.scanqa.skew import ink_points, measure_skew
 
 FALLBACK_DPI = 300.0  # only to express widths in mm when neither header nor paper tell the dpi
+LINE_POINTS = 400_000  # ink pixels for the text-line cues (a 150 dpi A4 page has 50-150 thousand)
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,13 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
     points = ink_points(regions.ink)
     skew = measure_skew(points, options.skew_search_deg)
     blank = regions.ink_fraction < options.blank_max_ink
-    orientation, lines = layout_orientation(points, skew)
+    orientation, lines = layout_orientation(ink_points(regions.ink, LINE_POINTS), skew)
     osd_seconds = 0.0
     # the heuristic is trusted only for "upright"; any other answer, or doubt, is Tesseract's to give
     upright = orientation.confident and orientation.rotation == 0
     if not blank and (options.osd == "always" or (options.osd == "uncertain" and not upright)):
         t0 = time.perf_counter()
-        osd = tesseract_osd(osd_crop(work.grey, regions.ink), options.osd_min_confidence)
+        osd = tesseract_osd(osd_crop(work.grey, regions.ink), options.osd_min_confidence, options.osd_characters)
         osd_seconds = time.perf_counter() - t0
         if osd.rotation is not None and (osd.confident or not orientation.confident):
             orientation = osd

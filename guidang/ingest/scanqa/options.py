@@ -55,6 +55,9 @@ class ScanQAOptions(BaseModel):
         default="uncertain",
         description="when Tesseract OSD decides the rotation: never, when heuristics are unsure, always",
     )
+    osd_characters: int = Field(
+        default=20, ge=5, le=250, description="characters Tesseract OSD classifies (its cost grows with it)"
+    )
     osd_min_confidence: float = Field(
         default=2.0, ge=0, description="OSD orientation confidence needed to report rotation"
     )

