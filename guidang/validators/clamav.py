@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 16
-DEFAULT_MAX_STREAM = 100 << 20
+DEFAULT_MAX_STREAM = 1000 << 20  # the StreamMaxLength guidang configures (clamd_service.LIMITS)
 
 
 class ClamdError(OSError):
