@@ -111,10 +111,9 @@ def layout_orientation(points: NDArray[np.float64], skew: Skew) -> tuple[Orienta
     upright = low >= LOW_INK_SURE or (low >= LOW_INK_LIKELY and right >= left + MIN_EVIDENCE)
     flipped = low <= 1 - LOW_INK_SURE or (low <= 1 - LOW_INK_LIKELY and left >= right + MIN_EVIDENCE)
     sure = max(ratio, 1 / ratio) >= AXIS_RATIO and lines.count >= 4 and upright != flipped
-    if vertical:  # sideways for sure; which way is the best guess of the cues
-        rotation = 270 if (upright if sure else low >= 0.5) else 90
-    else:  # unsure: most pages are upright
-        rotation = 180 if sure and flipped else 0
+    # sideways: which way is the cues' best guess; unsure about 0/180: most pages are upright
+    sideways = 270 if (upright if sure else low >= 0.5) else 90
+    rotation = sideways if vertical else (180 if sure and flipped else 0)
     detail = f"axis ratio {ratio:.2f}, lines {lines.count}, low ink {low:.2f}, ragged right {right} / left {left}"
     return Orientation(rotation, sure, "layout", detail), lines
 
