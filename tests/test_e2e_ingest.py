@@ -7,6 +7,7 @@ files whose text layer holds the page text, the receipt, and the catalogue DB's 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -76,7 +77,7 @@ def test_clean_batch_is_archived(home: Settings, clean_batch: BatchTruth) -> Non
             assert hashlib.sha256(stored).digest() == hashlib.sha256(delivered).digest()
         # the PDF/A: declared in XMP, one page per master, text layer holds the page text
         pdf_bytes = store.read_file(truth.archival_code, f"content/{truth.archival_code}.pdf")
-        with pikepdf.open(__import__("io").BytesIO(pdf_bytes)) as pdf:
+        with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
             meta = pdf.open_metadata()
             assert meta.pdfa_status == "2B"
             assert meta["dc:identifier"] == truth.archival_code
@@ -157,3 +158,18 @@ def test_no_such_folder_exits_2(home: Settings, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["ingest", str(tmp_path / "nope"), "--profile", "demo"])
     assert result.exit_code == 2
     assert "批次目录不存在" in result.output
+
+
+def test_pdfa_1b_profile_is_archived_as_1b(home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GB/T 18894 cites PDF/A-1 (GB/T 23286.1): with pdfa.part = 1b the whole path writes and checks 1b."""
+    monkeypatch.setenv("GUIDANG_PDFA__PART", "1b")
+    truth = make_batch(tmp_path / "drop", page_counts=(1,), seed=11, dpi=200, profile="clean", colour="none",
+                       scripts=["hans"], batch_id="PDFA1", truth_path=tmp_path / "truth.json")
+    code, out = ingest_json(truth.batch_dir)
+    assert code == 0
+    item = out["items"][0]  # type: ignore[index]
+    assert item["status"] == "accepted", item
+    store = OcflStore(home.store_root, create=False)
+    pdf_bytes = store.read_file(item["object"], f"content/{item['object']}.pdf")
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        assert pdf.open_metadata().pdfa_status == "1B"

@@ -304,6 +304,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
     work.package_dir = package.root
     records = {rel: d for rel, d in package.files.items() if not rel.startswith(aip.METADATA_DIR + "/")}
     context = Dat70Context(
+        options=settings.dat70.model_copy(update={"pdfa_part": part}),  # one PDF/A setting: pdfa.part
         db=lookups, clamd=_clamd(settings),
         archival_code_rule=rule,
         fonds_code=profile.fonds_code,
