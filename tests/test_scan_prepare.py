@@ -72,3 +72,18 @@ def test_never_overwrites_the_master_and_refuses_unreadable_pages(tmp_path: Path
     with pytest.raises(InputError):
         prepare_page(broken, inspect_page(broken, OPTS), OPTS)
     assert np.array_equal(np.frombuffer(master.read_bytes(), np.uint8)[:4], np.frombuffer(b"II*\x00", np.uint8))
+
+
+def test_results_cross_process_pools(tmp_path: Path) -> None:
+    """Measurements, subjects and prepared pages pickle (the pipeline runs pages in a process pool)."""
+    import pickle
+
+    from guidang.ingest.scanqa import inspect_batch
+    from guidang.validators.scan_checks import ScanItemSubject, batch_context
+
+    master = write(tmp_path / "z-0001.tif", encode(skew(render_page(150, seed=45), 2), "TIFF", 150))
+    batch = inspect_batch({"z": [master]}, OPTS)
+    subject = ScanItemSubject.of(batch.items["z"], 1, OPTS, batch_context(batch, OPTS))
+    prepared = prepare_page(master, batch.items["z"].pages[0], OPTS)
+    for obj in (batch, subject, prepared.operations):
+        assert pickle.loads(pickle.dumps(obj)) == obj

@@ -97,34 +97,34 @@ def prepare_page(
             f"page {measurement.name} is unreadable; no derivative can be made: {measurement.error}",
         )
     if out is not None and out.exists() and os.path.samefile(out, path):
-        raise InputError(
-            f"衍生图像不能覆盖原始文件：{out}", f"a derivative must not overwrite the master: {out}"
-        )
+        raise InputError(f"衍生图像不能覆盖原始文件：{out}", f"a derivative must not overwrite the master: {out}")
     try:
         img = open_image(path.read_bytes(), options)
         pixels = decode_full(img, measurement.frame)
     except PageRejected as exc:
-        raise InputError(
-            f"无法解码{path.name}：{exc.detail}", f"cannot decode {path.name}: {exc.detail}"
-        ) from exc
+        raise InputError(f"无法解码{path.name}：{exc.detail}", f"cannot decode {path.name}: {exc.detail}") from exc
     ops: list[ImageOperation] = []
     had_border = measurement.border_mm is not None and max(measurement.border_mm) > 0
+
+    if grey and pixels.ndim == 3:  # first: the geometry below then moves one channel, not three
+        if measurement.keep_colour:
+            reason = f"red {measurement.red_fraction or 0.0:.3%}, colour {measurement.colour_fraction or 0.0:.3%}"
+            ops.append(ImageOperation("keep_colour", {"reason": reason}))
+        else:
+            pixels = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+            ops.append(ImageOperation("to_grey"))
 
     o = measurement.orientation
     if o is not None and o.confident and o.rotation in (90, 180, 270):
         pixels = _turn(pixels, o.rotation)
-        ops.append(
-            ImageOperation("rotate", dict({"degrees_ccw": o.rotation, "method": o.method}))
-        )
+        ops.append(ImageOperation("rotate", {"degrees_ccw": o.rotation, "method": o.method}))
 
     if measurement.skew_deg is not None and abs(measurement.skew_deg) >= MIN_DESKEW_DEG:
         pixels = _deskew(pixels, measurement.skew_deg, black_fill=had_border)
         ops.append(
             ImageOperation(
                 "deskew",
-                dict(
-                    {"degrees_ccw": round(-measurement.skew_deg, 3), "measured_skew": measurement.skew_deg}
-                ),
+                {"degrees_ccw": round(-measurement.skew_deg, 3), "measured_skew": measurement.skew_deg},
             )
         )
 
@@ -134,25 +134,13 @@ def prepare_page(
         if crop is not None:
             ops.append(ImageOperation("crop_border", dict(crop)))
 
-    if grey and pixels.ndim == 3:
-        if measurement.keep_colour:
-            reason = (
-                f"red {measurement.red_fraction or 0.0:.3%}, colour {measurement.colour_fraction or 0.0:.3%}"
-            )
-            ops.append(ImageOperation("keep_colour", dict({"reason": reason})))
-        else:
-            pixels = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
-            ops.append(ImageOperation("to_grey"))
-
     if out is not None:
         _write(out, pixels, dpi)
     return PreparedPage(source=path, image=pixels, path=out, dpi=dpi, operations=tuple(ops))
 
 
 def _turn(pixels: NDArray[np.uint8], content_clockwise: int) -> NDArray[np.uint8]:
-    code = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}[
-        content_clockwise
-    ]
+    code = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}[content_clockwise]
     return np.asarray(cv2.rotate(pixels, code), dtype=np.uint8)
 
 
@@ -169,9 +157,7 @@ def _deskew(pixels: NDArray[np.uint8], skew_deg: float, black_fill: bool) -> NDA
     else:
         sample = pixels[::8, ::8].reshape(-1, pixels.shape[2] if pixels.ndim == 3 else 1)
         fill = tuple(float(v) for v in np.percentile(sample, 90, axis=0))
-    out = cv2.warpAffine(
-        pixels, m, (nw, nh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
-    )
+    out = cv2.warpAffine(pixels, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
     return np.asarray(out, dtype=np.uint8)
 
 

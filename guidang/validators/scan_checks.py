@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 
@@ -91,10 +90,7 @@ def batch_context(batch: BatchMeasurement, options: ScanQAOptions) -> BatchConte
                 d = int(dist[off])
                 dups[(code, page)].append(DuplicateRef(other_code, other_page, other.name, d, round(corr, 3)))
                 dups[(other_code, other_page)].append(DuplicateRef(code, page, m.name, d, round(corr, 3)))
-    return BatchContext(
-        formats=MappingProxyType(dict(formats)),
-        cross_duplicates=MappingProxyType({k: tuple(v) for k, v in dups.items()}),
-    )
+    return BatchContext(formats=dict(formats), cross_duplicates={k: tuple(v) for k, v in dups.items()})
 
 
 def run_scan_checks(subject: ScanItemSubject, ids: Sequence[str] = SCAN_CHECK_IDS) -> Report:
@@ -128,8 +124,7 @@ def _group(
     if not hits:
         return
     evidence = tuple(
-        Evidence(file=m.name, field=field_name, expected=expected, found=found, page=page)
-        for page, m, found in hits
+        Evidence(file=m.name, field=field_name, expected=expected, found=found, page=page) for page, m, found in hits
     )
     yield Finding(
         status,
@@ -177,10 +172,7 @@ def read(subject: ScanItemSubject) -> Iterator[Finding]:
             Status.FAIL,
             reason,
             {"pages": _pages_text([i for i, _ in hits]), "detail": hits[0][1].error or reason},
-            tuple(
-                Evidence(file=p.name, field="file", expected="readable", found=p.error, page=i)
-                for i, p in hits
-            ),
+            tuple(Evidence(file=p.name, field="file", expected="readable", found=p.error, page=i) for i, p in hits),
         )
 
 
@@ -213,11 +205,7 @@ def paper(subject: ScanItemSubject) -> Iterator[Finding]:
     for i, p in _readable(subject):
         assert p.header is not None and p.paper is not None
         fit = p.paper
-        guess = (
-            f"{fit.inferred_paper} {_dpi_text(fit.effective_dpi)}"
-            if fit.effective_dpi
-            else "无匹配纸张/no paper"
-        )
+        guess = f"{fit.inferred_paper} {_dpi_text(fit.effective_dpi)}" if fit.effective_dpi else "无匹配纸张/no paper"
         if p.header.dpi is None:
             no_header.append((i, p, "none"))
             inferred.append(guess)
@@ -265,9 +253,7 @@ def colour(subject: ScanItemSubject) -> Iterator[Finding]:
         yield from _group(Status.FAIL, "colour_required", not_colour, "colour_mode", "彩色")
     elif o.colour_policy == "colour_preferred":
         yield from _group(Status.WARN, "colour_preferred", not_colour, "colour_mode", "彩色")
-    yield from _group(
-        Status.WARN, "grey_content", grey_content, "colour_fraction", f">= {o.colour_min_fraction:.4%}"
-    )
+    yield from _group(Status.WARN, "grey_content", grey_content, "colour_fraction", f">= {o.colour_min_fraction:.4%}")
     yield from _group(Status.PASS, "keep_colour", red, "red_fraction", f">= {o.red_min_fraction:.3%}")
 
 
@@ -442,9 +428,7 @@ def storage_format(subject: ScanItemSubject) -> Iterator[Finding]:
     o = subject.options
     allowed = "、".join(o.allowed_formats)
     hits = [
-        (i, p, p.header.format)
-        for i, p in _readable(subject)
-        if p.header and p.header.format not in o.allowed_formats
+        (i, p, p.header.format) for i, p in _readable(subject) if p.header and p.header.format not in o.allowed_formats
     ]
     yield from _group(Status.FAIL, "not_allowed", hits, "format", allowed)
     mine = Counter(p.header.format for p in subject.pages if p.header is not None)
@@ -468,19 +452,11 @@ def depth(subject: ScanItemSubject) -> Iterator[Finding]:
     def mode(p: PageMeasurement) -> tuple[str, str] | None:
         assert p.header is not None
         m = p.header.pixel_mode
-        return (
-            ("pixel_mode", f"{m} ({p.header.bits_per_sample}-bit)")
-            if m not in o.allowed_pixel_modes
-            else None
-        )
+        return ("pixel_mode", f"{m} ({p.header.bits_per_sample}-bit)") if m not in o.allowed_pixel_modes else None
 
     def compression(p: PageMeasurement) -> tuple[str, str] | None:
         assert p.header is not None
-        return (
-            ("compression", p.header.compression)
-            if p.header.compression not in o.allowed_compressions
-            else None
-        )
+        return ("compression", p.header.compression) if p.header.compression not in o.allowed_compressions else None
 
     def quality(p: PageMeasurement) -> tuple[str, str] | None:
         assert p.header is not None

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 from guidang.ingest.scanqa.colour import measure_colour
 from guidang.ingest.scanqa.decode import decode_working
@@ -223,7 +222,7 @@ def inspect_batch(items: Mapping[str, Sequence[Path]], options: ScanQAOptions, j
     grouped: dict[str, list[PageMeasurement]] = {code: [] for code in items}
     for (code, _), pages in zip(flat, results, strict=True):
         grouped[code].extend(pages)
-    return BatchMeasurement(MappingProxyType({c: ItemMeasurement(c, tuple(ps)) for c, ps in grouped.items()}))
+    return BatchMeasurement({c: ItemMeasurement(c, tuple(ps)) for c, ps in grouped.items()})
 
 
 def _stored_mode(header: FileHeader, colour: bool) -> str:
