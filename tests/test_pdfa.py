@@ -350,7 +350,7 @@ def test_other_images_are_recompressed_losslessly(tmp_path: Path, mode: str, fmt
 
 def test_sixteen_bit_needs_pdfa_2(tmp_path: Path) -> None:
     array = (np.asarray(_scan("L")).astype(np.uint16) * 257).astype(np.uint16)
-    data = _encode(Image.fromarray(array, "I;16"), "PNG")
+    data = _encode(Image.fromarray(array), "PNG")
     with pytest.raises(InputError) as info:
         _write(tmp_path, data, "1b")
     assert "16" in info.value.zh

@@ -95,8 +95,8 @@ class PdfaResult:
     size: int
     sha256: str
     image_methods: tuple[str, ...]  # per page, how the image was embedded
-    verdict: str = "pass"
-    findings: tuple[str, ...] = field(default_factory=tuple)
+    verdict: str  # pikepdf.pdfa's verdict on the written bytes (only "pass" is ever returned)
+    prepared: tuple[str, ...] = field(default_factory=tuple)  # what pikepdf.pdfa.prepare changed
 
     @property
     def passed(self) -> bool:
@@ -231,7 +231,7 @@ def write_pdfa(
         _attach(pdf, attachment)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pdfa.save(pdf, out, part, compress_streams=True)
+        report = pdfa.save(pdf, out, part, compress_streams=True)
     except pdfa.PdfaError as exc:
         raise PdfaValidationError(part, [str(f) for f in exc.report.findings]) from exc
     data = out.read_bytes()
@@ -242,6 +242,8 @@ def write_pdfa(
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         image_methods=tuple(methods),
+        verdict=report.verdict,
+        prepared=tuple(report.prepared.describe()) if report.prepared else (),
     )
 
 
