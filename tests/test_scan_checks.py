@@ -322,3 +322,18 @@ def test_bomb_guard_does_not_decode(tmp_path: Path) -> None:
     path = write(tmp_path / "bomb.png", _png_header(12_000, 12_000))
     m = inspect_page(path, ScanQAOptions(max_pixels=100_000_000))
     assert m.rejected == "bomb" and m.header is None and "12000x12000" in (m.error or "")
+
+
+def test_multi_page_tiff_named_by_the_archival_code(tmp_path: Path) -> None:
+    frames = [Image.fromarray(render_page(150, seed=s, colour=False)) for s in (36, 37, 38)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], dpi=(150, 150), compression="tiff_lzw")
+    path = write(tmp_path / f"{CODE}.tif", buf.getvalue())
+    item = inspect_item(CODE, [path], OPTS)
+    assert [p.frame for p in item.pages] == [0, 1, 2]
+    assert [p.name for p in item.pages] == [f"{CODE}.tif", f"{CODE}.tif#2", f"{CODE}.tif#3"]
+    assert all(p.readable and p.dpi == 150 for p in item.pages)
+    assert item.pages[0].phash != item.pages[1].phash
+    report = run_scan_checks(ScanItemSubject.of(item, 3, OPTS))
+    for check_id in ("SCAN-NAME", "SCAN-COUNT", "SCAN-DUP", "SCAN-READ"):
+        assert statuses(report, check_id) == {Status.PASS}, check_id

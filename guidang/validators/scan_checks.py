@@ -379,14 +379,22 @@ def naming(subject: ScanItemSubject) -> Iterator[Finding]:
         if p.path.name in seen_files:  # later frames of a multi-page file share its name
             continue
         seen_files.add(p.path.name)
-        parsed = page_sequence(p.path, o)
         frames = p.header.frames if p.header else 1
-        if parsed is None:
-            if not (p.path.stem == subject.archival_code and len(subject.pages) == frames):
-                bad.append(p.path.name)  # a multi-page file may be named by the 档号 alone
+        stem, code = p.path.stem, subject.archival_code
+        if stem == code:  # a multi-page file may be named by the 档号 alone
+            if len(subject.pages) != frames:
+                bad.append(p.path.name)
             continue
-        code, seq = parsed
-        if code != subject.archival_code:
+        rest = stem[len(code) + 1 :] if stem.startswith(code) and stem[len(code) : len(code) + 1] in "-_" else ""
+        if rest.isdigit():  # the 档号 itself may end in digits: match it first, then the page number
+            seqs.append(int(rest))
+            continue
+        parsed = page_sequence(p.path, o)
+        if parsed is None:
+            bad.append(p.path.name)
+            continue
+        found_code, seq = parsed
+        if found_code != code:
             wrong.append(p.path.name)
         seqs.append(seq)
     if bad:
