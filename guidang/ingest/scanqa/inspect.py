@@ -102,7 +102,7 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
         img = open_image(data, options)
         header = read_header(img, size)
         check_complete(data, img)
-        work = decode_working(img, options.work_long_side, frame)
+        work = decode_working(img, data, options.work_long_side, frame)
     except PageRejected as exc:
         return PageMeasurement(path, frame, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start)
     except OSError as exc:
