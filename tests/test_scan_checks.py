@@ -337,3 +337,18 @@ def test_multi_page_tiff_named_by_the_archival_code(tmp_path: Path) -> None:
     report = run_scan_checks(ScanItemSubject.of(item, 3, OPTS))
     for check_id in ("SCAN-NAME", "SCAN-COUNT", "SCAN-DUP", "SCAN-READ"):
         assert statuses(report, check_id) == {Status.PASS}, check_id
+
+
+def test_a_page_that_breaks_a_measurement_is_reported_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guidang.ingest.scanqa.inspect as inspect_module
+
+    def broken(*args: object) -> None:
+        raise ValueError("odd page")
+
+    monkeypatch.setattr(inspect_module, "find_regions", broken)
+    m = inspect_page(write(tmp_path / f"{CODE}-0001.tif", encode(render_page(150, seed=39), "TIFF", 150)), OPTS)
+    assert m.rejected == "unreadable" and "odd page" in (m.error or "")
+    report = run_scan_checks(ScanItemSubject(CODE, (m,), 1, OPTS))
+    assert [r.status for r in report.by_id("SCAN-READ")] == [Status.FAIL]

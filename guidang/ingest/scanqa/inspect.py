@@ -7,6 +7,7 @@ checks read the numbers measured here; nothing in this module decides pass or fa
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +24,8 @@ from guidang.ingest.scanqa.orientation import Orientation, layout_orientation, o
 from guidang.ingest.scanqa.paper import PaperFit, fit_paper
 from guidang.ingest.scanqa.regions import find_regions
 from guidang.ingest.scanqa.skew import ink_points, measure_skew
+
+log = logging.getLogger(__name__)
 
 FALLBACK_DPI = 300.0  # only to express widths in mm when neither header nor paper tell the dpi
 LINE_POINTS = 400_000  # ink pixels for the text-line cues (a 150 dpi A4 page has 50-150 thousand)
@@ -88,7 +91,16 @@ class BatchMeasurement:
 
 
 def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeasurement:
-    """Measure one page file (or one frame of a multi-page file)."""
+    """Measure one page file (or one frame of a multi-page file). Never raises for a bad file:
+    a page that cannot be measured comes back with ``rejected`` set."""
+    try:
+        return _inspect(path, options, frame)
+    except Exception as exc:  # an odd page must not take its batch down; SCAN-READ reports it
+        log.exception("measuring %s failed", path)
+        return PageMeasurement(path, frame, 0, None, "unreadable", f"measurement failed: {type(exc).__name__}: {exc}")
+
+
+def _inspect(path: Path, options: ScanQAOptions, frame: int) -> PageMeasurement:
     start = time.perf_counter()
     try:
         size = path.stat().st_size
