@@ -2,7 +2,8 @@
 
 Each benchmark compares guidang with the tool a user would otherwise use, side by side in the
 same run, and writes ``bench/results/<name>.md``. This script adds the machine they ran on.
-Pass names to run only some: ``python bench/run_all.py fixity scanqa``.
+Pass names to run only some: ``python bench/run_all.py fixity scanqa``; ``--collate`` only rebuilds
+docs/benchmarks.md from the results already in bench/results.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ def machine() -> str:
     )
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
+    collate_only = "--collate" in args
+    names = [a for a in args if not a.startswith("--")]
     failed = []
-    for name in names or ORDER:
+    for name in [] if collate_only else names or ORDER:
         print(f"== bench_{name}", flush=True)
         if subprocess.run([sys.executable, str(BENCH / f"bench_{name}.py")], cwd=ROOT).returncode != 0:
             failed.append(name)
@@ -44,7 +47,7 @@ def main(names: list[str]) -> int:
         "Made by `make bench` (bench/run_all.py); each section is written by its own script in bench/. "
         "Figures are ratios against the tool a user would otherwise use, measured side by side in one run; "
         "absolute times depend on the (shared, noisy) machine.\n",
-        f"Last run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}.\n",
+        f"Collated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}; each section names its own run.\n",
     ]
     for name in ORDER:
         md = RESULTS / f"{name}.md"
