@@ -38,6 +38,11 @@ def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchInta
         earlier = cat.batches_named(s, profile, name)
         same = next((b for b in earlier if b.content_digest == intake.content_digest
                      and b.status == BatchStatus.DONE), None)
+        resumed = next((b for b in earlier if b.status == BatchStatus.PROCESSING and b.source_path == str(intake.root)
+                        and b.content_digest == intake.content_digest), None)
+        if resumed is not None:  # the same delivery run again after an interruption: not a new delivery
+            cat.log(s, AGENT, "batch.resumed", name, batch_id=resumed.id)
+            return resumed.id, resumed.delivery, (same.id if same else None)
         row = BatchRow(
             profile=profile, vendor=vendor, name=name, content_digest=intake.content_digest,
             delivery=len(earlier) + 1, status=BatchStatus.PROCESSING, source_path=str(intake.root),
@@ -51,11 +56,12 @@ def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchInta
 
 def _register_items(cat: Catalogue, batch_id: int, intake: BatchIntake) -> dict[str, int]:
     """Record every item of the batch with its delivered files before any work starts."""
-    ids: dict[str, int] = {}
     with cat.session() as s:
+        batch = s.get(BatchRow, batch_id)
+        ids = {r.archival_code: r.id for r in batch.items} if batch is not None else {}
         for item in intake.items:
             if item.archival_code in ids:
-                continue  # a duplicated 档号 row: reported by INTAKE-ROW, recorded once
+                continue  # a duplicated 档号 row (reported by INTAKE-ROW), or registered before a resume
             row = ItemRow(batch_id=batch_id, archival_code=item.archival_code, title=item.row.title,
                           row=item.row.model_dump(), status=ItemStatus.PROCESSING,
                           page_count=len(item.pages), byte_count=sum(p.size for p in item.pages))
@@ -76,8 +82,9 @@ def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored:
         item.failed_checks = outcome.failed_checks
         item.object_id = outcome.object_id
         item.rejected_path = outcome.rejected_path
-        item.files.extend(FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
-                          for f in stored if f.role != "master")
+        item.files = [f for f in item.files if f.role == "master"] + [  # a resumed item: replaced, not added
+            FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
+            for f in stored if f.role != "master"]
         item.results = [_result_row(r) for r in outcome.results]
         item.decisions.append(DecisionRow(status=outcome.status, failed_checks=outcome.failed_checks,
                                           reason="automatic checks", agent=AGENT))

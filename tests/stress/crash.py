@@ -404,11 +404,21 @@ def _verify_db(home: Path, store: OcflStore, codes: set[str], report: Report) ->
     for i in items:
         if i.status == ItemStatus.REJECTED and not (i.rejected_path and Path(i.rejected_path).is_dir()):
             report.disagreements.append(f"item {i.id} rejected, but {i.rejected_path} is missing")
-    superseded = {(b.profile, b.name) for b in batches if b.status in (BatchStatus.DONE, BatchStatus.FAILED)}
     for b in batches:
         report.batch_status[b.status] += 1
-        if b.status not in (BatchStatus.DONE, BatchStatus.FAILED) and (b.profile, b.name) not in superseded:
-            report.disagreements.append(f"batch {b.id} ({b.name}) left {b.status} and never finished")
+        if b.status not in (BatchStatus.DONE, BatchStatus.FAILED):
+            report.disagreements.append(f"batch {b.id} ({b.name}) left {b.status}")
+    # the n-th delivery of a name says so in its receipt (a retried claim is not a new delivery)
+    by_id = {b.id: b for b in batches}
+    seen: Counter[str] = Counter()
+    for c in claims:
+        if c.stage == Stage.ABANDONED or c.batch_id is None:
+            continue
+        seen[c.name] += 1
+        if by_id[c.batch_id].delivery != seen[c.name]:
+            report.disagreements.append(
+                f"claim {c.id} ({c.name}) is delivery {seen[c.name]}; its batch row says {by_id[c.batch_id].delivery}"
+            )
 
 
 def main() -> int:
