@@ -66,8 +66,11 @@ LANGS = "chi_sim+eng"
 # --- measuring ----------------------------------------------------------------------------
 
 
-def _tree_rss(root: int) -> int:
-    """Resident memory of *root* and all its descendants, bytes (Linux /proc)."""
+def _tree_rss(root: int, *, include_root: bool, exclude: frozenset[int]) -> int:
+    """Resident memory of *root*'s descendants (and *root* itself if asked), bytes (Linux /proc).
+
+    The subtrees of the pids in *exclude* are not counted.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -82,19 +85,26 @@ def _tree_rss(root: int) -> int:
         pid = int(entry.name)
         children.setdefault(int(stat[1]), []).append(pid)  # field 4: ppid
         rss[pid] = int(stat[21]) * page  # field 24: rss in pages
-    total, stack = 0, [root]
+    total = rss.get(root, 0) if include_root else 0
+    stack = [c for c in children.get(root, []) if c not in exclude]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+        stack.extend(c for c in children.get(pid, []) if c not in exclude)
     return total
 
 
 class PeakRss:
-    """Peak of `_tree_rss` of this process while the context is open (extra RSS over the start)."""
+    """Peak of `_tree_rss` of this process's tree while the context is open.
 
-    def __init__(self) -> None:
+    guidang counts this process (the pipeline's main process, which writes the PDFs) and its
+    worker pool; the other contenders count only the processes they start.
+    """
+
+    def __init__(self, *, include_self: bool, exclude: frozenset[int]) -> None:
         self.peak = 0
+        self.include_self = include_self
+        self.exclude = exclude
         self._stop = threading.Event()
 
     def __enter__(self) -> PeakRss:
@@ -105,7 +115,7 @@ class PeakRss:
     def _run(self) -> None:
         me = os.getpid()
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(me))
+            self.peak = max(self.peak, _tree_rss(me, include_root=self.include_self, exclude=self.exclude))
             self._stop.wait(0.05)
 
     def __exit__(self, *exc: object) -> None:
@@ -196,6 +206,11 @@ def _guidang_page(job: tuple[str, float]) -> tuple[OcrPage | None, Placement | N
         return None, None
     prepared = prepare_page(path, measurement, options, grey=True)
     return ocr_prepared(prepared.image, prepared.dpi, prepared.operations, _size(path), LANGS, ocr_dpi=ocr_dpi or None)
+
+
+def _pid(_: int) -> int:
+    time.sleep(0.2)  # long enough for every worker to take one
+    return os.getpid()
 
 
 def _size(path: Path) -> tuple[int, int]:
@@ -345,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         ProcessPoolExecutor(max_workers=args.jobs) as pool,
     ):
         work = Path(tmp)
-        list(pool.map(abs, range(args.jobs)))  # start the workers now (a pipeline keeps them)
+        workers = frozenset(pool.map(_pid, range(args.jobs)))  # start the workers now (a pipeline keeps them)
         for n, item in enumerate(truth.items):
             files = [batch / p.file for p in item.pages]
             truth_text = "\n".join(p.text for p in item.pages)
@@ -354,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
                 tally = tallies[name]
                 out = work / name
                 out.mkdir(exist_ok=True)
-                with PeakRss() as rss:
+                guidang = name == "guidang"
+                with PeakRss(include_self=guidang, exclude=frozenset() if guidang else workers) as rss:
                     t0 = time.perf_counter()
                     try:
                         text, pdf = _run(name, item, files, out, pool, args, (ocrmypdf_cmd, img2pdf_cmd))
