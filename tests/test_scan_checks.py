@@ -352,3 +352,18 @@ def test_a_page_that_breaks_a_measurement_is_reported_not_raised(
     assert m.rejected == "unreadable" and "odd page" in (m.error or "")
     report = run_scan_checks(ScanItemSubject(CODE, (m,), 1, OPTS))
     assert [r.status for r in report.by_id("SCAN-READ")] == [Status.FAIL]
+
+
+def test_rotation_found_later_settles_an_unsure_page(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from guidang.ingest.scanqa.orientation import Orientation
+
+    page = rotate(render_page(150, seed=12), 180)
+    measured = inspect_page(write(tmp_path / f"{CODE}-0001.tif", encode(page, "TIFF", 150)), OPTS)
+    m = replace(measured, orientation=Orientation(0, False, "layout", "cues disagree"))  # as with osd="never"
+    report = run_scan_checks(ScanItemSubject(CODE, (m,), 1, OPTS), ["SCAN-ROTATION"])
+    assert [r.status for r in report.results] == [Status.WARN]
+    settled = run_scan_checks(ScanItemSubject(CODE, (m,), 1, OPTS, rotations={1: 180}), ["SCAN-ROTATION"])
+    assert [r.status for r in settled.results] == [Status.FAIL]
+    assert settled.results[0].evidence[0].found == "180°"

@@ -18,6 +18,7 @@ import numpy as np
 from guidang.ingest.scanqa.fingerprint import correlation, hamming
 from guidang.ingest.scanqa.inspect import BatchMeasurement, ItemMeasurement, PageMeasurement, page_sequence
 from guidang.ingest.scanqa.options import ScanQAOptions
+from guidang.ingest.scanqa.orientation import Orientation
 from guidang.validators.registry import REGISTRY, check
 from guidang.validators.result import Evidence, Finding, Report, Status
 from guidang.validators.spec import Stage
@@ -54,6 +55,9 @@ class ScanItemSubject:
     catalogue_page_count: int | None  # 页数 from the catalogue
     options: ScanQAOptions = field(default_factory=lambda: ScanQAOptions())
     batch: BatchContext | None = None
+    #: page number -> clockwise rotation found later by another tool (e.g. the OCR's text angle),
+    #: used by SCAN-ROTATION where the measurement is unsure (scan QA run with ``osd="never"``)
+    rotations: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -276,6 +280,8 @@ def rotation(subject: ScanItemSubject) -> Iterator[Finding]:
         o = p.orientation
         if p.blank or o is None:
             continue
+        if not o.confident and i in subject.rotations:
+            o = Orientation(subject.rotations[i], True, "ocr", "from the OCR pass")
         if o.rotation is None or not o.confident:
             unsure.append((i, p, f"{o.rotation}° ({o.method})" if o.rotation is not None else "?"))
         elif o.rotation != 0:

@@ -34,6 +34,8 @@ from guidang.ingest.scanqa.skew import Skew
 AXIS_RATIO = 1.25
 #: lines with a long gap on one side must outnumber the other side by this many
 MIN_EVIDENCE = 2
+#: a paragraph's first-line indent, in line heights (two characters in Chinese)
+INDENT_MIN, INDENT_MAX = 1.2, 3.5
 #: share of lines with their ink low that settles the direction alone / with ragged ends agreeing
 LOW_INK_SURE = 0.75
 LOW_INK_LIKELY = 0.65
@@ -46,6 +48,8 @@ class Lines:
     ragged_right: int  # lines ending > 3 heights before the right margin
     ragged_left: int  # lines starting > 3 heights after the left margin
     low_ink: float = 0.5  # share of lines whose ink's centre of mass lies below the line's middle
+    paragraph_turns: int = 0  # a line ending short followed by an indented line (upright paragraphs)
+    mirrored_turns: int = 0  # the same seen upside down: an indent-sized gap at the right, then a long gap left
 
 
 @dataclass(frozen=True)
@@ -91,12 +95,18 @@ def find_lines(points: NDArray[np.float64], angle: float) -> Lines:
     height = float(np.median(heights))
     left_margin, right_margin = np.percentile(lefts, 10), np.percentile(rights, 90)
     gap = 3.0 * height
+    right_gap = (right_margin - np.asarray(rights)) / height
+    left_gap = (np.asarray(lefts) - left_margin) / height
+    short_end, indent = right_gap[:-1] > INDENT_MAX, (left_gap[1:] >= INDENT_MIN) & (left_gap[1:] <= INDENT_MAX)
+    mirrored_indent = (right_gap[:-1] >= INDENT_MIN) & (right_gap[:-1] <= INDENT_MAX)
     return Lines(
         count=len(heights),
         height=height,
         ragged_right=int(np.sum(right_margin - np.asarray(rights) > gap)),
         ragged_left=int(np.sum(np.asarray(lefts) - left_margin > gap)),
         low_ink=float(np.mean(low)),
+        paragraph_turns=int(np.sum(short_end & indent)),
+        mirrored_turns=int(np.sum(mirrored_indent & (left_gap[1:] > INDENT_MAX))),
     )
 
 
@@ -108,13 +118,25 @@ def layout_orientation(points: NDArray[np.float64], skew: Skew) -> tuple[Orienta
     vertical = ratio < 1.0
     lines = find_lines(points, skew.angle + (90.0 if vertical else 0.0))
     right, left, low = lines.ragged_right, lines.ragged_left, lines.low_ink
-    upright = low >= LOW_INK_SURE or (low >= LOW_INK_LIKELY and right >= left + MIN_EVIDENCE)
-    flipped = low <= 1 - LOW_INK_SURE or (low <= 1 - LOW_INK_LIKELY and left >= right + MIN_EVIDENCE)
+    turns, mirrored = lines.paragraph_turns, lines.mirrored_turns
+    upright = (
+        low >= LOW_INK_SURE
+        or (low >= LOW_INK_LIKELY and right >= left + MIN_EVIDENCE)
+        or (low >= 0.6 and turns >= mirrored + 3)
+    )
+    flipped = (
+        low <= 1 - LOW_INK_SURE
+        or (low <= 1 - LOW_INK_LIKELY and left >= right + MIN_EVIDENCE)
+        or (low <= 0.4 and mirrored >= turns + 3)
+    )
     sure = max(ratio, 1 / ratio) >= AXIS_RATIO and lines.count >= 4 and upright != flipped
     # sideways: which way is the cues' best guess; unsure about 0/180: most pages are upright
     sideways = 270 if (upright if sure else low >= 0.5) else 90
     rotation = sideways if vertical else (180 if sure and flipped else 0)
-    detail = f"axis ratio {ratio:.2f}, lines {lines.count}, low ink {low:.2f}, ragged right {right} / left {left}"
+    detail = (
+        f"axis ratio {ratio:.2f}, lines {lines.count}, low ink {low:.2f}, ragged right {right} / left {left}, "
+        f"paragraph turns {lines.paragraph_turns} / mirrored {lines.mirrored_turns}"
+    )
     return Orientation(rotation, sure, "layout", detail), lines
 
 
