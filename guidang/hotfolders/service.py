@@ -8,6 +8,7 @@ while the watcher was down is never a batch missed.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import os
@@ -131,14 +132,12 @@ class Watcher:
 
     def _start_observers(self) -> None:
         for info in self.infos:
-            obs: BaseObserver
-            if info.polling:
-                obs = PollingObserverVFS(os.lstat, os.scandir, polling_interval=max(1, round(self.opts.poll_seconds)))
-            else:
-                obs = Observer()
-            obs.schedule(_Wake(self, info.profile), str(info.path), recursive=True)
-            obs.daemon = True
-            obs.start()
+            try:
+                obs = self._observer(info, polling=info.polling)
+            except OSError as exc:  # e.g. the inotify watch limit (fs.inotify.max_user_watches)
+                log.warning("native events unavailable for %s (%s); polling it instead", info.path, exc)
+                obs = self._observer(info, polling=True)
+                info = dataclasses.replace(info, polling=True)
             self._observers.append(obs)
             log.info(
                 "watching %s (%s, %s, %s)",
@@ -147,6 +146,17 @@ class Watcher:
                 "polling" if info.polling else "native events",
                 info.mode,
             )
+
+    def _observer(self, info: InboxInfo, *, polling: bool) -> BaseObserver:
+        obs: BaseObserver
+        if polling:  # lstat: a link in a batch is never walked
+            obs = PollingObserverVFS(os.lstat, os.scandir, polling_interval=max(1, round(self.opts.poll_seconds)))
+        else:
+            obs = Observer()
+        obs.schedule(_Wake(self, info.profile), str(info.path), recursive=True)
+        obs.daemon = True
+        obs.start()
+        return obs
 
     def _stop_observers(self) -> None:
         for obs in self._observers:
@@ -188,26 +198,36 @@ class Watcher:
         for entry in entries:
             if self._stopping:
                 break
-            if entry.problem is not None:
-                self._take(profile, entry, (entry.problem, entry.detail))
-                continue
-            if entry.kind != "dir":
-                continue  # a loose file is not a batch: left where it is
-            verdict = self._verdict(info, entry, now)
-            if verdict.state == "wait":
+            try:
+                pending, settling, claimed = self._consider(info, entry, now, pending, settling)
+            except OSError as exc:  # vanished or unreadable mid-scan: looked at again next time
+                log.warning("%s/%s: %s", profile, entry.name, exc)
                 pending = True
-                settling = settling or verdict.reason != "no_marker"
-                log.debug("%s/%s waiting: %s %s", profile, entry.name, verdict.reason, verdict.detail)
                 continue
-            refusal = (verdict.reason, verdict.detail) if verdict.state == "refuse" else None
-            if self._take(profile, entry, refusal):
-                taken += 1
+            taken += claimed
         for flag, group in ((pending, self._pending), (settling, self._settling)):
             if flag:
                 group.add(profile)
             else:
                 group.discard(profile)
         return taken
+
+    def _consider(
+        self, info: InboxInfo, entry: InboxEntry, now: float, pending: bool, settling: bool
+    ) -> tuple[bool, bool, int]:
+        """One inbox entry: claim it, reject it, or note that it is pending.
+        Returns the updated (pending, settling) flags and the number claimed (0 or 1)."""
+        if entry.problem is not None:
+            self._take(info.profile, entry, (entry.problem, entry.detail))
+            return pending, settling, 0
+        if entry.kind != "dir":
+            return pending, settling, 0  # a loose file is not a batch: left where it is
+        verdict = self._verdict(info, entry, now)
+        if verdict.state == "wait":
+            log.debug("%s/%s waiting: %s %s", info.profile, entry.name, verdict.reason, verdict.detail)
+            return True, settling or verdict.reason != "no_marker", 0
+        refusal = (verdict.reason, verdict.detail) if verdict.state == "refuse" else None
+        return pending, settling, int(self._take(info.profile, entry, refusal))
 
     def _take(self, profile: str, entry: InboxEntry, refusal: tuple[str, str] | None) -> bool:
         self._quiet[profile].forget(entry.path)
