@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 from test_scan_pages import encode, render_page, write
 
 from guidang.ingest.scanqa import DigitisationMetadata, ScanQAOptions, digitisation_metadata, inspect_item
@@ -29,7 +30,7 @@ def test_bitonal_group4_a4(tmp_path: Path) -> None:
 
 def test_header_claim_is_not_believed_and_grey_saved_as_rgb_is_grey(tmp_path: Path) -> None:
     grey = render_page(150, seed=52, colour=False)
-    rgb_of_grey = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)  # a grey scan saved as RGB
+    rgb_of_grey = np.asarray(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), dtype=np.uint8)  # a grey scan saved as RGB
     m = meta(tmp_path, [encode(rgb_of_grey, "TIFF", 300)])  # …with a header that claims 300 dpi
     assert (m.form, m.resolution, m.colour_mode, m.compression) == ("A4", "150dpi", "灰度", "LZW")
 

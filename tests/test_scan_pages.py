@@ -75,8 +75,8 @@ def render_page(
         draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(210, 30, 40), width=max(2, dpi // 40))
         sfont = _font(round(r / 3))
         draw.text((cx - r * 0.8, cy - r / 6), "某某办公室", font=sfont, fill=(210, 30, 40))
-    arr = cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)
-    return arr if colour else cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY)
+    arr = np.asarray(cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR), dtype=np.uint8)
+    return arr if colour else np.asarray(cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
 
 
 def blank_page(
@@ -94,7 +94,7 @@ def blank_page(
         back = render_page(dpi, size_mm, seed=seed + 99, colour=False)[:, ::-1]
         faint = 245 - (245 - back.astype(np.int16)) * 0.18  # about 200 where the back has ink
         page = np.minimum(page, faint.astype(np.uint8))
-    return cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
+    return np.asarray(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
 
 
 def skew(img: NDArray[np.uint8], degrees: float) -> NDArray[np.uint8]:
