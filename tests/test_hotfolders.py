@@ -208,9 +208,7 @@ def test_crash_after_rename_before_mark(tmp_path: Path) -> None:
     cat = open_catalogue(s.db_url)
     dest = processing_area(s, "v") / "7" / "b1"
     with cat.session() as ses:
-        row = ClaimRow(
-            profile="v", name="b1", source_path=str(batch), stage=Stage.INTENT, processing_path=str(dest)
-        )
+        row = ClaimRow(profile="v", name="b1", source_path=str(batch), stage=Stage.INTENT, processing_path=str(dest))
         ses.add(row)
         ses.flush()
         claim_id = row.id
@@ -306,3 +304,29 @@ def test_a_running_claim_of_a_dead_earlier_watcher_is_swept_without_a_restart(tm
     w._sweep()
     row = _row(s, claim_id)
     assert (row.stage, row.crashes) == (Stage.CLAIMED, 1)
+
+
+def test_a_run_that_finished_before_its_claim_was_marked_is_recorded_not_rerun(tmp_path: Path) -> None:
+    from guidang.storage.catalogue import BatchRow
+
+    s, _batch = _setup(tmp_path)
+    s = s.model_copy(update={"watch": s.watch.model_copy(update={"processor": "no.such.module:never_called"})})
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "b1"))
+    assert claim_id is not None
+    path = _row(s, claim_id).processing_path
+    with cat.session() as ses:  # the pipeline finished the batch; the worker died before marking the claim
+        ses.add(
+            BatchRow(
+                profile="v",
+                vendor="v",
+                name="b1",
+                content_digest="d",
+                status="done",
+                source_path=path,
+                summary={"items": 1, "accepted": 1},
+            )
+        )
+    assert run_claim(s, claim_id) == Stage.DONE
+    row = _row(s, claim_id)
+    assert (row.outcome, row.summary, row.settled) == ("done", {"items": 1, "accepted": 1}, True)

@@ -15,12 +15,17 @@ import os
 import stat
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from sqlalchemy import select
 
 from guidang.config import Settings
 from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
+from guidang.models import BatchStatus
+from guidang.storage.catalogue import BatchRow, Catalogue
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,37 @@ def load_processor(spec: str) -> Processor:
     return fn
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of a run that finished before its claim could be marked (a crash between)."""
+
+    batch_id: int
+    status: str
+    summary: dict[str, int]
+    problems: str = ""
+
+
+def finished_before(cat: Catalogue, path: Path) -> Recorded | None:
+    """The batch this claim's folder produced, if a run got as far as finishing it: a retry
+    then records it instead of ingesting the folder again (which would be a 'duplicate')."""
+    with cat.session() as s:
+        row = s.scalars(
+            select(BatchRow)
+            .where(BatchRow.source_path == str(path), BatchRow.status.in_([BatchStatus.DONE, BatchStatus.FAILED]))
+            .order_by(BatchRow.id.desc())
+        ).first()
+        if row is None:
+            return None
+        status = "failed" if row.status == BatchStatus.FAILED else "done"
+        problems = "; ".join(
+            f"{e.get('check')}: {e.get('message_zh')}" for e in row.errors if e.get("status") == "fail"
+        )
+        return Recorded(row.id, status, dict(row.summary), problems[:2000])
+
+
 def _batch_problems(outcome: Any) -> str:
+    if isinstance(outcome, Recorded):
+        return outcome.problems
     results = getattr(outcome, "batch_results", ())
     return "; ".join(f"{r.check_id}: {r.message_zh}" for r in results if str(r.status) == "fail")[:2000]
 
@@ -97,7 +132,7 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
         reject(cat, settings, claim_id, kind, detail, frm=(Stage.RUNNING,))
         return str(Stage.REJECTED)
     try:
-        outcome = load_processor(settings.watch.processor)(settings, profile, path)
+        outcome = finished_before(cat, path) or load_processor(settings.watch.processor)(settings, profile, path)
     except WorkerInterrupted:
         record_failure(cat, settings, claim_id, "interrupted by a stop", crashed=False, counts=False)
         return str(Stage.CLAIMED)
