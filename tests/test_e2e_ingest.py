@@ -22,6 +22,7 @@ from guidang.cli import main
 from guidang.config import Settings
 from guidang.samples import bad
 from guidang.samples.batch import make_batch
+from guidang.samples.degrade import Degradation
 from guidang.samples.truth import BatchTruth
 from guidang.storage.catalogue import Catalogue, EventRow, ItemRow
 from guidang.storage.ocfl_store import OcflStore
@@ -173,3 +174,19 @@ def test_pdfa_1b_profile_is_archived_as_1b(home: Settings, tmp_path: Path, monke
     pdf_bytes = store.read_file(item["object"], f"content/{item['object']}.pdf")
     with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
         assert pdf.open_metadata().pdfa_status == "1B"
+
+
+def test_upside_down_page_is_returned_by_the_ocr_orientation(home: Settings, tmp_path: Path) -> None:
+    """Scan QA leaves orientation to the OCR pass (no second Tesseract run): an upside-down master
+    still fails SCAN-ROTATION, and the other item of the batch is archived."""
+    truth = make_batch(tmp_path / "drop", page_counts=(1, 1), seed=5, dpi=200, profile="clean", colour="none",
+                       scripts=["hans"], batch_id="TURNED", truth_path=tmp_path / "truth.json",
+                       overrides={(1, 0): Degradation(rotate=180)})
+    code, out = ingest_json(truth.batch_dir)
+    assert code == 0
+    upright, turned = (truth.items[0].archival_code, truth.items[1].archival_code)
+    items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
+    assert items[upright]["status"] == "accepted", items[upright]
+    assert items[turned]["failed_checks"] == ["SCAN-ROTATION"], items[turned]
+    finding = next(p for p in items[turned]["problems"] if p["check"] == "SCAN-ROTATION")
+    assert finding["evidence"][0]["found"] == "180°"
