@@ -34,13 +34,13 @@ import json
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
 from guidang.errors import InputError
+from guidang.fsutil import fsync_dir, replace_file
 from guidang.packaging.fixity import ALGORITHMS, Digests, copy_with_digests, digest_bytes, digest_file
 
 CONTENT_DIR = "content"
@@ -173,13 +173,6 @@ def parse_manifest(data: bytes, name: str) -> dict[str, str]:
     return entries
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with tmp.open("xb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def tag_files_bytes(files: Mapping[str, Digests]) -> dict[str, bytes]:
@@ -194,7 +187,7 @@ def tag_files_bytes(files: Mapping[str, Digests]) -> dict[str, bytes]:
 
 def _write_manifests(root: Path, files: Mapping[str, Digests]) -> None:
     for name, data in tag_files_bytes(files).items():
-        _write_atomic(root / name, data)
+        replace_file(root / name, data)
 
 
 # -- building --------------------------------------------------------------------------------------
@@ -253,7 +246,7 @@ def build_package(
         _write_manifests(work, files)
         _fsync_tree(work)
         os.rename(work, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -307,12 +300,6 @@ def _add_master(root: Path, master: str | os.PathLike[str] | DigestedFile) -> tu
     return rel, recorded
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -324,7 +311,7 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(Path(dirpath))
+        fsync_dir(Path(dirpath))
 
 
 # -- reading and verifying -------------------------------------------------------------------------
@@ -486,7 +473,7 @@ def replace_files(path: str | os.PathLike[str], new: Mapping[str, bytes]) -> Pac
         if not rel.startswith(METADATA_DIR + "/") or rel.count("/") != 1:
             raise PackageError(f"只能替换 metadata/ 下的文件：{rel}", f"only files in metadata/ can be replaced: {rel}")
         _check_name(rel.split("/", 1)[1], "元数据")
-        _write_atomic(root / rel, data)
+        replace_file(root / rel, data)
         files[rel] = digest_bytes(data)
     _write_manifests(root, files)
     return read_package(root)

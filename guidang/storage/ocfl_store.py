@@ -42,7 +42,6 @@ import re
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +53,7 @@ from ocfl.storage_root import StorageRoot
 from ocfl.validator import Validator
 
 from guidang.errors import InputError, StorageError
+from guidang.fsutil import fsync_dir, replace_file, write_new
 from guidang.packaging import aip
 from guidang.packaging.fixity import ALGORITHMS, Digests, digest_bytes, digest_file
 from guidang.packaging.metadata import Action, AgentType, RecordMetadata
@@ -212,25 +212,10 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    with path.open("xb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
-def _replace_file(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    _write_file(tmp, data)
-    os.replace(tmp, path)
 
 
 def _inventory_bytes(inventory: Mapping[str, Any]) -> bytes:
@@ -270,12 +255,12 @@ class OcflStore:
             )
         self._ext.mkdir(parents=True, exist_ok=True)
         layout = ArchivalCodeLayout()
-        _replace_file(self._ext / "config.json", (json.dumps(layout.config, indent=2) + "\n").encode())
+        replace_file(self._ext / "config.json", (json.dumps(layout.config, indent=2) + "\n").encode())
         layout_json = {"extension": LAYOUT_NAME, "description": layout.DESCRIPTION}
-        _replace_file(self.root / "ocfl_layout.json", (json.dumps(layout_json, indent=2) + "\n").encode())
-        _replace_file(self.root / f"{LAYOUT_NAME}.md", LAYOUT_DOC.encode("utf-8"))
-        _replace_file(self.root / f"0=ocfl_{SPEC_VERSION}", f"ocfl_{SPEC_VERSION}\n".encode())
-        _fsync_dir(self.root)
+        replace_file(self.root / "ocfl_layout.json", (json.dumps(layout_json, indent=2) + "\n").encode())
+        replace_file(self.root / f"{LAYOUT_NAME}.md", LAYOUT_DOC.encode("utf-8"))
+        replace_file(self.root / f"0=ocfl_{SPEC_VERSION}", f"ocfl_{SPEC_VERSION}\n".encode())
+        fsync_dir(self.root)
 
     def _check_layout(self) -> None:
         try:
@@ -435,12 +420,12 @@ class OcflStore:
                 "versions": {},
             }
             self._stage_version(stage, inventory, sources, move=move, agent=agent, message=message)
-            _write_file(stage / f"0=ocfl_object_{SPEC_VERSION}", f"ocfl_object_{SPEC_VERSION}\n".encode())
+            write_new(stage / f"0=ocfl_object_{SPEC_VERSION}", f"ocfl_object_{SPEC_VERSION}\n".encode())
             inv_bytes = (stage / "v1" / INVENTORY).read_bytes()
-            _write_file(stage / INVENTORY, inv_bytes)
-            _write_file(stage / SIDECAR, _sidecar_bytes(inv_bytes))
+            write_new(stage / INVENTORY, inv_bytes)
+            write_new(stage / SIDECAR, _sidecar_bytes(inv_bytes))
             self._check_staged(stage)
-            _fsync_dir(stage)
+            fsync_dir(stage)
             target = self.object_path(pkg.code)
             with self._lock():
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -457,7 +442,7 @@ class OcflStore:
                         f"无法把对象 {pkg.code} 移入存储：{exc.strerror or exc}",
                         f"cannot move object {pkg.code} into the store: {exc.strerror or exc}",
                     ) from exc
-                _fsync_dir(target.parent)
+                fsync_dir(target.parent)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
@@ -608,10 +593,10 @@ class OcflStore:
             "user": {"name": agent},
         }
         inv_bytes = _inventory_bytes(inventory)
-        _write_file(vdir / INVENTORY, inv_bytes)
-        _write_file(vdir / SIDECAR, _sidecar_bytes(inv_bytes))
+        write_new(vdir / INVENTORY, inv_bytes)
+        write_new(vdir / SIDECAR, _sidecar_bytes(inv_bytes))
         for dirpath, _dirs, _names in os.walk(vdir):
-            _fsync_dir(Path(dirpath))
+            fsync_dir(Path(dirpath))
 
     def _new_version(
         self,
@@ -645,10 +630,10 @@ class OcflStore:
                         f"对象 {code} 的版本 {head} 已被另一进程写入，请重试",
                         f"version {head} of object {code} was written concurrently; retry",
                     ) from exc
-                _fsync_dir(obj)
-                _replace_file(obj / INVENTORY, inv_bytes)
-                _replace_file(obj / SIDECAR, _sidecar_bytes(inv_bytes))
-                _fsync_dir(obj)
+                fsync_dir(obj)
+                replace_file(obj / INVENTORY, inv_bytes)
+                replace_file(obj / SIDECAR, _sidecar_bytes(inv_bytes))
+                fsync_dir(obj)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
         return StoredVersion(code, head, obj, package_digest)
@@ -682,9 +667,9 @@ class OcflStore:
             return
         with self._lock():
             inv_bytes = (obj / f"v{newest}" / INVENTORY).read_bytes()
-            _replace_file(obj / INVENTORY, inv_bytes)
-            _replace_file(obj / SIDECAR, _sidecar_bytes(inv_bytes))
-            _fsync_dir(obj)
+            replace_file(obj / INVENTORY, inv_bytes)
+            replace_file(obj / SIDECAR, _sidecar_bytes(inv_bytes))
+            fsync_dir(obj)
         log.warning("rolled %s forward to v%d after an interrupted commit", obj, newest)
 
     def clean_staging(self, older_than_seconds: float = 24 * 3600) -> list[Path]:
@@ -757,7 +742,7 @@ class _Source:
 
     def materialise(self, dst: Path, *, move: bool) -> None:
         if self.data is not None:
-            _write_file(dst, self.data)
+            write_new(dst, self.data)
             return
         assert self.path is not None
         if move:
