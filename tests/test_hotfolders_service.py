@@ -57,6 +57,14 @@ def crash_or_record(settings: Settings, profile: str, batch_dir: Path) -> Record
     return record(settings, profile, batch_dir)
 
 
+def orphan_then_crash(settings: Settings, profile: str, batch_dir: Path) -> Recorded:
+    """Leave a child behind (as a pool or a tool would), then die by SIGKILL."""
+    child = subprocess.Popen(["sleep", "600"])
+    (settings.home / "orphans").open("a").write(f"{child.pid}\n")
+    os.kill(os.getpid(), signal.SIGKILL)
+    return record(settings, profile, batch_dir)
+
+
 def slow(settings: Settings, profile: str, batch_dir: Path) -> Recorded:
     time.sleep(120)
     return record(settings, profile, batch_dir)
@@ -274,3 +282,18 @@ def test_refuses_to_start_on_a_bad_layout_and_a_second_instance(tmp_path: Path) 
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+
+
+def test_what_a_dead_worker_leaves_behind_is_killed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = write_config(home, "test_hotfolders_service:orphan_then_crash")
+    _batch(home / "inbox" / "marker", "b1")
+    run = subprocess.run([GUIDANG, "watch", "--once"], env=env, capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr.decode()
+    pids = [int(x) for x in (home / "orphans").read_text().split()]
+    assert len(pids) == 2  # two runs (max_crashes = 2), each left a child
+    assert all(
+        not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2] for pid in pids
+    )
+    [row] = claim_rows(home)
+    assert (row.stage, row.reason) == (Stage.REJECTED, "worker_crashed")

@@ -67,6 +67,15 @@ def claim_lock(settings: Settings, profile: str, claim_id: int) -> Iterator[bool
         os.close(fd)
 
 
+def reap_session(worker: str | None) -> None:
+    """Kill the leftovers of a dead worker of this host (see pool.kill_session)."""
+    from guidang.hotfolders.pool import kill_session
+
+    host, _, pid = (worker or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        kill_session(int(pid))
+
+
 def lock_is_free(settings: Settings, profile: str, claim_id: int) -> bool:
     with claim_lock(settings, profile, claim_id) as got:
         return got
@@ -303,6 +312,7 @@ def reconcile(cat: Catalogue, settings: Settings) -> dict[str, int]:
                 done["abandoned"] += 1
     for row in running:
         if lock_is_free(settings, row.profile, row.id):
+            reap_session(row.worker)
             record_failure(cat, settings, row.id, "interrupted: the worker or the watcher died", crashed=True)
             done["running"] += 1
     for row in waiting:

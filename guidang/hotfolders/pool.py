@@ -12,13 +12,34 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from guidang.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+def kill_session(leader: int) -> int:
+    """SIGKILL what is left of a dead worker's session (its pools, forkservers, tools): they would
+    otherwise be orphans that live on. Only when the leader itself is gone (so a reused pid that
+    leads a new session is never touched). Returns the number of processes killed."""
+    if Path(f"/proc/{leader}").exists():
+        return 0
+    killed = 0
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == leader:  # field 6 of /proc/<pid>/stat: the session id
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(stat_file.parent.name), signal.SIGKILL)
+                killed += 1
+    return killed
 
 
 @dataclass
@@ -60,6 +81,8 @@ class WorkerPool:
             code = r.process.poll()
             if code is not None:
                 os.close(r.pidfd)
+                if killed := kill_session(r.process.pid):
+                    log.warning("claim %d: killed %d leftover process(es) of its worker", claim_id, killed)
                 ended.append((claim_id, code))
                 del self._running[claim_id]
         return ended

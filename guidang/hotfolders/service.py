@@ -282,9 +282,10 @@ class Watcher:
         """Claims left ``running`` by a worker of an earlier watcher that was still dying when
         this one reconciled: once their lock is free they are crashes like any other."""
         with self.cat.session() as s:
-            running = [(c.id, c.profile) for c in claims(s, Stage.RUNNING)]
-        for claim_id, profile in running:
+            running = [(c.id, c.profile, c.worker) for c in claims(s, Stage.RUNNING)]
+        for claim_id, profile, worker in running:
             if claim_id not in self.pool.claim_ids and claims_mod.lock_is_free(self.settings, profile, claim_id):
+                claims_mod.reap_session(worker)
                 claims_mod.record_failure(
                     self.cat, self.settings, claim_id, "interrupted: the worker or the watcher died", crashed=True
                 )
