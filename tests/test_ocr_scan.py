@@ -37,7 +37,7 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PreparedPage, 
     return master, prepared, page.text
 
 
-def _warp(master: np.ndarray, placement: Placement) -> np.ndarray:  # type: ignore[type-arg]
+def _warp(master: np.ndarray, placement: Placement) -> np.ndarray:
     """Apply *placement* to the master with OpenCV (continuous → pixel-centre coordinates)."""
     a, b, c, d, e, f = placement.matrix
     centre = np.array([[a, c, e + (a + c) / 2 - 0.5], [b, d, f + (b + d) / 2 - 0.5]])
