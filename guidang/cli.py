@@ -157,6 +157,7 @@ def run() -> None:
 
     home = Path(os.environ.get("GUIDANG_HOME", "var")).resolve()
     init_home(home)
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))  # say what happens to each batch
     s = settings()
     for name in s.profiles:
         s.inbox_of(name).mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,9 @@ def default_home() -> Path:
 class OcrOptions(BaseModel):
     languages: str = "chi_sim+eng"
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    # resolution Tesseract reads at (the page is downscaled for OCR only); None: the scan's own
-    dpi: float | None = Field(default=None, gt=0)
+    # resolution Tesseract reads at (the page is downscaled for OCR only; never upscaled); None: the
+    # scan's own. 200 dpi reads body text as well as 300 in 25-35% less time (docs/ocr.md)
+    dpi: float | None = Field(default=200, gt=0)
 
 
 class PdfaOptions(BaseModel):

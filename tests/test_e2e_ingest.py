@@ -84,7 +84,7 @@ def test_clean_batch_is_archived(home: Settings, clean_batch: BatchTruth) -> Non
             assert meta["dc:identifier"] == truth.archival_code
             assert len(pdf.pages) == len(truth.pages)
         sidecar = store.read_file(truth.archival_code, f"content/{truth.archival_code}.txt").decode("utf-8")
-        ocr_pages = sidecar.split("\n\f")
+        ocr_pages = sidecar.split("\f")
         texts = pdf_text(pdf_bytes)
         for page, text, ocr in zip(truth.pages, texts, ocr_pages, strict=True):
             # the text layer copies out as the OCR text, and the OCR found the page's text
@@ -178,10 +178,11 @@ def test_pdfa_1b_profile_is_archived_as_1b(home: Settings, tmp_path: Path, monke
 
 def test_upside_down_page_is_returned_by_the_ocr_orientation(home: Settings, tmp_path: Path) -> None:
     """Scan QA leaves orientation to the OCR pass (no second Tesseract run): an upside-down master
-    still fails SCAN-ROTATION, and the other item of the batch is archived."""
-    truth = make_batch(tmp_path / "drop", page_counts=(1, 1), seed=5, dpi=200, profile="clean", colour="none",
+    still fails SCAN-ROTATION, and the other item of the batch is archived, its blank page without
+    OCR text (bleed-through is not text)."""
+    truth = make_batch(tmp_path / "drop", page_counts=(2, 1), seed=5, dpi=200, profile="clean", colour="none",
                        scripts=["hans"], batch_id="TURNED", truth_path=tmp_path / "truth.json",
-                       overrides={(1, 0): Degradation(rotate=180)})
+                       overrides={(1, 0): Degradation(rotate=180), (0, 1): Degradation(blank=True, bleed_through=0.15)})
     code, out = ingest_json(truth.batch_dir)
     assert code == 0
     upright, turned = (truth.items[0].archival_code, truth.items[1].archival_code)
@@ -190,3 +191,6 @@ def test_upside_down_page_is_returned_by_the_ocr_orientation(home: Settings, tmp
     assert items[turned]["failed_checks"] == ["SCAN-ROTATION"], items[turned]
     finding = next(p for p in items[turned]["problems"] if p["check"] == "SCAN-ROTATION")
     assert finding["evidence"][0]["found"] == "180°"
+    sidecar = OcflStore(home.store_root).read_file(upright, f"content/{upright}.txt").decode("utf-8")
+    first, blank = sidecar.split("\f")
+    assert cjk_recall(truth.items[0].pages[0].text, first) > 0.75 and blank == ""

@@ -153,6 +153,9 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
     paths = write_receipt(folder, outcome)
     outcome = BatchOutcome(**{**outcome.__dict__, "receipt_paths": tuple(str(p) for p in paths)})
     _finish_batch(cat, outcome)
+    summary = outcome.summary
+    log.info("批次 batch %s: %s, %d items (%d accepted, %d rejected); 回执 receipt %s", outcome.name, outcome.status,
+             summary["items"], summary["accepted"], summary["rejected"], paths[1])
     return outcome
 
 

@@ -14,14 +14,14 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 from guidang import __version__
 from guidang.config import OcrOptions, Profile, Settings
 from guidang.errors import GuidangError, InputError
-from guidang.ingest.ocr import OcrPage
+from guidang.ingest.ocr import OcrPage, document_text
 from guidang.ingest.ocr_scan import ocr_prepared
 from guidang.ingest.pdfa import PdfaValidationError, PdfPage, XmpFields, write_pdfa
 from guidang.ingest.placement import Placement
@@ -87,6 +87,7 @@ class PageWork:
     placement: Placement | None = None
     operations: tuple[ImageOperation, ...] = ()
     error: str | None = None
+    blank: bool = False
 
 
 @dataclass
@@ -129,6 +130,8 @@ class ItemWork:
 def page_task(job: PageJob) -> PageWork:
     """Prepare the derivative of one page in memory and OCR it (runs in a worker process)."""
     m = job.measurement
+    if m.blank:  # bleed-through makes Tesseract read text that is not there: no text layer
+        return PageWork(job.source, None, None, blank=True)
     try:
         if m.header is None:
             raise InputError(f"无法读取 {job.source.name}", f"cannot read {job.source.name}")
@@ -163,8 +166,18 @@ def _measure(works: dict[str, ItemWork], options: ScanQAOptions, jobs: int) -> B
         return None
     measured = inspect_batch(todo, options.model_copy(update={"osd": "never"}), jobs=jobs)
     for code, item_measurement in measured.items.items():
-        works[code].measurements = item_measurement.pages
+        works[code].measurements = tuple(_upright_or_unsure(m) for m in item_measurement.pages)
     return batch_context(measured, options)
+
+
+def _upright_or_unsure(m: PageMeasurement) -> PageMeasurement:
+    """Without OSD only an upright layout verdict is trusted; any other is left to the OCR pass,
+    which reads the master as delivered and finds its orientation (the layout cues alone have
+    called upright 公文 pages upside down)."""
+    o = m.orientation
+    if o is None or not o.confident or o.rotation == 0:
+        return m
+    return replace(m, orientation=replace(o, confident=False, detail=f"{o.detail}; left to the OCR pass"))
 
 
 def _scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext | None) -> None:
@@ -277,7 +290,7 @@ def _computer_files(work: ItemWork, vendor: str, pdf: tuple[str, int], text: tup
 def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Path, received: dt.datetime,
              lookups: CatalogueDbLookups) -> None:
     """PDF/A, metadata XML, package and the DA/T 70 checks for one item; findings go into ``work``."""
-    failed_pages = [p for p in work.pages if p.ocr is None]
+    failed_pages = [p for p in work.pages if p.ocr is None and not p.blank]
     for page in failed_pages:
         work.add(_fail("INGEST-PAGE", "failed", file=page.source.name, detail=page.error or ""))
     if failed_pages:
@@ -294,7 +307,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
             [PdfPage(p.source, p.ocr, placement=p.placement) for p in work.pages], pdf_path, part=part,
             xmp=XmpFields(title=row.title, archival_code=code, creator=row.creator),
         )
-        text = "\n\f".join(p.ocr.text for p in work.pages if p.ocr).encode("utf-8")
+        text = document_text(p.ocr for p in work.pages).encode("utf-8")
         files = _computer_files(work, profile.vendor, (pdf_path.name, pdf.size), (f"{code}.txt", len(text)), part)
         meta = RecordMetadata.from_catalogue(
             row, rule, archive_name=profile.archive_name or None,
