@@ -49,8 +49,9 @@ def main(args: list[str]) -> int:
         "absolute times depend on the (shared, noisy) machine.\n",
         f"Collated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine()}; each section names its own run.\n",
     ]
-    for name in ORDER:
-        md = RESULTS / f"{name}.md"
+    known = [RESULTS / f"{name}.md" for name in ORDER]
+    others = sorted(set(RESULTS.glob("*.md")) - set(known))  # e.g. a partial re-run kept beside a full one
+    for md in [*known, *others]:
         if md.is_file():
             parts.append(md.read_text("utf-8").strip() + "\n")
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(parts), encoding="utf-8")
