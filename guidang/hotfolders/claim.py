@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import update
 
 from guidang.config import Settings
+from guidang.fsutil import fsync_dir
 from guidang.hotfolders.reasons import message
 from guidang.hotfolders.safety import InboxEntry, processed_area, processing_area, safe_label
 from guidang.hotfolders.state import ClaimRow, Stage, claims, move_stage
@@ -38,12 +39,6 @@ AGENT = "guidang-watch"
 LOCKS = ".locks"
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def worker_name() -> str:
