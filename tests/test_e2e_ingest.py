@@ -194,3 +194,16 @@ def test_upside_down_page_is_returned_by_the_ocr_orientation(home: Settings, tmp
     sidecar = OcflStore(home.store_root).read_file(upright, f"content/{upright}.txt").decode("utf-8")
     first, blank = sidecar.split("\f")
     assert cjk_recall(truth.items[0].pages[0].text, first) > 0.75 and blank == ""
+
+
+def test_leftovers_of_an_interrupted_attempt_are_rebuilt(home: Settings, tmp_path: Path) -> None:
+    """A worker killed mid-item leaves scratch behind (found by the crash test): the retry rebuilds it."""
+    truth = make_batch(tmp_path / "drop", page_counts=(1,), seed=13, dpi=200, profile="clean", colour="none",
+                       scripts=["hans"], batch_id="LEFTOVER", truth_path=tmp_path / "truth.json")
+    code = truth.items[0].archival_code
+    stale = home.work_root / "batch-1" / "items" / code / "package"
+    stale.mkdir(parents=True)
+    (stale / "half-written").write_bytes(b"x")
+    status, out = ingest_json(truth.batch_dir)
+    assert status == 0
+    assert out["items"][0]["status"] == "accepted", out["items"][0]  # type: ignore[index]

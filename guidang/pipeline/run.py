@@ -163,7 +163,8 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
                    intake: BatchIntake, received: dt.datetime) -> list[ItemOutcome]:
     item_ids = _register_items(cat, batch_id, intake)
     work_root = settings.work_root / f"batch-{batch_id}"
-    work_root.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work_root, ignore_errors=True)  # scratch of an interrupted attempt: rebuilt, never reused
+    work_root.mkdir(parents=True)
     outcomes: list[ItemOutcome] = []
     try:
         for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received):

@@ -320,6 +320,9 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
         work.add(_fail("INGEST-PDFA", "not_conformant", file=pdf_path.name, part=part,
                        findings="；".join(exc.findings[:5])))
         return
+    except aip.PackageError as exc:
+        work.add(_fail("INGEST-PACKAGE", "failed", detail=exc.message("zh")))
+        return
     except GuidangError as exc:
         check = "INGEST-PDFA" if not pdf_path.exists() else "INGEST-METADATA"
         key = "failed" if check == "INGEST-PDFA" else "invalid"
