@@ -44,13 +44,13 @@ from guidang.packaging.metadata_xml import to_xml
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome
+from guidang.pipeline.problems import Problem
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
 from guidang.validators.clamav import ClamdClient
 from guidang.validators.clamd_service import ensure_running
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
-from guidang.validators.registry import REGISTRY
-from guidang.validators.result import CheckResult, Evidence, Finding, Report, Status
+from guidang.validators.result import CheckResult, Report
 from guidang.validators.scan_checks import BatchContext, ScanItemSubject, batch_context, run_scan_checks
 from guidang.validators.spec import Stage
 
@@ -150,9 +150,9 @@ def _worker_init() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract's threads fight the outer parallelism
 
 
-def _fail(check_id: str, key: str, stage: Stage | None = None, **params: object) -> Report:
-    finding = Finding(Status.FAIL, key, params, (Evidence(file=str(params.get("file", "")) or None),))
-    return Report((REGISTRY.render(REGISTRY.specs[check_id], finding, stage),))
+def _fail(check_id: str, key: str, file: str | None = None, **params: object) -> Report:
+    """One failed step of an item, as a report (rendered like the intake problems)."""
+    return Report((Problem.fail(check_id, key, None, file, **params).result(),))
 
 
 def _measure(works: dict[str, ItemWork], options: ScanQAOptions, jobs: int) -> BatchContext | None:
