@@ -41,6 +41,8 @@ class OcrOptions(BaseModel):
     # resolution Tesseract reads at (the page is downscaled for OCR only; never upscaled); None: the
     # scan's own. 200 dpi reads body text as well as 300 in 25-35% less time (docs/ocr.md)
     dpi: float | None = Field(default=200, gt=0)
+    # pools a page is run in when its process dies under it (segfault, OOM kill); the last alone
+    page_attempts: int = Field(default=3, ge=1)
 
 
 class PdfaOptions(BaseModel):

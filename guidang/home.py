@@ -24,6 +24,9 @@ database_url = ""
 languages = "chi_sim+eng"
 # 并行工作进程数（默认：CPU 核数）/ worker processes (default: number of cores)
 # jobs = 2
+# 某页的处理进程异常退出（崩溃、内存不足被杀）时最多尝试的次数，最后一次单独运行
+# attempts for a page whose process dies (crash, OOM kill); the last one runs it alone
+# page_attempts = 3
 
 [pdfa]
 # PDF/A 部分与级别：1b（GB/T 23286.1）、2b（默认）、3b（嵌入元数据 XML）

@@ -12,10 +12,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 from guidang import __version__
@@ -44,6 +41,7 @@ from guidang.packaging.metadata_xml import to_xml
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome
+from guidang.pipeline.page_pool import run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
@@ -187,33 +185,17 @@ def _scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext |
     work.add(run_scan_checks(subject))
 
 
-def _run_pages(jobs: list[PageJob], workers: int) -> list[PageWork | None]:
-    """Run page tasks in a fresh pool; a task whose worker died (segfault, OOM kill) gives None."""
-    results: list[PageWork | None] = [None] * len(jobs)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver"),
-                             initializer=_worker_init) as pool:
-        futures = [pool.submit(page_task, j) for j in jobs]
-        for n, future in enumerate(futures):
-            try:
-                results[n] = future.result()
-            except BrokenProcessPool:
-                log.warning("worker died on page %s", jobs[n].source)
-    return results
-
-
 def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions) -> None:
-    """Prepare and OCR every page; pages lost to a dead worker get one more try in a new pool."""
-    workers = ocr.jobs
+    """Prepare and OCR every page; a page whose process died (crash, OOM kill) is run again."""
     jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi)) for w in works for m in w.measurements]
-    results = _run_pages([j for _, j in jobs], workers)
-    lost = [n for n, r in enumerate(results) if r is None]
-    if lost:
-        for n, r in zip(lost, _run_pages([jobs[n][1] for n in lost], workers), strict=True):
-            results[n] = r
+    results = run_tasks(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
+                        initializer=_worker_init)
     for w in works:
         w.pages = []
+    died = (f"处理该页的工作进程 {ocr.page_attempts} 次异常退出（崩溃或内存不足） / the process working on this page "
+            f"died {ocr.page_attempts} times (crash or out of memory)")
     for (w, job), result in zip(jobs, results, strict=True):
-        w.pages.append(result or PageWork(job.source, None, error="处理该页的工作进程两次异常退出（崩溃或内存不足）"))
+        w.pages.append(result or PageWork(job.source, None, error=died))
 
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
