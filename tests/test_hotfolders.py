@@ -3,21 +3,26 @@ claim protocol's recovery from a crash between any two of its steps."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from guidang.config import Profile, Settings
 from guidang.errors import ConfigError
 from guidang.hotfolders import claim as claims
 from guidang.hotfolders.mounts import mount_of, parse_mountinfo
 from guidang.hotfolders.readiness import QuietTracker, marker_verdict, parse_marker
+from guidang.hotfolders.retention import prune_processed
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries, processing_area
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
 from guidang.hotfolders.unit import run_claim
+from guidang.models import BatchStatus, ItemStatus
 from guidang.packaging.fixity import digest_file
+from guidang.storage.catalogue import BatchRow, ItemRow, utcnow
 
 MOUNTINFO = """\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
@@ -223,6 +228,12 @@ def test_running_claim_of_a_dead_worker_is_retried_then_rejected(tmp_path: Path)
     cat = open_catalogue(s.db_url)
     claim_id = claims.claim(cat, s, "v", _entry(s, "b1"))
     assert claim_id is not None
+    with cat.session() as ses:  # the ingest had registered the batch when its worker died
+        batch = BatchRow(profile="v", vendor="v", name="b1", content_digest="0" * 64, status=BatchStatus.PROCESSING,
+                         source_path=_row(s, claim_id).processing_path)
+        batch.items = [ItemRow(archival_code="Z109-WS·2024-Y-0001", status=ItemStatus.PROCESSING),
+                       ItemRow(archival_code="Z109-WS·2024-Y-0002", status=ItemStatus.ACCEPTED, object_id="x")]
+        ses.add(batch)
     for attempt in (1, 2):
         with cat.session() as ses:
             assert move_stage(ses, claim_id, (Stage.CLAIMED,), Stage.RUNNING, attempts=attempt)
@@ -236,6 +247,13 @@ def test_running_claim_of_a_dead_worker_is_retried_then_rejected(tmp_path: Path)
     reasons = Path(row.final_path or "") / "reasons.json"
     assert "crashed 2 times" in reasons.read_text("utf-8")
     assert (Path(row.final_path or "") / "delivered" / "b1" / "A" / "1.tif").read_bytes() == b"page"
+    with cat.session() as ses:  # nothing left 'processing': the batch failed, its undecided item rejected
+        given_up = ses.scalars(select(BatchRow)).one()
+        assert given_up.status == BatchStatus.FAILED and given_up.errors[-1]["check"] == "worker_crashed"
+        assert "崩溃" in given_up.errors[-1]["message_zh"]
+        states = {i.archival_code[-4:]: (i.status, i.rejected_path) for i in given_up.items}
+        assert states == {"0001": (ItemStatus.REJECTED, str(Path(row.final_path or "") / "delivered")),
+                          "0002": (ItemStatus.ACCEPTED, None)}
 
 
 def test_decided_but_unsettled_claim_is_settled_and_orphans_adopted(tmp_path: Path) -> None:
@@ -330,3 +348,27 @@ def test_a_run_that_finished_before_its_claim_was_marked_is_recorded_not_rerun(t
     assert run_claim(s, claim_id) == Stage.DONE
     row = _row(s, claim_id)
     assert (row.outcome, row.summary, row.settled) == ("done", {"items": 1, "accepted": 1}, True)
+
+
+def test_done_deliveries_are_pruned_after_the_retention_and_rejected_ones_never(tmp_path: Path) -> None:
+    s, _batch = _setup(tmp_path)
+    (s.inbox_of("v") / "b2" / "A").mkdir(parents=True)
+    (s.inbox_of("v") / "b2" / "A" / "1.tif").write_bytes(b"page")
+    cat = open_catalogue(s.db_url)
+    done, refused = claims.claim(cat, s, "v", _entry(s, "b1")), claims.claim(cat, s, "v", _entry(s, "b2"))
+    assert done is not None and refused is not None
+    with cat.session() as ses:
+        move_stage(ses, done, (Stage.CLAIMED,), Stage.RUNNING)
+    claims.finish(cat, s, done, None, "done", {})
+    claims.reject(cat, s, refused, "worker_error", "boom")
+    kept = Path(_row(s, done).final_path or "")
+    assert (kept / "b1" / "A" / "1.tif").is_file()
+    assert prune_processed(cat, s) == 0  # within the retention
+    later = utcnow() + dt.timedelta(days=31)
+    assert prune_processed(cat, s.model_copy(update={"watch": s.watch.model_copy(update={"keep_processed_days": 0})}),
+                           later) == 0  # 0: kept for ever
+    assert prune_processed(cat, s, later) == 1
+    row = _row(s, done)
+    assert not kept.exists() and row.final_path is None and row.detail["pruned_path"] == str(kept)
+    assert Path(_row(s, refused).final_path or "").is_dir()  # rejected: waits for an archivist
+    assert prune_processed(cat, s, later) == 0  # nothing twice

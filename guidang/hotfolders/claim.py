@@ -154,6 +154,9 @@ def reject(
         )
         if moved:
             cat.log(s, AGENT, "claim.rejected", row.name, claim=claim_id, reason=reason, detail=detail)
+            error = {"check": reason, "status": "fail", "blocking": True, "message_zh": zh, "message_en": en,
+                     "evidence": []}
+            cat.give_up_batches(s, row.processing_path, error, str(final / "delivered"))
     if moved:
         log.warning("rejected claim %d (%s): %s", claim_id, reason, en)
         settle(cat, claim_id)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from guidang.errors import StorageError
+from guidang.models import BatchStatus, ItemStatus
 from guidang.storage import sequence
 
 
@@ -181,6 +182,26 @@ class Catalogue:
         """The accepted item holding this 档号 in the store, if any."""
         stmt = select(ItemRow).where(ItemRow.archival_code == archival_code, ItemRow.object_id.is_not(None))
         return session.scalars(stmt).first()
+
+    def give_up_batches(self, session: Session, source_path: str, error: dict[str, Any], kept_at: str) -> list[int]:
+        """Batches of a delivery left ``processing`` when it is given up whole (a worker that kept
+        crashing): failed with ``error``, their undecided items rejected as kept at ``kept_at``."""
+        stmt = select(BatchRow).where(BatchRow.source_path == source_path, BatchRow.status == BatchStatus.PROCESSING)
+        ids = []
+        for batch in session.scalars(stmt):
+            batch.status = BatchStatus.FAILED
+            batch.errors = [*batch.errors, error]
+            batch.finished_at = utcnow()
+            for item in batch.items:
+                if item.status in (ItemStatus.RECEIVED, ItemStatus.PROCESSING):
+                    item.status = ItemStatus.REJECTED
+                    item.failed_checks = [error["check"]]
+                    item.rejected_path = kept_at
+                    item.decisions.append(DecisionRow(status=ItemStatus.REJECTED, failed_checks=[error["check"]],
+                                                      reason=str(error["message_en"]), agent="guidang-watch"))
+            self.log(session, "guidang-watch", "batch.given_up", batch.name, batch_id=batch.id, error=error["check"])
+            ids.append(batch.id)
+        return ids
 
     def ping(self) -> None:
         """Raise StorageError unless the database answers (DA/T 70 3-2)."""
