@@ -25,6 +25,8 @@ class WatchOptions(BaseModel):
     retry_seconds: float = Field(default=30.0, ge=0)
     # on SIGTERM, how long running batches may finish before they are interrupted and released
     stop_grace_seconds: float = Field(default=60.0, ge=0)
+    # days a done delivery stays in processed/ before it is deleted (its masters are archived); 0: kept
+    keep_processed_days: float = Field(default=30, ge=0)
     # module:function(settings, profile, batch_dir) run on each claimed batch
     processor: str = "guidang.pipeline.run:ingest_batch"
     # per profile: a processing area on the inbox's filesystem (default <home>/processing/<profile>)

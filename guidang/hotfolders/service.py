@@ -34,6 +34,7 @@ from guidang.hotfolders import claim as claims_mod
 from guidang.hotfolders.mounts import mount_of
 from guidang.hotfolders.pool import WorkerPool
 from guidang.hotfolders.readiness import QuietTracker, Verdict, marker_verdict
+from guidang.hotfolders.retention import prune_processed
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries
 from guidang.hotfolders.state import ClaimRow, Stage, claims, is_due, open_catalogue
 from guidang.storage.catalogue import utcnow
@@ -290,6 +291,12 @@ class Watcher:
                     self.cat, self.settings, claim_id, "interrupted: the worker or the watcher died", crashed=True
                 )
 
+    def _prune(self) -> None:
+        try:
+            prune_processed(self.cat, self.settings)
+        except Exception:  # housekeeping: a failure is logged and tried again at the next rescan
+            log.exception("pruning the processed area failed")
+
     def _idle(self) -> bool:
         if self.pool.claim_ids or self._settling:
             return False
@@ -335,6 +342,7 @@ class Watcher:
                 todo = {i.profile for i in self.infos}
                 next_rescan = now + self.opts.rescan_seconds
                 self._sweep()
+                self._prune()
             for profile in sorted(todo):
                 self.scan(profile, now)
             self._reap()
