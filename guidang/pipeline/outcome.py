@@ -25,8 +25,14 @@ class ItemOutcome:
     def failed_checks(self) -> list[str]:
         return sorted({r.check_id for r in self.results if r.status is Status.FAIL and r.blocking})
 
+    @property
+    def problems(self) -> list[CheckResult]:
+        """What a reader of this item must see: its failures and warnings, except those about the
+        archive's own systems (stated once for the batch: see BatchOutcome.system_problems)."""
+        return [r for r in self.results if r.status in (Status.FAIL, Status.WARN) and not r.system]
+
     def as_dict(self) -> dict[str, object]:
-        shown = [r for r in self.results if r.status in (Status.FAIL, Status.WARN)]
+        shown = self.problems
         return {
             "id": self.code,
             "status": str(self.status),
@@ -58,6 +64,17 @@ class BatchOutcome:
     receipt_paths: tuple[str, ...] = ()
 
     @property
+    def system_problems(self) -> list[CheckResult]:
+        """Failures and warnings about the archive's own systems (the antivirus, the database), once
+        each however many items reported them."""
+        seen: dict[tuple[str, str], CheckResult] = {}
+        for item in self.items:
+            for r in item.results:
+                if r.system and r.status in (Status.FAIL, Status.WARN):
+                    seen.setdefault((r.check_id, r.message_zh), r)
+        return list(seen.values())
+
+    @property
     def summary(self) -> dict[str, int]:
         accepted = sum(1 for i in self.items if i.status is ItemStatus.ACCEPTED)
         rejected = sum(1 for i in self.items if i.status is ItemStatus.REJECTED)
@@ -85,6 +102,7 @@ class BatchOutcome:
                 "received_at": self.received_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,
                 "problems": [r.as_dict() for r in self.batch_results if r.status in (Status.FAIL, Status.WARN)],
+                "system_problems": [r.as_dict() for r in self.system_problems],
             },
             "items": [i.as_dict() for i in self.items],
             "summary": self.summary,

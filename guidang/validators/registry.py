@@ -50,6 +50,7 @@ class Registry:
             message_en=_format(text.en, params),
             evidence=finding.evidence,
             blocking=spec.blocking,
+            system=spec.system,
         )
 
     def run_one(self, check_id: str, subject: object, stage: Stage | None = None) -> Report:

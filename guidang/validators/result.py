@@ -52,6 +52,7 @@ class CheckResult:
     message_en: str
     evidence: tuple[Evidence, ...] = ()
     blocking: bool = True
+    system: bool = False  # about the archive's systems, not the record (see CheckSpec.system)
 
     def message(self, language: str = "zh") -> str:
         return self.message_en if language == "en" else self.message_zh
@@ -61,6 +62,7 @@ class CheckResult:
             "check": self.check_id,
             "status": str(self.status),
             "blocking": self.blocking,
+            "system": self.system,
             "message_zh": self.message_zh,
             "message_en": self.message_en,
             "evidence": [e.as_dict() for e in self.evidence],

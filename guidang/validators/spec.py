@@ -61,6 +61,9 @@ class CheckSpec:
     blocking: bool
     name: Text
     messages: Mapping[str, Text]
+    # about the archive's own systems (antivirus, database), the same for every record checked in a
+    # run: a receipt states it once for the batch, not on every item
+    system: bool = False
 
     def result_id(self, stage: Stage | None) -> str:
         """The ID a result carries: DA/T 70 items are prefixed with their stage."""
@@ -96,6 +99,7 @@ def _load_file(name: str, raw: Mapping[str, object]) -> dict[str, CheckSpec]:
             blocking=bool(body.get("blocking", True)),
             name=Text(zh=body["name_zh"], en=body["name_en"]),
             messages=MappingProxyType({k: _text(v) for k, v in body.get("messages", {}).items()}),
+            system=bool(body.get("system", False)),
         )
     return specs
 
