@@ -11,7 +11,14 @@ import pytest
 
 from guidang.errors import StorageError
 from guidang.packaging import fixity
-from guidang.packaging.fixity import Digests, FixityError, copy_with_digests, digest_bytes, digest_file
+from guidang.packaging.fixity import (
+    Digests,
+    FixityError,
+    copy_with_digests,
+    digest_bytes,
+    digest_file,
+    digest_file_with,
+)
 
 SM3_ABC = "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"  # GB/T 32905-2016 A.1
 SM3_ABCD16 = "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"  # GB/T 32905-2016 A.2
@@ -31,6 +38,7 @@ def test_digest_file_matches_hashlib_on_both_paths(tmp_path: Path, size: int) ->
     path.write_bytes(data)
     d = digest_file(path)
     assert d == Digests(hashlib.sha256(data).hexdigest(), hashlib.new("sm3", data).hexdigest(), size)
+    assert (digest_file_with(path, "sha256"), digest_file_with(path, "sm3")) == (d.sha256, d.sm3)
 
 
 def test_digests_agree_with_openssl_cli(tmp_path: Path) -> None:
@@ -62,6 +70,8 @@ def test_unreadable_file_gives_bilingual_error(tmp_path: Path) -> None:
         digest_file(tmp_path / "missing.tif")
     assert "missing.tif" in info.value.zh and "无法读取" in info.value.zh
     assert "cannot read" in info.value.en
+    with pytest.raises(FixityError, match=r"missing\.tif"):
+        digest_file_with(tmp_path / "missing.tif", "sm3")
 
 
 def test_digest_record_round_trip_and_validation() -> None:

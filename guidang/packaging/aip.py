@@ -144,7 +144,8 @@ def _encode_path(relpath: str) -> str:
     return relpath.replace("%", "%25").replace("\n", "%0A").replace("\r", "%0D")
 
 
-def _decode_path(text: str) -> str:
+def decode_path(text: str) -> str:
+    """A path as written in a manifest, decoded (the inverse of ``_encode_path``)."""
     return text.replace("%0A", "\n").replace("%0a", "\n").replace("%0D", "\r").replace("%0d", "\r").replace("%25", "%")
 
 
@@ -169,7 +170,7 @@ def parse_manifest(data: bytes, name: str) -> dict[str, str]:
                 f"清单第 {number} 行格式错误（应为“摘要  路径”）：{name}",
                 f"manifest line {number} is malformed (expected 'digest  path'): {name}",
             )
-        entries[_decode_path(path)] = digest.lower()
+        entries[decode_path(path)] = digest.lower()
     return entries
 
 

@@ -111,6 +111,21 @@ def digest_file(path: str | os.PathLike[str]) -> Digests:
         raise _read_error(p, exc) from exc
 
 
+def digest_file_with(path: str | os.PathLike[str], algorithm: str) -> str:
+    """One digest of a file (one of :data:`ALGORITHMS`), for a check that needs no other.
+
+    Raises :class:`FixityError` like :func:`digest_file`.
+    """
+    p, h = Path(path), new_hash(algorithm)
+    try:
+        with p.open("rb", buffering=0) as fh:
+            while chunk := fh.read(CHUNK_SIZE):
+                h.update(chunk)
+    except OSError as exc:
+        raise _read_error(p, exc) from exc
+    return h.hexdigest()
+
+
 def copy_with_digests(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Digests:
     """Copy ``src`` to a new file ``dst`` and return the digests of what was read, in one read.
 

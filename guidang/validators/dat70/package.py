@@ -29,14 +29,6 @@ CHECKS_JSON = aip.CHECKS_JSON
 WRITTEN_AFTER_CHECKS = frozenset({CHECKS_JSON})
 
 
-def file_digest(path: Path, algorithm: str) -> str:
-    h = hashlib.new(algorithm)
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass(frozen=True)
 class ManifestLine:
     digest: str
@@ -66,7 +58,7 @@ def parse_manifest(path: Path, algorithm: str) -> Manifest:
         if not sep or len(digest) != width or any(c not in "0123456789abcdefABCDEF" for c in digest):
             errors.append(f"line {n}: {raw[:120]}")
             continue
-        entries.append(ManifestLine(digest.lower(), aip._decode_path(relpath), n))
+        entries.append(ManifestLine(digest.lower(), aip.decode_path(relpath), n))
     return Manifest(algorithm, tuple(entries), tuple(errors))
 
 

@@ -14,7 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import pikepdf
 
-from guidang.validators.dat70.package import CHECKS_JSON, METADATA, PackageView, file_digest
+from guidang.packaging.fixity import FixityError, digest_file_with
+from guidang.validators.dat70.package import CHECKS_JSON, METADATA, PackageView
 from guidang.validators.dat70.subject import Dat70Subject, ev
 from guidang.validators.formats import extension_fits
 from guidang.validators.pdf_checks import pdfa_approved
@@ -320,7 +321,10 @@ def backups_restorable(s: Dat70Subject) -> Iterator[Finding]:
                         ev(relpath, "SHA-256", digest, "missing"),
                     )
                     continue
-                found = file_digest(p, "sha256")
+                try:
+                    found = digest_file_with(p, "sha256")
+                except FixityError as exc:
+                    found = exc.message("en")
                 if found != digest:
                     yield Finding(
                         FAIL,
