@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -191,9 +192,13 @@ def deliver(inbox: Path, d: Delivery, rng: random.Random) -> dict[str, str]:
 
 
 class Feeder(threading.Thread):
-    def __init__(self, home: Path, deliveries: list[Delivery], seed: int, pace: float) -> None:
+    """Drops the deliveries into the inbox, the n-th once ``due(n)`` says so (the kill schedule has
+    reached it), so that the deliveries, not only the kills, are spread over the whole run."""
+
+    def __init__(self, home: Path, deliveries: list[Delivery], seed: int, pace: float,
+                 due: Callable[[int], bool]) -> None:
         super().__init__(daemon=True)
-        self.home, self.deliveries, self.pace = home, deliveries, pace
+        self.home, self.deliveries, self.pace, self.due = home, deliveries, pace, due
         self.rng = random.Random(seed + 1)
         self.delivered: list[tuple[Delivery, dict[str, str]]] = []
         self.error: BaseException | None = None
@@ -224,7 +229,7 @@ class Feeder(threading.Thread):
                         if not (inbox / d.name).exists() and not (d.after and not self._decided(d.after))
                     ),
                     None,
-                )
+                ) if self.due(len(self.delivered)) else None
                 if d is None:
                     time.sleep(0.2)
                     continue
@@ -307,7 +312,7 @@ def run(
     plan = make_templates(home.parent / f"{home.name}-templates", deliveries, seed)
     report = Report(deliveries=len(plan))
     log = home / "watch.log"
-    feeder = Feeder(home, plan, seed, pace)
+    feeder = Feeder(home, plan, seed, pace, due=lambda n: sum(report.kills.values()) >= n * kills // len(plan))
     feeder.start()
     watcher = start_watch(env, log)
     while sum(report.kills.values()) < kills or feeder.is_alive():
