@@ -20,11 +20,12 @@ from sqlalchemy import select
 
 from guidang.cli import main
 from guidang.config import Settings
+from guidang.models import BatchStatus, ItemStatus
 from guidang.samples import bad
 from guidang.samples.batch import make_batch
 from guidang.samples.degrade import Degradation
 from guidang.samples.truth import BatchTruth
-from guidang.storage.catalogue import Catalogue, EventRow, ItemRow
+from guidang.storage.catalogue import BatchRow, Catalogue, EventRow, ItemRow
 from guidang.storage.ocfl_store import OcflStore
 
 pytestmark = pytest.mark.e2e
@@ -207,3 +208,28 @@ def test_leftovers_of_an_interrupted_attempt_are_rebuilt(home: Settings, tmp_pat
     status, out = ingest_json(truth.batch_dir)
     assert status == 0
     assert out["items"][0]["status"] == "accepted", out["items"][0]  # type: ignore[index]
+
+
+def test_items_decided_before_an_interruption_are_kept_not_run_again(home: Settings, tmp_path: Path) -> None:
+    """A worker killed after one item's decision and before the batch finished (found by the crash
+    test: the retry ran the accepted item again, its 1-8 check found the item's own record and the
+    item was rejected as a double, its object left in the store without an accepted row)."""
+    truth = make_batch(tmp_path / "drop", page_counts=(1, 1), seed=17, dpi=200, profile="clean", colour="none",
+                       scripts=["hans"], batch_id="RESUMED", truth_path=tmp_path / "truth.json")
+    first, second = (t.archival_code for t in truth.items)
+    status, out = ingest_json(truth.batch_dir)
+    assert status == 0 and out["summary"]["accepted"] == 2, out  # type: ignore[index]
+    cat = Catalogue(home.db_url)
+    with cat.session() as s:  # as the kill left it: the batch running, the second item not yet decided
+        batch = s.get(BatchRow, out["batch"]["id"])  # type: ignore[index]
+        assert batch is not None
+        batch.status = BatchStatus.PROCESSING
+        undecided = next(i for i in batch.items if i.archival_code == second)
+        undecided.status, undecided.object_id = ItemStatus.PROCESSING, None
+    status, again = ingest_json(truth.batch_dir)
+    assert status == 0 and again["batch"]["id"] == out["batch"]["id"]  # type: ignore[index]
+    assert [(i["id"], i["status"]) for i in again["items"]] == [(first, "accepted"), (second, "accepted")], again  # type: ignore[index]
+    with cat.session() as s:
+        decisions = {i.archival_code: len(i.decisions) for i in s.scalars(select(ItemRow))}
+        assert decisions == {first: 1, second: 2}  # the first was not run again; the second adopted its object
+        assert all(i.object_id for i in s.scalars(select(ItemRow)))

@@ -50,3 +50,12 @@ def test_a_batch_without_system_problems_has_no_such_section(tmp_path: Path) -> 
     clean = BatchOutcome(**{**_outcome().__dict__, "items": (only,)})
     _json, html = write_receipt(tmp_path, clean)
     assert "归档系统提示" not in html.read_text("utf-8")
+
+
+def test_a_recorded_result_id_leads_back_to_its_check() -> None:
+    """Results read back from the DB (a resumed batch) find their check, and so their scope."""
+    four_one = REGISTRY.spec_of_result("GD-4-1")
+    assert four_one is not None and four_one.id == "4-1" and four_one.system
+    dpi = REGISTRY.spec_of_result("SCAN-DPI")
+    assert dpi is not None and not dpi.system
+    assert REGISTRY.spec_of_result("XX-4-1") is None and REGISTRY.spec_of_result("worker_crashed") is None

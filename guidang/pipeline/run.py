@@ -25,7 +25,8 @@ from guidang.pipeline.intake import BatchIntake, read_batch
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, DecisionRow, FileRow, ItemRow
-from guidang.validators.result import CheckResult
+from guidang.validators.registry import REGISTRY
+from guidang.validators.result import CheckResult, Evidence, Status
 
 log = logging.getLogger(__name__)
 AGENT = "guidang"
@@ -91,6 +92,25 @@ def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored:
         action = "item.accepted" if outcome.status is ItemStatus.ACCEPTED else "item.rejected"
         cat.log(s, AGENT, action, outcome.code, batch_id=item.batch_id, object=outcome.object_id,
                 failed=outcome.failed_checks)
+
+
+def _decided_items(cat: Catalogue, batch_id: int) -> dict[str, ItemOutcome]:
+    """Items of the batch a run before an interruption decided: their outcomes as recorded.
+    They are not run again (the 1-8 check would find an item's own record and call it a double)."""
+    with cat.session() as s:
+        batch = s.get(BatchRow, batch_id)
+        rows = [i for i in batch.items if i.status in (ItemStatus.ACCEPTED, ItemStatus.REJECTED)] if batch else []
+        return {i.archival_code: ItemOutcome(
+            code=i.archival_code, title=i.title, status=ItemStatus(i.status),
+            results=tuple(_recorded_result(r) for r in i.results), object_id=i.object_id,
+            rejected_path=i.rejected_path, pages=i.page_count, bytes=i.byte_count) for i in rows}
+
+
+def _recorded_result(row: CheckResultRow) -> CheckResult:
+    spec = REGISTRY.spec_of_result(row.check_id)
+    return CheckResult(check_id=row.check_id, status=Status(row.status), message_zh=row.message_zh,
+                       message_en=row.message_en, evidence=tuple(Evidence(**e) for e in row.evidence),
+                       blocking=row.blocking, system=spec.system if spec else False)
 
 
 def _result_row(r: CheckResult) -> CheckResultRow:
@@ -165,9 +185,10 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
     work_root = settings.work_root / f"batch-{batch_id}"
     shutil.rmtree(work_root, ignore_errors=True)  # scratch of an interrupted attempt: rebuilt, never reused
     work_root.mkdir(parents=True)
-    outcomes: list[ItemOutcome] = []
+    outcomes = _decided_items(cat, batch_id)
     try:
-        for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received):
+        for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received,
+                                        decided=frozenset(outcomes)):
             if work.accepted:
                 work, object_id, stored = steps.archive(settings, work)
             else:
@@ -178,7 +199,7 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
                 where = keep_rejected(settings, profile_name, label, work)
                 outcome = work.outcome(ItemStatus.REJECTED, rejected_path=str(where))
             _record_decision(cat, item_ids[work.code], outcome, stored)
-            outcomes.append(outcome)
+            outcomes[work.code] = outcome
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
-    return outcomes
+    return [outcomes[code] for code in dict.fromkeys(i.archival_code for i in intake.items) if code in outcomes]

@@ -199,21 +199,27 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
 
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
-                  cat: Catalogue, received: dt.datetime) -> Iterator[ItemWork]:
-    """Run every step for every item of the batch; yield each item when it is decided."""
+                  cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset()) -> Iterator[ItemWork]:
+    """Run every step for every item of the batch; yield each item when it is decided.
+
+    Items in ``decided`` (decided by an interrupted run of the same delivery) are measured, since
+    the batch-wide scan checks compare every page, but neither run again nor yielded.
+    """
     profile = settings.profile(profile_name)
     works: dict[str, ItemWork] = {}
     for item in intake.items:
         work = works.setdefault(item.archival_code, ItemWork(item))
         work.add(Report(tuple(p.result() for p in intake.problems_of(item.archival_code))))
     context = _measure(works, profile.scan_qa, settings.ocr.jobs)
-    ready = [w for w in works.values() if not w.blocked]
+    ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
         _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
     for work in ready:
         _scan_checks(work, profile.scan_qa, context)
     lookups = CatalogueDbLookups(cat)
     for work in works.values():
+        if work.code in decided:
+            continue
         if not work.blocked:
             assemble(settings, profile, work, work_root, received, lookups)
         yield work

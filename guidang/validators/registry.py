@@ -37,6 +37,16 @@ class Registry:
 
         return register
 
+    def spec_of_result(self, result_id: str) -> CheckSpec | None:
+        """The spec behind a result's ID ("SCAN-DPI"; "GD-4-1" for DA/T 70 item 4-1 at 归档)."""
+        if result_id in self.specs:
+            return self.specs[result_id]
+        stage, _, item = result_id.partition("-")
+        spec = self.specs.get(item)
+        if spec is None or spec.family != "DAT70" or stage not in {str(s) for s in Stage}:
+            return None
+        return spec
+
     def family(self, family: str) -> list[CheckSpec]:
         return [s for s in self.specs.values() if s.family == family]
 
