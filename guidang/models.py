@@ -25,6 +25,7 @@ class BatchStatus(StrEnum):
     RECEIVED = "received"
     PROCESSING = "processing"
     DONE = "done"  # every item decided, receipt written
+    DUPLICATE = "duplicate"  # the same content as an earlier delivery that is done: nothing archived, receipt written
     FAILED = "failed"  # could not be processed at all (see the batch errors)
 
 

@@ -114,6 +114,9 @@ def test_clean_batch_is_archived(home: Settings, clean_batch: BatchTruth) -> Non
     code, again = ingest_json(clean_batch.batch_dir)
     assert code == 0 and again["batch"]["status"] == "duplicate"  # type: ignore[index]
     assert again["batch"]["duplicate_of"] == out["batch"]["id"]  # type: ignore[index]
+    with Catalogue(home.db_url).session() as s:
+        row = s.get(BatchRow, again["batch"]["id"])  # type: ignore[index]
+        assert row is not None and row.status == BatchStatus.DUPLICATE
     assert sorted(store.list_codes()) == sorted(t.archival_code for t in clean_batch.items)
 
 

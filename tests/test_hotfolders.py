@@ -324,9 +324,8 @@ def test_a_running_claim_of_a_dead_earlier_watcher_is_swept_without_a_restart(tm
     assert (row.stage, row.crashes) == (Stage.CLAIMED, 1)
 
 
-def test_a_run_that_finished_before_its_claim_was_marked_is_recorded_not_rerun(tmp_path: Path) -> None:
-    from guidang.storage.catalogue import BatchRow
-
+@pytest.mark.parametrize("status", ["done", "duplicate"])
+def test_a_run_that_finished_before_its_claim_was_marked_is_recorded_not_rerun(tmp_path: Path, status: str) -> None:
     s, _batch = _setup(tmp_path)
     s = s.model_copy(update={"watch": s.watch.model_copy(update={"processor": "no.such.module:never_called"})})
     cat = open_catalogue(s.db_url)
@@ -340,14 +339,14 @@ def test_a_run_that_finished_before_its_claim_was_marked_is_recorded_not_rerun(t
                 vendor="v",
                 name="b1",
                 content_digest="d",
-                status="done",
+                status=status,
                 source_path=path,
                 summary={"items": 1, "accepted": 1},
             )
         )
     assert run_claim(s, claim_id) == Stage.DONE
     row = _row(s, claim_id)
-    assert (row.outcome, row.summary, row.settled) == ("done", {"items": 1, "accepted": 1}, True)
+    assert (row.outcome, row.summary, row.settled) == (status, {"items": 1, "accepted": 1}, True)
 
 
 def test_done_deliveries_are_pruned_after_the_retention_and_rejected_ones_never(tmp_path: Path) -> None:

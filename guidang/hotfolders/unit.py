@@ -62,18 +62,21 @@ class Recorded:
     problems: str = ""
 
 
+FINISHED = (BatchStatus.DONE, BatchStatus.DUPLICATE, BatchStatus.FAILED)
+
+
 def finished_before(cat: Catalogue, path: Path) -> Recorded | None:
     """The batch this claim's folder produced, if a run got as far as finishing it: a retry
     then records it instead of ingesting the folder again (which would be a 'duplicate')."""
     with cat.session() as s:
         row = s.scalars(
             select(BatchRow)
-            .where(BatchRow.source_path == str(path), BatchRow.status.in_([BatchStatus.DONE, BatchStatus.FAILED]))
+            .where(BatchRow.source_path == str(path), BatchRow.status.in_(FINISHED))
             .order_by(BatchRow.id.desc())
         ).first()
         if row is None:
             return None
-        status = "failed" if row.status == BatchStatus.FAILED else "done"
+        status = str(row.status)
         problems = "; ".join(
             f"{e.get('check')}: {e.get('message_zh')}" for e in row.errors if e.get("status") == "fail"
         )

@@ -123,7 +123,7 @@ def _finish_batch(cat: Catalogue, outcome: BatchOutcome) -> None:
     with cat.session() as s:
         row = s.get(BatchRow, outcome.batch_id)
         assert row is not None
-        row.status = BatchStatus.FAILED if outcome.status == "failed" else BatchStatus.DONE
+        row.status = BatchStatus(outcome.status)
         row.errors = [r.as_dict() for r in outcome.batch_results]
         row.summary = outcome.summary
         row.finished_at = outcome.finished_at

@@ -411,7 +411,7 @@ def _verify_db(home: Path, store: OcflStore, codes: set[str], report: Report) ->
             report.disagreements.append(f"item {i.id} rejected, but {i.rejected_path} is missing")
     for b in batches:
         report.batch_status[b.status] += 1
-        if b.status not in (BatchStatus.DONE, BatchStatus.FAILED):
+        if b.status not in (BatchStatus.DONE, BatchStatus.DUPLICATE, BatchStatus.FAILED):
             report.disagreements.append(f"batch {b.id} ({b.name}) left {b.status}")
     # the n-th delivery of a name says so in its receipt (a retried claim is not a new delivery)
     by_id = {b.id: b for b in batches}
