@@ -371,3 +371,18 @@ def test_done_deliveries_are_pruned_after_the_retention_and_rejected_ones_never(
     assert not kept.exists() and row.final_path is None and row.detail["pruned_path"] == str(kept)
     assert Path(_row(s, refused).final_path or "").is_dir()  # rejected: waits for an archivist
     assert prune_processed(cat, s, later) == 0  # nothing twice
+
+
+def test_the_unpacked_copy_of_a_zipped_batch_is_not_adopted_as_a_batch_of_its_own(tmp_path: Path) -> None:
+    s, _batch = _setup(tmp_path)
+    (s.inbox_of("v") / "b2.zip").write_bytes(b"PK")
+    cat = open_catalogue(s.db_url)
+    claim_id = claims.claim(cat, s, "v", _entry(s, "b2.zip"))
+    assert claim_id is not None
+    zipped = Path(_row(s, claim_id).processing_path)
+    (zipped.parent / "b2" / "A").mkdir(parents=True)  # a worker unpacked it, then died
+    (zipped.parent / ".unpacking-b2.zip").mkdir()
+    assert claims.reconcile(cat, s)["adopted"] == 0
+    claims.reject(cat, s, claim_id, "worker_crashed", "SIGKILL")  # settling removes the copies, keeps the zip
+    assert not zipped.parent.exists()
+    assert (Path(_row(s, claim_id).final_path or "") / "delivered" / "b2.zip").read_bytes() == b"PK"

@@ -9,8 +9,12 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
+
+import pytest
+from zips import zip_folder
 
 from guidang.config import Settings
 from guidang.hotfolders.state import ClaimRow, Stage, open_catalogue
@@ -81,3 +85,31 @@ def test_unsafe_entries_rejected_rest_archived_and_redeliveries(home: Settings) 
     batch = receipt(home, new)["batch"]
     assert batch["delivery"] == 3 and batch["duplicate_of"] is None
     assert len(list(store.list_codes())) == 2
+
+
+def test_a_batch_zipped_on_windows_is_unpacked_archived_and_the_zip_kept(
+    home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUIDANG_PROFILES__DEMO__QUIET_SECONDS", "1")  # a zip has no READY marker
+    truth = make_batch(tmp_path / "drop", page_counts=[1], seed=3100, dpi=DPI, batch_id="批次Z", write_truth=False,
+                       ready_marker=False)
+    inbox = home.inbox_of("demo")
+    zipped = zip_folder(truth.batch_dir.parent, tmp_path / "批次Z.zip")  # the folder itself, GBK names
+    (inbox / "批次Z.zip").write_bytes(zipped.read_bytes())
+    unsafe = {"目录.csv": b"x", "../../etc/cron.d/evil": b"y"}
+    with zipfile.ZipFile(inbox / "evil.zip", "w") as zf:
+        for name, data in unsafe.items():
+            zf.writestr(name, data)
+    watch_once()
+
+    refused, done = sorted(claims_of(home), key=lambda c: c.name)  # evil.zip, 批次Z.zip
+    assert (done.name, done.stage, done.outcome) == ("批次Z.zip", Stage.DONE, "done")
+    data = receipt(home, done)
+    assert data["batch"]["name"] == "批次Z" and [i["status"] for i in data["items"]] == ["accepted"]
+    assert list(OcflStore(home.store_root, create=False).list_codes()) == [truth.items[0].archival_code]
+    assert (Path(done.final_path or "") / "批次Z.zip").read_bytes() == zipped.read_bytes()  # kept as delivered
+    assert (refused.stage, refused.reason) == (Stage.REJECTED, "zip_bad_member")
+    assert (Path(refused.final_path or "") / "delivered" / "evil.zip").is_file()
+    assert "../../etc/cron.d/evil" in (Path(refused.final_path or "") / "reasons.json").read_text("utf-8")
+    area = home.home / "processing" / "demo"
+    assert not [p for p in area.rglob("*") if p.name != ".locks" and ".locks" not in p.parts]  # nothing left behind

@@ -32,6 +32,7 @@ from guidang.fsutil import fsync_dir
 from guidang.hotfolders.reasons import message
 from guidang.hotfolders.safety import InboxEntry, processed_area, processing_area, safe_label
 from guidang.hotfolders.state import ClaimRow, Stage, claims, move_stage
+from guidang.hotfolders.zipbatch import is_zip_name, made_from, remove_unpacked
 from guidang.storage.catalogue import Catalogue, utcnow
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,8 @@ def settle(cat: Catalogue, claim_id: int) -> None:
             target = final / "delivered" / src.name
         else:
             target = final / src.name
+        if is_zip_name(src.name):  # a zipped batch: what was unpacked beside it is a copy
+            remove_unpacked(src)
         if os.path.lexists(src):
             _move(src, target)
         _rmdir_quietly(src.parent)
@@ -346,11 +349,12 @@ def _adopt_orphans(cat: Catalogue, settings: Settings) -> int:
                 if r.stage in (Stage.INTENT, Stage.CLAIMED, Stage.RUNNING)
                 or (r.stage in (Stage.DONE, Stage.REJECTED) and not r.settled)
             }
+        derived = {str(d) for k in known for d in made_from(Path(k))}  # a zipped batch's unpacked copy
         for holder in sorted(area.iterdir()):
             if holder.name == LOCKS or holder.is_symlink() or not holder.is_dir():
                 continue
             for entry in sorted(holder.iterdir()):
-                if str(entry) in known:
+                if str(entry) in known or str(entry) in derived:
                     continue
                 with cat.session() as s:
                     row = ClaimRow(

@@ -27,6 +27,8 @@ class WatchOptions(BaseModel):
     stop_grace_seconds: float = Field(default=60.0, ge=0)
     # days a done delivery stays in processed/ before it is deleted (its masters are archived); 0: kept
     keep_processed_days: float = Field(default=30, ge=0)
+    # a batch delivered as a ZIP file is refused (zip bomb) when it would unpack to more bytes than this
+    max_unpacked_bytes: int = Field(default=64 * 1024**3, ge=1)
     # module:function(settings, profile, batch_dir) run on each claimed batch
     processor: str = "guidang.pipeline.run:ingest_batch"
     # per profile: a processing area on the inbox's filesystem (default <home>/processing/<profile>)

@@ -131,7 +131,14 @@ Signature = tuple[tuple[bytes, int, int, int], ...]
 
 
 def tree_signature(batch: Path) -> Signature:
-    """Names, types, sizes and mtimes of everything in a batch, by lstat; links are not followed."""
+    """Names, types, sizes and mtimes of everything in a batch (or of a batch delivered as one
+    file, a zip), by lstat; links are not followed."""
+    try:
+        top = os.lstat(batch)
+    except FileNotFoundError:
+        return ()
+    if not stat.S_ISDIR(top.st_mode):
+        return ((b"", stat.S_IFMT(top.st_mode), top.st_size, top.st_mtime_ns),)
     out: list[tuple[bytes, int, int, int]] = []
     stack = [os.fsencode(batch)]
     root_len = len(stack[0])

@@ -60,6 +60,23 @@ REASONS: dict[str, tuple[str, str]] = {
         "批次无法处理（目录文件不可用等，详见回执）",
         "the batch could not be processed at all (no usable catalogue, see the receipt)",
     ),
+    "zip_unreadable": (
+        "ZIP 文件“{name}”无法读取（不完整或已损坏：{detail}）",
+        "the ZIP file '{name}' cannot be read (incomplete or corrupt: {detail})",
+    ),
+    "zip_encrypted": (
+        "ZIP 文件“{name}”中的“{detail}”已加密，请提交未加密的文件",
+        "'{detail}' in the ZIP file '{name}' is encrypted; deliver it unencrypted",
+    ),
+    "zip_bad_member": (
+        "ZIP 文件“{name}”中的条目 {detail} 不安全（链接、特殊文件、重复或越出批次目录的名称），整个文件未解压",
+        "the entry {detail} in the ZIP file '{name}' is unsafe (a link, special file, repeated name or a name "
+        "escaping the batch); nothing was unpacked",
+    ),
+    "zip_too_large": (
+        "ZIP 文件“{name}”解压后超过允许的大小（{detail}），疑似压缩炸弹，未解压",
+        "the ZIP file '{name}' unpacks to more than allowed ({detail}): a possible zip bomb, not unpacked",
+    ),
     "missing": ("处理区中找不到已认领的批次", "the claimed batch is missing from the processing area"),
 }
 

@@ -37,6 +37,7 @@ from guidang.hotfolders.readiness import QuietTracker, Verdict, marker_verdict
 from guidang.hotfolders.retention import prune_processed
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries
 from guidang.hotfolders.state import ClaimRow, Stage, claims, is_due, open_catalogue
+from guidang.hotfolders.zipbatch import ZipRefused, check_complete, is_zip_name
 from guidang.storage.catalogue import utcnow
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,18 @@ class Watcher:
             self._waiting.pop(entry.path, None)
         return verdict
 
+    def _zip_verdict(self, info: InboxInfo, entry: InboxEntry, now: float) -> Verdict:
+        """A zip carries no READY marker: it is taken when unchanged over the quiet period and its
+        central directory (written last) reads; one that stays unreadable is refused."""
+        verdict = self._quiet[info.profile].verdict(entry.path, self.settings.profile(info.profile).quiet_seconds, now)
+        if verdict.state != "ready":
+            return verdict
+        try:
+            check_complete(entry.path)
+        except ZipRefused as refused:
+            return Verdict("refuse", refused.reason, refused.detail)
+        return verdict
+
     def scan(self, profile: str, now: float) -> int:
         """Claim every ready entry of one inbox; returns the number claimed."""
         info = next(i for i in self.infos if i.profile == profile)
@@ -221,9 +234,9 @@ class Watcher:
         if entry.problem is not None:
             self._take(info.profile, entry, (entry.problem, entry.detail))
             return pending, settling, 0
-        if entry.kind != "dir":
+        if entry.kind != "dir" and not is_zip_name(entry.name):
             return pending, settling, 0  # a loose file is not a batch: left where it is
-        verdict = self._verdict(info, entry, now)
+        verdict = self._verdict(info, entry, now) if entry.kind == "dir" else self._zip_verdict(info, entry, now)
         if verdict.state == "wait":
             log.debug("%s/%s waiting: %s %s", info.profile, entry.name, verdict.reason, verdict.detail)
             return True, settling or verdict.reason != "no_marker", 0

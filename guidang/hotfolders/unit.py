@@ -24,6 +24,7 @@ from sqlalchemy import select
 from guidang.config import Settings
 from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
+from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, remove_unpacked, unpack
 from guidang.models import BatchStatus
 from guidang.storage.catalogue import BatchRow, Catalogue
 
@@ -129,13 +130,20 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
     except FileNotFoundError:
         reject(cat, settings, claim_id, "missing", str(path), frm=(Stage.RUNNING,))
         return str(Stage.REJECTED)
-    if not stat.S_ISDIR(mode):
+    zipped = stat.S_ISREG(mode) and is_zip_name(path.name)
+    if not stat.S_ISDIR(mode) and not zipped:
         kind = "symlink" if stat.S_ISLNK(mode) else "fifo" if stat.S_ISFIFO(mode) else "device"
         detail = os.readlink(path) if kind == "symlink" else ""
         reject(cat, settings, claim_id, kind, detail, frm=(Stage.RUNNING,))
         return str(Stage.REJECTED)
     try:
-        outcome = finished_before(cat, path) or load_processor(settings.watch.processor)(settings, profile, path)
+        batch_dir = unpack(path, settings.watch.max_unpacked_bytes) if zipped else path
+        outcome = finished_before(cat, batch_dir) or load_processor(settings.watch.processor)(
+            settings, profile, batch_dir
+        )
+    except ZipRefused as refused:
+        reject(cat, settings, claim_id, refused.reason, refused.detail, frm=(Stage.RUNNING,))
+        return str(Stage.REJECTED)
     except WorkerInterrupted:
         record_failure(cat, settings, claim_id, "interrupted by a stop", crashed=False, counts=False)
         return str(Stage.CLAIMED)
@@ -160,6 +168,8 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
     except Exception as exc:
         log.exception("claim %d failed", claim_id)
         return str(record_failure(cat, settings, claim_id, f"{type(exc).__name__}: {exc}", crashed=False))
+    if zipped:  # the zip is what is kept (processed or rejected area); its unpacked copy goes
+        remove_unpacked(path)
     if outcome.status == "failed":
         with cat.session() as s:
             move_stage(

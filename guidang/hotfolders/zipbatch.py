@@ -1,0 +1,192 @@
+"""A batch delivered as one ZIP file: judged complete, then unpacked safely beside itself.
+
+Vendors on Windows often drop ``批次.zip`` instead of a folder. Such zips carry file names in
+the code page of the machine that made them (GBK on Chinese Windows) unless the UTF-8 flag
+(bit 11) is set; Python's ``zipfile`` then shows them as CP437 mojibake, so the raw bytes are
+recovered and decoded as UTF-8 or GB18030. A zip is refused whole, with the reason, when it is
+unreadable, encrypted, holds a link, a device or a name that could escape the folder (``..``,
+absolute, a drive letter), two names that are one after NFC, or more bytes than allowed (a zip
+bomb); nothing of a refused zip is unpacked. Unpacking goes to a hidden folder renamed into
+place when whole, so a crash never leaves a half batch that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import unicodedata
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from guidang.fsutil import fsync_dir
+
+SUFFIX = ".zip"
+_UTF8_FLAG = 0x800
+_ENCRYPTED_FLAG = 0x1
+_UNIX = 3  # ZipInfo.create_system
+_CHUNK = 1 << 20
+
+
+class ZipRefused(Exception):
+    """Why a zip is not unpacked: a reason of ``hotfolders.reasons`` and its detail."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(reason, detail)
+        self.reason, self.detail = reason, detail
+
+
+def is_zip_name(name: str) -> bool:
+    return name.lower().endswith(SUFFIX) and len(name) > len(SUFFIX)
+
+
+def unpacked_dir(zip_path: Path) -> Path:
+    """Where a zip's batch is unpacked: beside it, named after it without ``.zip``."""
+    return zip_path.with_name(zip_path.name[: -len(SUFFIX)])
+
+
+def staging_dir(zip_path: Path) -> Path:
+    """Where a zip is unpacked before it is whole."""
+    return zip_path.with_name(f".unpacking-{zip_path.name}")
+
+
+def made_from(zip_path: Path) -> set[Path]:
+    """What unpacking a zip may leave beside it (not batches of their own)."""
+    return {unpacked_dir(zip_path), staging_dir(zip_path)} if is_zip_name(zip_path.name) else set()
+
+
+def remove_unpacked(zip_path: Path) -> None:
+    """Remove what unpacking made (whole or half) beside the zip; the zip itself stays."""
+    for folder in made_from(zip_path):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _raw_name(info: zipfile.ZipInfo) -> bytes:
+    return info.orig_filename.encode("cp437")
+
+
+def _cjk(text: str) -> int:
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f")
+
+
+def legacy_encoding(infos: list[zipfile.ZipInfo]) -> str:
+    """The encoding of a zip's names written without the UTF-8 flag, decided once for the zip.
+    GBK bytes are often valid UTF-8 too (目录 is C4BF C2BC: "Ŀ¼"), so when both decode, the
+    reading with more Chinese characters wins; a tie goes to UTF-8."""
+    raws = [_raw_name(i) for i in infos if not i.flag_bits & _UTF8_FLAG]
+    try:
+        as_utf8 = sum(_cjk(r.decode("utf-8")) for r in raws)
+    except UnicodeDecodeError:
+        return "gb18030"
+    try:
+        as_gb = sum(_cjk(r.decode("gb18030")) for r in raws)
+    except UnicodeDecodeError:
+        return "utf-8"
+    return "gb18030" if as_gb > as_utf8 else "utf-8"
+
+
+def member_name(info: zipfile.ZipInfo, legacy: str) -> str:
+    """The member's name as its maker meant it (see the module docstring), NFC, with ``/``."""
+    if info.flag_bits & _UTF8_FLAG:
+        name = info.filename
+    else:
+        try:
+            name = _raw_name(info).decode(legacy)
+        except UnicodeDecodeError:
+            raise ZipRefused("zip_bad_member", f"undecodable name {_raw_name(info).hex()}") from None
+    return unicodedata.normalize("NFC", name.replace("\\", "/"))
+
+
+def _safe_parts(name: str) -> tuple[str, ...]:
+    path = PurePosixPath(name)
+    parts = tuple(p for p in path.parts if p not in ("", "."))
+    if (
+        name.startswith("/")
+        or (len(name) > 1 and name[1] == ":")
+        or ".." in parts
+        or not parts
+        or any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in name)
+    ):
+        raise ZipRefused("zip_bad_member", repr(name))
+    return parts
+
+
+def check_complete(zip_path: Path) -> None:
+    """Raise ZipRefused('zip_unreadable') unless the zip's central directory can be read (a zip
+    still being copied has none yet: it is written last)."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ZipRefused("zip_unreadable", str(exc)) from None
+
+
+def plan(zf: zipfile.ZipFile, max_bytes: int) -> list[tuple[zipfile.ZipInfo, tuple[str, ...]]]:
+    """Every member with its safe relative path; raises ZipRefused for anything not to unpack."""
+    out: list[tuple[zipfile.ZipInfo, tuple[str, ...]]] = []
+    seen: set[tuple[str, ...]] = set()
+    total = 0
+    infos = zf.infolist()
+    legacy = legacy_encoding(infos)
+    for info in infos:
+        name = member_name(info, legacy)
+        parts = _safe_parts(name)
+        # the file type is in the high 16 bits only for zips made on Unix (0 there: a plain file)
+        fmt = stat.S_IFMT(info.external_attr >> 16) if info.create_system == _UNIX else 0
+        if info.flag_bits & _ENCRYPTED_FLAG:
+            raise ZipRefused("zip_encrypted", name)
+        if fmt not in (0, stat.S_IFREG, stat.S_IFDIR):
+            kind = "symlink" if fmt == stat.S_IFLNK else "special file"
+            raise ZipRefused("zip_bad_member", f"{name} ({kind})")
+        if parts in seen:
+            raise ZipRefused("zip_bad_member", f"{name} (twice)")
+        seen.add(parts)
+        total += info.file_size
+        if total > max_bytes:
+            raise ZipRefused("zip_too_large", f"> {max_bytes} bytes")
+        out.append((info, parts))
+    return out
+
+
+def batch_folder(unpacked: Path) -> Path:
+    """The batch in an unpacked zip: the zip's top level, or the one folder that is all of it
+    (Windows' "Send to > Compressed folder" on the batch folder puts the folder itself in the zip)."""
+    entries = list(unpacked.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        return entries[0]
+    return unpacked
+
+
+def unpack(zip_path: Path, max_bytes: int) -> Path:
+    """Unpack ``zip_path`` into :func:`unpacked_dir`; returns the batch folder in it. Idempotent:
+    a folder already in place is whole (it was renamed there complete) and is kept."""
+    dest = unpacked_dir(zip_path)
+    if dest.is_dir():
+        return batch_folder(dest)
+    staging = staging_dir(zip_path)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            written = 0
+            for info, parts in plan(zf, max_bytes):
+                target = staging.joinpath(*parts)
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, target.open("xb") as out:
+                    while chunk := src.read(_CHUNK):
+                        written += len(chunk)
+                        if written > max_bytes:  # the sizes in the directory can lie
+                            raise ZipRefused("zip_too_large", f"> {max_bytes} bytes")
+                        out.write(chunk)
+    except ZipRefused:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)  # CRC errors, unknown compression, bad data
+        raise ZipRefused("zip_unreadable", str(exc)) from None
+    os.rename(staging, dest)
+    fsync_dir(dest.parent)
+    return batch_folder(dest)
