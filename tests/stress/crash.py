@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
+from zips import zip_folder
 
 from guidang.hotfolders.state import FINAL, IN_FLIGHT, ClaimRow, Stage, open_catalogue
 from guidang.models import BatchStatus, ItemStatus
@@ -98,6 +99,7 @@ max_crashes = 100000
 max_errors = 2
 stop_grace_seconds = 0
 [profiles.{PROFILE}]
+quiet_seconds = 2  # zipped deliveries are taken once stable this long
 vendor = "压力测试扫描公司"
 archive_name = "示例市档案馆"
 fonds_name = "示例市政务服务中心"
@@ -160,12 +162,39 @@ def make_templates(root: Path, count: int, seed: int) -> list[Delivery]:
             os.symlink("/etc/passwd", item / "link.tif")
             (item / "..\\..\\escape.tif").write_bytes(b"II*\x00traversal")
             kind = "unsafe"  # the FIFO is made at delivery (a copy cannot carry one)
+        elif roll > 0.78:
+            kind = "zipped"  # delivered as B0nn.zip, GBK names, copied slowly (taken once stable)
         deliveries.append(Delivery(name, batch, kind))
     return deliveries
 
 
+def _page_digests(batch: Path) -> dict[str, str]:
+    return {
+        str(src.relative_to(batch)): hashlib.sha256(src.read_bytes()).hexdigest()
+        for src in sorted(batch.rglob("*"))
+        if src.is_file() and not src.is_symlink() and src.parent != batch and src.suffix in (".tif", ".jpg")
+        and "\\" not in src.name
+    }
+
+
+def deliver_zip(inbox: Path, d: Delivery, rng: random.Random) -> dict[str, str]:
+    """Zip the batch folder as Windows does (GBK names) and copy the zip in slowly, in chunks."""
+    staging = d.template.parent.parent / f"{d.template.parent.name}.zip"
+    if not staging.exists():
+        zip_folder(d.template.parent, staging)
+    data = staging.read_bytes()
+    with (inbox / f"{d.name}.zip").open("wb") as out:
+        for start in range(0, len(data), 1 << 16):
+            out.write(data[start : start + (1 << 16)])
+            out.flush()
+            time.sleep(rng.uniform(0, 0.05))
+    return _page_digests(d.template)
+
+
 def deliver(inbox: Path, d: Delivery, rng: random.Random) -> dict[str, str]:
     """Copy a delivery file by file, READY last; return relpath -> SHA-256 of its page files."""
+    if d.kind == "zipped":
+        return deliver_zip(inbox, d, rng)
     dest = inbox / d.name
     pages: dict[str, str] = {}
     for src in sorted(d.template.rglob("*")):
@@ -215,6 +244,11 @@ class Feeder(threading.Thread):
             and any(r.stage in FINAL for r in rows)
         )
 
+    def _may_deliver(self, inbox: Path, d: Delivery) -> bool:
+        """Not while the same name is still in the inbox, nor a re-delivery before its first is decided."""
+        in_inbox = (inbox / d.name).exists() or (inbox / f"{d.name}.zip").exists()
+        return not in_inbox and not (d.after and not self._decided(d.after))
+
     def run(self) -> None:
         """Deliver in order, except that a re-delivery waits for its first delivery to be decided
         (without holding up the others)."""
@@ -222,14 +256,8 @@ class Feeder(threading.Thread):
         pending = list(self.deliveries)
         try:
             while pending:
-                d = next(
-                    (
-                        d
-                        for d in pending
-                        if not (inbox / d.name).exists() and not (d.after and not self._decided(d.after))
-                    ),
-                    None,
-                ) if self.due(len(self.delivered)) else None
+                due = self.due(len(self.delivered))
+                d = next((d for d in pending if self._may_deliver(inbox, d)), None) if due else None
                 if d is None:
                     time.sleep(0.2)
                     continue
