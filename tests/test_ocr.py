@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytesseract
 import pytest
 from ocr_support import ENGINE, LANGS, ocr, render
 from PIL import Image
@@ -103,6 +105,37 @@ def test_image_without_resolution_is_a_clear_error(tmp_path: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         ocr(tmp_path / "absent.tif")
+
+
+def _killed_tesseract(tmp_path: Path, times: int) -> Path:
+    """A tesseract that SIGKILLs itself on its first ``times`` runs (as the OOM killer would), then
+    is the real one."""
+    script = tmp_path / "tesseract"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'n=$(ls "{tmp_path}"/run.* 2>/dev/null | wc -l); touch "{tmp_path}/run.$n"\n'
+        f'if [ "$n" -lt {times} ]; then kill -9 $$; fi\n'
+        f'exec {shutil.which("tesseract")} "$@"\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize(("times", "attempts"), [(2, 3), (3, 3)])
+def test_a_tesseract_killed_by_a_signal_is_run_again_up_to_the_attempts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, times: int, attempts: int
+) -> None:
+    path, _ = render(tmp_path)
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(_killed_tesseract(tmp_path, times)))
+    engine = TesseractEngine(attempts=attempts)
+    if times < attempts:
+        assert engine.recognise(path, LANGS, 300).text == ocr(path).text
+    else:
+        with pytest.raises(InputError) as info:
+            engine.recognise(path, LANGS, 300)
+        assert "killed by signal 9" in info.value.en and "3 times" in info.value.en
+        assert "被信号 9 终止" in info.value.zh
+    assert len(list(tmp_path.glob("run.*"))) == min(times + 1, attempts)
 
 
 def test_cache_round_trips_and_is_keyed_by_version(tmp_path: Path) -> None:

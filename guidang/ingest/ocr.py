@@ -16,6 +16,7 @@ per dense A4 page (see docs/ocr.md).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -34,6 +35,8 @@ from lxml import etree
 from PIL import Image
 
 from guidang.errors import InputError, MissingDependencyError
+
+log = logging.getLogger(__name__)
 
 ROTATIONS = (0, 90, 180, 270)
 
@@ -195,9 +198,10 @@ _VERSION_RE = re.compile(r"tesseract\s+v?(\d+\.\d+(?:\.\d+)?\S*)", re.IGNORECASE
 class TesseractEngine:
     """Tesseract via pytesseract; one process per page, single-threaded."""
 
-    def __init__(self, command: str = "tesseract", *, timeout: float = 600.0) -> None:
+    def __init__(self, command: str = "tesseract", *, timeout: float = 600.0, attempts: int = 3) -> None:
         self.command = command
         self.timeout = timeout
+        self.attempts = attempts  # runs of a page whose Tesseract is killed by a signal (crash, OOM kill)
         self._version: str | None = None
         self._languages: frozenset[str] | None = None
         # Inherited by every Tesseract process pytesseract starts.
@@ -252,21 +256,42 @@ class TesseractEngine:
 
     def recognise(self, image: Path, languages: str, dpi: float) -> OcrPage:
         self.check_languages(languages)
-        try:
-            hocr = pytesseract.image_to_pdf_or_hocr(
-                str(image),
-                lang=languages,
-                config=f"--psm 1 --dpi {round(dpi)}",
-                extension="hocr",
-                timeout=self.timeout,
-            )
-        except pytesseract.TesseractNotFoundError as exc:
-            raise MissingDependencyError("找不到 Tesseract", "Tesseract was not found") from exc
-        except (pytesseract.TesseractError, RuntimeError) as exc:
-            raise InputError(
-                f"Tesseract 无法识别图像 {image.name}：{exc}", f"Tesseract could not read {image.name}: {exc}"
-            ) from exc
-        return parse_hocr(hocr, languages=languages, dpi=dpi, engine=self.version())
+        return parse_hocr(self._hocr(image, languages, dpi), languages=languages, dpi=dpi, engine=self.version())
+
+    def _hocr(self, image: Path, languages: str, dpi: float) -> bytes:
+        """Tesseract's hOCR; a run killed by a signal is run again, up to ``attempts`` runs."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                hocr: bytes = pytesseract.image_to_pdf_or_hocr(
+                    str(image),
+                    lang=languages,
+                    config=f"--psm 1 --dpi {round(dpi)}",
+                    extension="hocr",
+                    timeout=self.timeout,
+                )
+                return hocr
+            except pytesseract.TesseractNotFoundError as exc:
+                raise MissingDependencyError("找不到 Tesseract", "Tesseract was not found") from exc
+            except pytesseract.TesseractError as exc:
+                if exc.status < 0 and attempt < self.attempts:
+                    log.warning("tesseract killed by signal %d on %s; run %d of %d", -exc.status, image.name,
+                                attempt + 1, self.attempts)
+                    continue
+                if exc.status < 0:
+                    raise InputError(
+                        f"Tesseract 处理 {image.name} 时 {self.attempts} 次被信号 {-exc.status} 终止（崩溃或内存不足）",
+                        f"Tesseract was killed by signal {-exc.status} on {image.name} {self.attempts} times "
+                        "(crash or out of memory)",
+                    ) from exc
+                raise InputError(
+                    f"Tesseract 无法识别图像 {image.name}：{exc}", f"Tesseract could not read {image.name}: {exc}"
+                ) from exc
+            except RuntimeError as exc:  # pytesseract's timeout
+                raise InputError(
+                    f"Tesseract 无法识别图像 {image.name}：{exc}", f"Tesseract could not read {image.name}: {exc}"
+                ) from exc
 
 
 # --- hOCR → OcrPage --------------------------------------------------------------------
