@@ -20,7 +20,7 @@ from pathlib import Path
 import guidang
 from guidang.config import Settings
 from guidang.errors import ConfigError
-from guidang.pipeline.listing import decode_name
+from guidang.pipeline.listing import decode_name, has_control
 
 PROCESSED = "processed"
 
@@ -121,10 +121,6 @@ def _kind(mode: int) -> str:
     return "device"
 
 
-def _has_control(name: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in name)
-
-
 def judge_entries(inbox: Path, raws: Iterable[bytes]) -> list[InboxEntry]:
     """Judge the names at the top of an inbox (hidden names are in-progress copies: skipped)."""
     entries: list[InboxEntry] = []
@@ -148,7 +144,7 @@ def judge_entries(inbox: Path, raws: Iterable[bytes]) -> list[InboxEntry]:
                 detail = os.fsdecode(os.readlink(path))
         elif "\ufffd" in text:
             problem, detail = "undecodable", raw.hex()
-        elif _has_control(name) or "/" in name or "\\" in name or name in (".", ".."):
+        elif has_control(name) or "/" in name or "\\" in name or name in (".", ".."):
             problem, detail = "bad_name", repr(text)
         elif name in seen:
             problem, detail = "nfc_collision", os.fsdecode(seen[name])

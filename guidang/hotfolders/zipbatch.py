@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from guidang.fsutil import fsync_dir
+from guidang.pipeline.listing import has_control
 
 SUFFIX = ".zip"
 _UTF8_FLAG = 0x800
@@ -105,7 +106,7 @@ def _safe_parts(name: str) -> tuple[str, ...]:
         or (len(name) > 1 and name[1] == ":")
         or ".." in parts
         or not parts
-        or any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in name)
+        or has_control(name)
     ):
         raise ZipRefused("zip_bad_member", repr(name))
     return parts

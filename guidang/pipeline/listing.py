@@ -53,8 +53,9 @@ def decode_name(raw: bytes) -> tuple[str, bool]:
         return raw.decode("gb18030", errors="replace"), True
 
 
-def _has_control(name: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200d" for ch in name)
+def has_control(name: str) -> bool:
+    """Control or format characters (bells, escapes, bidi overrides; the ZWJ of emoji is allowed)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in name)
 
 
 def list_tree(root: Path) -> Listing:
@@ -76,7 +77,7 @@ def list_tree(root: Path) -> Listing:
             if name in (".", "..") or "/" in name or "\\" in name:
                 unsafe.append(Unsafe(rel, "traversal"))
                 continue
-            if _has_control(name):
+            if has_control(name):
                 unsafe.append(Unsafe(rel, "control_char"))
                 continue
             key = unicodedata.normalize("NFC", rel)
