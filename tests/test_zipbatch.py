@@ -116,3 +116,11 @@ def test_utf8_names_without_the_flag_are_read_as_utf8(tmp_path: Path) -> None:
 def test_a_zip_of_the_batch_folder_itself_yields_that_folder(tmp_path: Path) -> None:
     out = unpack(_zip(tmp_path / "V1.zip", {"V1/目录.csv": b"x", "V1/A/1.tif": b"y"}), MAX)
     assert out == tmp_path / "V1" / "V1" and (out / "A" / "1.tif").is_file()
+
+
+def test_utf8_names_without_the_flag_that_also_read_as_gb18030_stay_utf8(tmp_path: Path) -> None:
+    """UTF-8 归档文件 is valid GB18030 too, and reads as more Chinese characters there (褰掓。鏂囦欢):
+    the reading is chosen by what a wrong one yields, not by how Chinese it looks."""
+    assert "归档文件".encode().decode("gb18030") == "褰掓。鏂囦欢"
+    out = unpack(_zip(tmp_path / "u.zip", {_Utf8WithoutFlag("归档文件.csv"): b"x", "A/1.tif": b"y"}), MAX)
+    assert (out / "归档文件.csv").read_bytes() == b"x"

@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from guidang.fsutil import fsync_dir
+from guidang.ingest.ocr import is_cjk
 from guidang.pipeline.listing import has_control
 
 SUFFIX = ".zip"
@@ -66,24 +67,24 @@ def _raw_name(info: zipfile.ZipInfo) -> bytes:
     return info.orig_filename.encode("cp437")
 
 
-def _cjk(text: str) -> int:
-    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f")
+def _foreign(text: str) -> int:
+    """Characters neither ASCII nor CJK: what reading Chinese names in the wrong encoding yields."""
+    return sum(1 for ch in text if not ch.isascii() and not is_cjk(ch))
 
 
 def legacy_encoding(infos: list[zipfile.ZipInfo]) -> str:
     """The encoding of a zip's names written without the UTF-8 flag, decided once for the zip.
-    GBK bytes are often valid UTF-8 too (目录 is C4BF C2BC: "Ŀ¼"), so when both decode, the
-    reading with more Chinese characters wins; a tie goes to UTF-8."""
+    GBK bytes are often valid UTF-8 too (目录 is C4BF C2BC: "Ŀ¼"), and UTF-8 bytes often valid
+    GB18030 (目录 becomes 鐩綍), so of the readings that decode, the one with fewer characters that
+    are neither ASCII nor CJK wins; a tie goes to UTF-8."""
     raws = [_raw_name(i) for i in infos if not i.flag_bits & _UTF8_FLAG]
-    try:
-        as_utf8 = sum(_cjk(r.decode("utf-8")) for r in raws)
-    except UnicodeDecodeError:
-        return "gb18030"
-    try:
-        as_gb = sum(_cjk(r.decode("gb18030")) for r in raws)
-    except UnicodeDecodeError:
-        return "utf-8"
-    return "gb18030" if as_gb > as_utf8 else "utf-8"
+    foreign: dict[str, int] = {}
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            foreign[encoding] = sum(_foreign(r.decode(encoding)) for r in raws)
+        except UnicodeDecodeError:
+            continue
+    return min(foreign, key=foreign.__getitem__) if foreign else "gb18030"
 
 
 def member_name(info: zipfile.ZipInfo, legacy: str) -> str:
