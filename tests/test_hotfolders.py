@@ -382,7 +382,12 @@ def test_the_unpacked_copy_of_a_zipped_batch_is_not_adopted_as_a_batch_of_its_ow
     zipped = Path(_row(s, claim_id).processing_path)
     (zipped.parent / "b2" / "A").mkdir(parents=True)  # a worker unpacked it, then died
     (zipped.parent / ".unpacking-b2.zip").mkdir()
+    with cat.session() as ses:  # the ingest of the unpacked copy had begun
+        ses.add(BatchRow(profile="v", vendor="v", name="b2", content_digest="0" * 64, status=BatchStatus.PROCESSING,
+                         source_path=str(zipped.parent / "b2")))
     assert claims.reconcile(cat, s)["adopted"] == 0
     claims.reject(cat, s, claim_id, "worker_crashed", "SIGKILL")  # settling removes the copies, keeps the zip
+    with cat.session() as ses:  # the batch read from the unpacked copy is given up with the zip
+        assert ses.scalars(select(BatchRow.status)).one() == BatchStatus.FAILED
     assert not zipped.parent.exists()
     assert (Path(_row(s, claim_id).final_path or "") / "delivered" / "b2.zip").read_bytes() == b"PK"

@@ -34,6 +34,7 @@ from guidang.hotfolders.safety import InboxEntry, processed_area, processing_are
 from guidang.hotfolders.state import ClaimRow, Stage, claims, move_stage
 from guidang.hotfolders.zipbatch import is_zip_name, made_from, remove_unpacked
 from guidang.storage.catalogue import Catalogue, utcnow
+from guidang.validators.result import CheckResult, Status
 
 log = logging.getLogger(__name__)
 AGENT = "guidang-watch"
@@ -155,9 +156,8 @@ def reject(
         )
         if moved:
             cat.log(s, AGENT, "claim.rejected", row.name, claim=claim_id, reason=reason, detail=detail)
-            error = {"check": reason, "status": "fail", "blocking": True, "message_zh": zh, "message_en": en,
-                     "evidence": []}
-            cat.give_up_batches(s, row.processing_path, error, str(final / "delivered"))
+            error = CheckResult(reason, Status.FAIL, zh, en).as_dict()
+            cat.give_up_batches(s, str(Path(row.processing_path).parent), error, str(final / "delivered"))
     if moved:
         log.warning("rejected claim %d (%s): %s", claim_id, reason, en)
         settle(cat, claim_id)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    or_,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -183,11 +184,14 @@ class Catalogue:
         stmt = select(ItemRow).where(ItemRow.archival_code == archival_code, ItemRow.object_id.is_not(None))
         return session.scalars(stmt).first()
 
-    def give_up_batches(self, session: Session, source_path: str, error: dict[str, Any], kept_at: str) -> list[int]:
-        """Batches of a delivery left ``processing`` when it is given up whole (a worker that kept
-        crashing): failed with ``error``, their undecided items rejected as kept at ``kept_at``."""
-        stmt = select(BatchRow).where(BatchRow.source_path == source_path, BatchRow.status == BatchStatus.PROCESSING)
-        ids = []
+    def give_up_batches(self, session: Session, folder: str, error: dict[str, Any], kept_at: str) -> None:
+        """Batches read from ``folder`` (or below it: a zipped delivery is unpacked there) left
+        ``processing`` when the delivery is given up whole (a worker that kept crashing): failed with
+        ``error``, their undecided items rejected as kept at ``kept_at``."""
+        stmt = select(BatchRow).where(
+            or_(BatchRow.source_path == folder, BatchRow.source_path.startswith(f"{folder}/", autoescape=True)),
+            BatchRow.status == BatchStatus.PROCESSING,
+        )
         for batch in session.scalars(stmt):
             batch.status = BatchStatus.FAILED
             batch.errors = [*batch.errors, error]
@@ -200,8 +204,6 @@ class Catalogue:
                     item.decisions.append(DecisionRow(status=ItemStatus.REJECTED, failed_checks=[error["check"]],
                                                       reason=str(error["message_en"]), agent="guidang-watch"))
             self.log(session, "guidang-watch", "batch.given_up", batch.name, batch_id=batch.id, error=error["check"])
-            ids.append(batch.id)
-        return ids
 
     def ping(self) -> None:
         """Raise StorageError unless the database answers (DA/T 70 3-2)."""
