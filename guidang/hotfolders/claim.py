@@ -32,7 +32,7 @@ from guidang.fsutil import fsync_dir
 from guidang.hotfolders.reasons import message
 from guidang.hotfolders.safety import InboxEntry, processed_area, processing_area, safe_label
 from guidang.hotfolders.state import ClaimRow, Stage, claims, move_stage
-from guidang.hotfolders.zipbatch import is_zip_name, made_from, remove_unpacked
+from guidang.hotfolders.zipbatch import made_from, remove_unpacked
 from guidang.storage.catalogue import Catalogue, utcnow
 from guidang.validators.result import CheckResult, Status
 
@@ -239,8 +239,7 @@ def settle(cat: Catalogue, claim_id: int) -> None:
             target = final / "delivered" / src.name
         else:
             target = final / src.name
-        if is_zip_name(src.name):  # a zipped batch: what was unpacked beside it is a copy
-            remove_unpacked(src)
+        remove_unpacked(src)  # a zipped batch's unpacked copy (nothing, for a folder)
         if os.path.lexists(src):
             _move(src, target)
         _rmdir_quietly(src.parent)

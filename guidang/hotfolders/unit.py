@@ -24,7 +24,7 @@ from sqlalchemy import select
 from guidang.config import Settings
 from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
-from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, remove_unpacked, unpack
+from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, unpack
 from guidang.models import BatchStatus
 from guidang.storage.catalogue import BatchRow, Catalogue
 
@@ -168,8 +168,6 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
     except Exception as exc:
         log.exception("claim %d failed", claim_id)
         return str(record_failure(cat, settings, claim_id, f"{type(exc).__name__}: {exc}", crashed=False))
-    if zipped:  # the zip is what is kept (processed or rejected area); its unpacked copy goes
-        remove_unpacked(path)
     if outcome.status == "failed":
         with cat.session() as s:
             move_stage(
