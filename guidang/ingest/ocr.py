@@ -274,21 +274,18 @@ class TesseractEngine:
                 return hocr
             except pytesseract.TesseractNotFoundError as exc:
                 raise MissingDependencyError("找不到 Tesseract", "Tesseract was not found") from exc
-            except pytesseract.TesseractError as exc:
-                if exc.status < 0 and attempt < self.attempts:
-                    log.warning("tesseract killed by signal %d on %s; run %d of %d", -exc.status, image.name,
+            except (pytesseract.TesseractError, RuntimeError) as exc:  # RuntimeError: pytesseract's timeout
+                signal = -exc.status if isinstance(exc, pytesseract.TesseractError) and exc.status < 0 else 0
+                if signal and attempt < self.attempts:
+                    log.warning("tesseract killed by signal %d on %s; run %d of %d", signal, image.name,
                                 attempt + 1, self.attempts)
                     continue
-                if exc.status < 0:
+                if signal:
                     raise InputError(
-                        f"Tesseract 处理 {image.name} 时 {self.attempts} 次被信号 {-exc.status} 终止（崩溃或内存不足）",
-                        f"Tesseract was killed by signal {-exc.status} on {image.name} {self.attempts} times "
+                        f"Tesseract 处理 {image.name} 时 {self.attempts} 次被信号 {signal} 终止（崩溃或内存不足）",
+                        f"Tesseract was killed by signal {signal} on {image.name} {self.attempts} times "
                         "(crash or out of memory)",
                     ) from exc
-                raise InputError(
-                    f"Tesseract 无法识别图像 {image.name}：{exc}", f"Tesseract could not read {image.name}: {exc}"
-                ) from exc
-            except RuntimeError as exc:  # pytesseract's timeout
                 raise InputError(
                     f"Tesseract 无法识别图像 {image.name}：{exc}", f"Tesseract could not read {image.name}: {exc}"
                 ) from exc
