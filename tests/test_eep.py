@@ -39,6 +39,13 @@ def _openssl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([OPENSSL, *args], cwd=cwd, capture_output=True, text=True, check=False)
 
 
+def _sm2_verify(folder: Path, data: str, signature: str) -> subprocess.CompletedProcess[str]:
+    """OpenSSL 3 verifies an SM2/SM3 signature with the public key in ``folder/pub.pem`` and the
+    GB/T 32918 default user ID."""
+    return _openssl("pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-digest", "sm3",
+                    "-pkeyopt", "distid:1234567812345678", "-in", data, "-sigfile", signature, cwd=folder)
+
+
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SM2 and RSA keys with self-signed certificates, made here by OpenSSL (never committed)."""
@@ -175,43 +182,11 @@ def test_openssl_verifies_the_sm2_signature_and_the_lock(store: OcflStore, keys:
     for element, payload, name in ((sig, canonical(signed), "s1"), (lock, canonical(sig), "lock")):
         (tmp_path / f"{name}.bin").write_bytes(payload)
         (tmp_path / f"{name}.sig").write_bytes(base64.b64decode(element.findtext(f"{NS}签名结果") or ""))
-        done = _openssl(
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            "pub.pem",
-            "-rawin",
-            "-digest",
-            "sm3",
-            "-pkeyopt",
-            "distid:1234567812345678",
-            "-in",
-            f"{name}.bin",
-            "-sigfile",
-            f"{name}.sig",
-            cwd=tmp_path,
-        )
+        done = _sm2_verify(tmp_path, f"{name}.bin", f"{name}.sig")
         assert done.returncode == 0 and "Successfully" in done.stdout, done.stdout + done.stderr
         tampered = payload.replace("关于办理".encode(), "关于撤销".encode()) if name == "s1" else payload + b" "
         (tmp_path / f"{name}.bin").write_bytes(tampered)
-        done = _openssl(
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            "pub.pem",
-            "-rawin",
-            "-digest",
-            "sm3",
-            "-pkeyopt",
-            "distid:1234567812345678",
-            "-in",
-            f"{name}.bin",
-            "-sigfile",
-            f"{name}.sig",
-            cwd=tmp_path,
-        )
+        done = _sm2_verify(tmp_path, f"{name}.bin", f"{name}.sig")
         assert done.returncode != 0
 
 
@@ -385,23 +360,7 @@ def test_modified_eep_keeps_every_version_signed(store: OcflStore, keys: Path, t
         _openssl("x509", "-in", str(keys / "sm2.crt"), "-pubkey", "-noout", "-out", "pub.pem", cwd=tmp_path).returncode
         == 0
     )
-    done = _openssl(
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        "pub.pem",
-        "-rawin",
-        "-digest",
-        "sm3",
-        "-pkeyopt",
-        "distid:1234567812345678",
-        "-in",
-        "inner.bin",
-        "-sigfile",
-        "inner.sig",
-        cwd=tmp_path,
-    )
+    done = _sm2_verify(tmp_path, "inner.bin", "inner.sig")
     assert done.returncode == 0, done.stdout + done.stderr
     # tampering with the kept original layer breaks its signature and the outer one
     bad = data.replace("<密级>公开</密级>".encode(), "<密级>秘密</密级>".encode(), 1)
