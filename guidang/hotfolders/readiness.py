@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from guidang.packaging.fixity import new_hash
+from guidang.packaging.fixity import digest_stream
 
 MARKER = "READY"
 MAX_MARKER_BYTES = 64 * 1024
@@ -72,11 +72,8 @@ def _digest_regular(path: Path, algorithm: str) -> str | None:
     fd = _open_regular(path)
     if fd is None:
         return None
-    h = new_hash(algorithm)
     with os.fdopen(fd, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return digest_stream(fh, algorithm)
 
 
 def parse_marker(text: str) -> MarkerDigest | None:

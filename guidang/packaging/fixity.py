@@ -20,7 +20,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from guidang.errors import InputError, MissingDependencyError, StorageError
 
@@ -111,19 +111,25 @@ def digest_file(path: str | os.PathLike[str]) -> Digests:
         raise _read_error(p, exc) from exc
 
 
+def digest_stream(fh: BinaryIO, algorithm: str) -> str:
+    """One digest (one of :data:`ALGORITHMS`) of what is left to read from an open file."""
+    h = new_hash(algorithm)
+    while chunk := fh.read(CHUNK_SIZE):
+        h.update(chunk)
+    return h.hexdigest()
+
+
 def digest_file_with(path: str | os.PathLike[str], algorithm: str) -> str:
     """One digest of a file (one of :data:`ALGORITHMS`), for a check that needs no other.
 
     Raises :class:`FixityError` like :func:`digest_file`.
     """
-    p, h = Path(path), new_hash(algorithm)
+    p = Path(path)
     try:
         with p.open("rb", buffering=0) as fh:
-            while chunk := fh.read(CHUNK_SIZE):
-                h.update(chunk)
+            return digest_stream(fh, algorithm)
     except OSError as exc:
         raise _read_error(p, exc) from exc
-    return h.hexdigest()
 
 
 def copy_with_digests(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Digests:
