@@ -391,3 +391,20 @@ def test_the_unpacked_copy_of_a_zipped_batch_is_not_adopted_as_a_batch_of_its_ow
         assert ses.scalars(select(BatchRow.status)).one() == BatchStatus.FAILED
     assert not zipped.parent.exists()
     assert (Path(_row(s, claim_id).final_path or "") / "delivered" / "b2.zip").read_bytes() == b"PK"
+
+
+def test_status_progress_finds_the_batch_read_from_a_zipped_claims_unpacked_copy(tmp_path: Path) -> None:
+    from guidang.hotfolders.cli import _progress
+
+    s, _batch = _setup(tmp_path)
+    cat = open_catalogue(s.db_url)
+    folder = processing_area(s, "v") / "7"
+    with cat.session() as ses:
+        batch = BatchRow(profile="v", vendor="v", name="b2", content_digest="0" * 64, status=BatchStatus.PROCESSING,
+                         source_path=str(folder / "b2" / "b2"))  # b2.zip holding its folder
+        batch.items = [ItemRow(archival_code="A", status=ItemStatus.ACCEPTED),
+                       ItemRow(archival_code="B", status=ItemStatus.PROCESSING)]
+        ses.add(batch)
+    with cat.session() as ses:
+        assert _progress(ses, str(folder)) == {"batch": 1, "items": 2, "accepted": 1, "processing": 1}
+        assert _progress(ses, str(processing_area(s, "v") / "77")) is None  # another claim's folder

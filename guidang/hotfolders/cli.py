@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from guidang.cli import handle_errors, settings
 from guidang.models import BatchStatus
-from guidang.storage.catalogue import BatchRow, ItemRow
+from guidang.storage.catalogue import BatchRow, ItemRow, read_from
 
 
 @click.command("watch")
@@ -28,16 +29,13 @@ def watch_command(once: bool, workers: int | None) -> None:
     Watcher(s, once=once).run()
 
 
-def _progress(ses: Session, path: str) -> dict[str, int] | None:
+def _progress(ses: Session, claim_folder: str) -> dict[str, int] | None:
     """Items of the batch a running claim is ingesting, by status (None before intake is done)."""
-    batch = ses.scalars(select(BatchRow).where(BatchRow.source_path == path).order_by(desc(BatchRow.id))).first()
+    batch = ses.scalars(select(BatchRow).where(read_from(claim_folder)).order_by(desc(BatchRow.id))).first()
     if batch is None:
         return None
-    counts = dict(
-        ses.execute(select(ItemRow.status, func.count()).where(ItemRow.batch_id == batch.id).group_by(ItemRow.status))
-        .tuples()
-        .all()
-    )
+    by_status = select(ItemRow.status, func.count()).where(ItemRow.batch_id == batch.id).group_by(ItemRow.status)
+    counts = {status: n for status, n in ses.execute(by_status)}
     return {"batch": batch.id, "items": sum(counts.values()), **counts}
 
 
@@ -50,7 +48,8 @@ def status_data(limit: int = 20) -> dict[str, Any]:
     cat = open_catalogue(s.db_url)
     with cat.session() as ses:
         flight = claims(ses, *IN_FLIGHT)
-        progress = {c.id: _progress(ses, c.processing_path) for c in flight if c.stage == Stage.RUNNING}
+        running = [c for c in flight if c.stage == Stage.RUNNING]
+        progress = {c.id: _progress(ses, str(Path(c.processing_path).parent)) for c in running}
         failed_claims = list(
             ses.scalars(
                 select(ClaimRow)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     DateTime,
     Engine,
     ForeignKey,
@@ -149,6 +150,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def read_from(folder: str) -> ColumnElement[bool]:
+    """Batches read from ``folder`` or from below it (a claim's folder holds its delivery and, for a
+    zipped one, the unpacked copy the batch is read from)."""
+    return or_(BatchRow.source_path == folder, BatchRow.source_path.startswith(f"{folder}/", autoescape=True))
+
+
 class Catalogue:
     """Owns the engine and hands out sessions; creates the schema on first use."""
 
@@ -188,10 +195,7 @@ class Catalogue:
         """Batches read from ``folder`` (or below it: a zipped delivery is unpacked there) left
         ``processing`` when the delivery is given up whole (a worker that kept crashing): failed with
         ``error``, their undecided items rejected as kept at ``kept_at``."""
-        stmt = select(BatchRow).where(
-            or_(BatchRow.source_path == folder, BatchRow.source_path.startswith(f"{folder}/", autoescape=True)),
-            BatchRow.status == BatchStatus.PROCESSING,
-        )
+        stmt = select(BatchRow).where(read_from(folder), BatchRow.status == BatchStatus.PROCESSING)
         for batch in session.scalars(stmt):
             batch.status = BatchStatus.FAILED
             batch.errors = [*batch.errors, error]
