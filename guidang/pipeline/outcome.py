@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from guidang.models import ItemStatus
-from guidang.validators.result import CheckResult, Status
+from guidang.validators.result import CheckResult, Report
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,13 @@ class ItemOutcome:
 
     @property
     def failed_checks(self) -> list[str]:
-        return sorted({r.check_id for r in self.results if r.status is Status.FAIL and r.blocking})
+        return Report(self.results).failed_ids
 
     @property
     def problems(self) -> list[CheckResult]:
         """What a reader of this item must see: its failures and warnings, except those about the
         archive's own systems (stated once for the batch: see BatchOutcome.system_problems)."""
-        return [r for r in self.results if r.status in (Status.FAIL, Status.WARN) and not r.system]
+        return [r for r in self.results if r.is_problem and not r.system]
 
     def as_dict(self) -> dict[str, object]:
         shown = self.problems
@@ -70,7 +70,7 @@ class BatchOutcome:
         seen: dict[tuple[str, str], CheckResult] = {}
         for item in self.items:
             for r in item.results:
-                if r.system and r.status in (Status.FAIL, Status.WARN):
+                if r.system and r.is_problem:
                     seen.setdefault((r.check_id, r.message_zh), r)
         return list(seen.values())
 
@@ -84,7 +84,7 @@ class BatchOutcome:
             "rejected": rejected,
             "pages": sum(i.pages for i in self.items),
             "bytes": sum(i.bytes for i in self.items),
-            "batch_problems": sum(1 for r in self.batch_results if r.status in (Status.FAIL, Status.WARN)),
+            "batch_problems": sum(1 for r in self.batch_results if r.is_problem),
         }
 
     def as_dict(self) -> dict[str, object]:
@@ -101,7 +101,7 @@ class BatchOutcome:
                 "source": self.source,
                 "received_at": self.received_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-                "problems": [r.as_dict() for r in self.batch_results if r.status in (Status.FAIL, Status.WARN)],
+                "problems": [r.as_dict() for r in self.batch_results if r.is_problem],
                 "system_problems": [r.as_dict() for r in self.system_problems],
             },
             "items": [i.as_dict() for i in self.items],

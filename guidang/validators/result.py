@@ -57,6 +57,11 @@ class CheckResult:
     def message(self, language: str = "zh") -> str:
         return self.message_en if language == "en" else self.message_zh
 
+    @property
+    def is_problem(self) -> bool:
+        """A failure or a warning: what a receipt or report shows."""
+        return self.status in (Status.FAIL, Status.WARN)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "check": self.check_id,
