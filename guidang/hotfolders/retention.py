@@ -24,6 +24,7 @@ from guidang.hotfolders.state import ClaimRow, Stage, as_utc
 from guidang.storage.catalogue import Catalogue, utcnow
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY_SECONDS = 3600.0  # how often the watcher looks for deliveries due
 
 
 def prune_processed(cat: Catalogue, settings: Settings, now: dt.datetime | None = None) -> int:

@@ -34,7 +34,7 @@ from guidang.hotfolders import claim as claims_mod
 from guidang.hotfolders.mounts import mount_of
 from guidang.hotfolders.pool import WorkerPool
 from guidang.hotfolders.readiness import QuietTracker, Verdict, marker_verdict
-from guidang.hotfolders.retention import prune_processed
+from guidang.hotfolders.retention import PRUNE_EVERY_SECONDS, prune_processed
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries
 from guidang.hotfolders.state import ClaimRow, Stage, claims, is_due, open_catalogue
 from guidang.hotfolders.zipbatch import ZipRefused, check_complete, is_zip_name
@@ -345,7 +345,7 @@ class Watcher:
             + 2 * max((p.quiet_seconds for p in self.settings.profiles.values()), default=0)
             + 3 * self.opts.poll_seconds
         )
-        next_rescan = 0.0
+        next_rescan = next_prune = 0.0
         while not self._stopping:
             now = time.monotonic()
             with self._lock:
@@ -355,6 +355,8 @@ class Watcher:
                 todo = {i.profile for i in self.infos}
                 next_rescan = now + self.opts.rescan_seconds
                 self._sweep()
+            if now >= next_prune:  # days of retention: hourly is often enough to look
+                next_prune = now + PRUNE_EVERY_SECONDS
                 self._prune()
             for profile in sorted(todo):
                 self.scan(profile, now)
