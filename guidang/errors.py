@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     CONFIG = 3  # configuration missing or invalid
     MISSING_DEPENDENCY = 4  # an external tool (tesseract, clamd, …) is absent or too old
     STORAGE = 5  # the store or the catalogue database failed
+    INTERNAL = 70  # a defect in guidang (sysexits EX_SOFTWARE); the traceback is in <home>/log/guidang-errors.log
     INTERRUPTED = 130
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from guidang.validators.cli_check import check_command
+from guidang.cli.check import check_command
 from guidang.validators.report_html import CheckedSubject, render_html
 from guidang.validators.result import Status
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,8 +14,8 @@ from conftest import corpus
 from lxml import etree
 from test_aip_support import CODE, make_package
 
+from guidang.cli.eep import eep_group, export_eep_command, verify_eep_command
 from guidang.packaging import aip
-from guidang.packaging.cli_eep import export_eep_command, verify_eep_command
 from guidang.packaging.eep import (
     EepError,
     build_eep,
@@ -325,6 +326,28 @@ def test_cli_commands(store: OcflStore, keys: Path, tmp_path: Path, monkeypatch:
     assert runner.invoke(verify_eep_command, [str(tmp_path / "bad.xml")]).exit_code == 1
     missing = runner.invoke(export_eep_command, ["Z109-WS·2011-Y-BGS-0999", "-o", str(tmp_path / "x.xml")])
     assert missing.exit_code == 2 and "Z109-WS·2011-Y-BGS-0999" in missing.output
+
+
+def test_cli_import_verifies_unpacks_and_reports(store: OcflStore, keys: Path, tmp_path: Path) -> None:
+    """`guidang eep import FILE -o DIR`: the record rebuilt as a package that verifies; a bad EEP writes nothing."""
+    eep = export_eep(store, CODE, tmp_path / "eep.xml", _signer(keys, "sm2"))
+    runner = CliRunner()
+    done = runner.invoke(eep_group, ["import", str(eep), "-o", str(tmp_path / "imported"), "--json"])
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output)
+    assert summary["archival_code"] == CODE
+    assert summary["title"] == from_xml(store.read_file(CODE, aip.METADATA_XML)).record.content.title
+    assert summary["files"] == {rel: len(data) for rel, data in sorted(_stored_payload(store).items())}
+    assert [s["valid"] for s in summary["signatures"]] == [True, True]
+    assert aip.verify_package(tmp_path / "imported") == []
+    text = runner.invoke(eep_group, ["import", str(eep)])
+    assert text.exit_code == 0 and CODE in text.output and "pdf" in text.output
+    (tmp_path / "bad.xml").write_bytes(_tamper_encoded_byte(eep.read_bytes()))
+    bad = runner.invoke(eep_group, ["import", str(tmp_path / "bad.xml"), "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 1 and not (tmp_path / "bad").exists()
+    unsigned = export_eep(store, CODE, tmp_path / "unsigned.xml")
+    assert runner.invoke(eep_group, ["import", str(unsigned)]).exit_code == 1  # a signature is required ...
+    assert runner.invoke(eep_group, ["import", str(unsigned), "--allow-unsigned"]).exit_code == 0  # ... unless told
 
 
 def test_modified_eep_keeps_every_version_signed(store: OcflStore, keys: Path, tmp_path: Path) -> None:

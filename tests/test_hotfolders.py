@@ -394,7 +394,7 @@ def test_the_unpacked_copy_of_a_zipped_batch_is_not_adopted_as_a_batch_of_its_ow
 
 
 def test_status_progress_finds_the_batch_read_from_a_zipped_claims_unpacked_copy(tmp_path: Path) -> None:
-    from guidang.hotfolders.cli import _progress
+    from guidang.cli.watch import _progress
 
     s, _batch = _setup(tmp_path)
     cat = open_catalogue(s.db_url)

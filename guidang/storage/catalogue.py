@@ -31,7 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from guidang.errors import StorageError
 from guidang.models import BatchStatus, ItemStatus
-from guidang.storage import sequence
+from guidang.storage import schema
 
 
 def utcnow() -> dt.datetime:
@@ -157,7 +157,8 @@ def read_from(folder: str) -> ColumnElement[bool]:
 
 
 class Catalogue:
-    """Owns the engine and hands out sessions; creates the schema on first use."""
+    """Owns the engine and hands out sessions; creates the schema on first use (``guidang db upgrade``
+    upgrades an older one, see :mod:`guidang.storage.schema`)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -165,8 +166,7 @@ class Catalogue:
             self.engine: Engine = create_engine(url, future=True)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            Base.metadata.create_all(self.engine)
-            sequence.metadata.create_all(self.engine)  # 档号 counters live in the same database
+            schema.require_current(self.engine)  # a fresh DB is built (档号 counters too); an old one refused
         except SQLAlchemyError as exc:
             raise StorageError(
                 f"无法打开编目数据库 {url}：{exc}", f"cannot open the catalogue database {url}: {exc}"

@@ -1,4 +1,4 @@
-"""``guidang watch`` and ``guidang status`` (registered by guidang.cli)."""
+"""``guidang watch`` and ``guidang status``: the hot-folder service and what it is doing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import click
 from sqlalchemy import desc, func, or_, select
 from sqlalchemy.orm import Session
 
-from guidang.cli import handle_errors, settings
+from guidang.cli.app import settings
+from guidang.cli.errors import handle_errors
 from guidang.models import BatchStatus
 from guidang.storage.catalogue import BatchRow, ItemRow, read_from
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -25,6 +24,7 @@ from typing import Any
 
 import click
 
+from guidang.cli.errors import fail, handle_errors, language
 from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
 from guidang.validators.clamav import ClamdClient
@@ -296,16 +296,15 @@ def render(subjects: list[CheckedSubject], fmt: str, language: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "csv"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="写入文件 / write to a file")
 @click.option("--profile", help="收件箱档案名（档号规则、全宗号）/ profile for the 档号 rule and fonds code")
+@handle_errors
 def check_command(path: Path, stage: str | None, fmt: str, output: Path | None, profile: str | None) -> None:
     """四性检测 / run the checks on a file, a package, a batch or a store (exit 0 pass, 1 failures, 2 cannot run)."""
-    language = "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
     try:
         settings = load_settings()
         subjects = check_path(path, Stage(stage) if stage else None, settings, profile)
-    except GuidangError as exc:
-        click.echo(f"guidang: [{exc.code}] {exc.message(language)}", err=True)
-        sys.exit(int(exc.exit_code) if exc.exit_code != ExitCode.CHECKS_FAILED else int(ExitCode.CANNOT_RUN))
-    text = render(subjects, fmt, language)
+    except GuidangError as exc:  # exit 1 means "checks found failures": an error that could not check is 2
+        fail(exc, ExitCode.CANNOT_RUN if exc.exit_code == ExitCode.CHECKS_FAILED else None)
+    text = render(subjects, fmt, language())
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:

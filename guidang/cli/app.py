@@ -1,4 +1,7 @@
-"""The guidang command line. Exit codes are a documented contract (README, "Exit codes")."""
+"""The guidang command line: the root group and the pipeline's own verbs (init, demo, ingest, run).
+
+Exit codes are a documented contract (README, "Exit codes"); :mod:`guidang.cli.errors` maps exceptions to them.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +9,28 @@ import importlib
 import json
 import logging
 import os
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar
 
 import click
 
+from guidang.cli.errors import handle_errors
 from guidang.config import Settings, load_settings
-from guidang.errors import ExitCode, GuidangError, InputError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _language() -> str:
-    return "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
-
-
-def handle_errors(fn: F) -> F:
-    """Turn expected errors into a message on stderr and their exit code; never a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GuidangError as exc:
-            click.echo(f"guidang: [{exc.code}] {exc.message(_language())}", err=True)
-            sys.exit(int(exc.exit_code))
-        except KeyboardInterrupt:
-            click.echo("guidang: 已中断 / interrupted", err=True)
-            sys.exit(int(ExitCode.INTERRUPTED))
-
-    return wrapper  # type: ignore[return-value]
+from guidang.errors import InputError
 
 
 class LazyGroup(click.Group):
-    """Commands that live in their own packages, imported only when used (a fast ``--help``)."""
+    """Commands that live in their own modules, imported only when run: ``--help`` lists them from this
+    table (name → module:attribute, one-line help) and so imports no check, OCR or image code."""
 
-    lazy: ClassVar[dict[str, str]] = {
-        "check": "guidang.validators.cli_check:check_command",
-        "export-eep": "guidang.packaging.cli_eep:export_eep_command",
-        "verify-eep": "guidang.packaging.cli_eep:verify_eep_command",
-        "watch": "guidang.hotfolders.cli:watch_command",
-        "status": "guidang.hotfolders.cli:status_command",
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "check": ("guidang.cli.check:check_command", "四性检测 / DA/T 70 checks on a file, package, batch or store"),
+        "db": ("guidang.cli.db:db_group", "编目数据库 / the catalogue database (db upgrade)"),
+        "eep": ("guidang.cli.eep:eep_group", "电子文件封装包 / DA/T 48 EEP: export, verify, import"),
+        "export-eep": ("guidang.cli.eep:export_eep_command", "旧名，即 eep export / old name of eep export"),
+        "verify-eep": ("guidang.cli.eep:verify_eep_command", "旧名，即 eep verify / old name of eep verify"),
+        "watch": ("guidang.cli.watch:watch_command", "监视收件箱并处理就绪批次 / watch every inbox"),
+        "status": ("guidang.cli.watch:status_command", "收件箱、处理中与近期失败 / inboxes, in flight, failures"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -57,10 +38,20 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
-            module, attr = self.lazy[cmd_name].split(":")
+            module, attr = self.lazy[cmd_name][0].split(":")
             command: click.Command = getattr(importlib.import_module(module), attr)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][1]))
+            elif (cmd := super().get_command(ctx, name)) is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(formatter.width - 6 - len(name))))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup)
@@ -85,7 +76,7 @@ def settings() -> Settings:
 @click.option("--force", is_flag=True, help="覆盖已有配置 / overwrite an existing config")
 @handle_errors
 def init(directory: Path | None, force: bool) -> None:
-    """创建工作目录与默认配置 / create the working home and its default config."""
+    """创建工作目录与默认配置，升级编目数据库 / create the working home and its config; upgrade the catalogue DB."""
     from guidang.home import init_home
 
     home = (directory or Path(os.environ.get("GUIDANG_HOME", "var"))).resolve()
@@ -93,6 +84,25 @@ def init(directory: Path | None, force: bool) -> None:
     click.echo(f"工作目录 working home: {home}")
     for path in created:
         click.echo(f"  + {path}")
+    _upgrade_catalogue(home)
+
+
+def _upgrade_catalogue(home: Path) -> None:
+    """``guidang db upgrade`` for the home's configured catalogue (``init`` and ``run`` do it first)."""
+    from guidang.cli.db import upgrade_catalogue
+
+    previous = os.environ.get("GUIDANG_HOME")
+    os.environ["GUIDANG_HOME"] = str(home)  # the config file read is that home's
+    try:
+        url = settings().db_url
+    finally:
+        if previous is None:
+            del os.environ["GUIDANG_HOME"]
+        else:
+            os.environ["GUIDANG_HOME"] = previous
+    before, after = upgrade_catalogue(url)
+    if before != after:
+        click.echo(f"编目数据库 catalogue database: {before or '—'} → {after}")
 
 
 @main.command()
@@ -157,6 +167,7 @@ def run() -> None:
 
     home = Path(os.environ.get("GUIDANG_HOME", "var")).resolve()
     init_home(home)
+    _upgrade_catalogue(home)
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))  # say what happens to each batch
     s = settings()
     for name in s.profiles:

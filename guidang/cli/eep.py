@@ -1,36 +1,16 @@
-"""Command line for EEP export and verification (registered by ``guidang.cli``)."""
+"""``guidang eep export|verify|import``: DA/T 48 EEPs (``export-eep`` and ``verify-eep`` are the old names)."""
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from guidang.errors import ExitCode, GuidangError
+from guidang.cli.eep_import import import_eep_command
+from guidang.cli.errors import handle_errors
+from guidang.errors import ExitCode
 from guidang.packaging.eep import export_eep, verify_eep
 from guidang.packaging.signing import ALGORITHM_NAMES
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _expected_errors(fn: F) -> F:
-    """A bad code, file or key ends with its message (zh, or en with GUIDANG_LANGUAGE=en) and exit code."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GuidangError as exc:
-            language = "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
-            click.echo(f"guidang: [{exc.code}] {exc.message(language)}", err=True)
-            sys.exit(int(exc.exit_code))
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.command("export-eep")
@@ -46,7 +26,7 @@ def _expected_errors(fn: F) -> F:
 @click.option("--version", "version", default=None, help="OCFL 版本（默认最新）/ OCFL version (default: head)")
 @click.option("--unsigned", is_flag=True, help="不签名 / do not sign even if a key is configured")
 @click.option("--modified", is_flag=True, help="修改型：各版本逐层封装 / 修改型 EEP with one layer per OCFL version")
-@_expected_errors
+@handle_errors
 def export_eep_command(code: str, output: Path, version: str | None, unsigned: bool, modified: bool) -> None:
     """导出一件档案的 DA/T 48 电子文件封装包（EEP）。Export a record as a DA/T 48 EEP."""
     from guidang.config import load_settings
@@ -63,7 +43,7 @@ def export_eep_command(code: str, output: Path, version: str | None, unsigned: b
 @click.command("verify-eep")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--allow-unsigned", is_flag=True, help="未签名不算失败 / an unsigned EEP is not a failure")
-@_expected_errors
+@handle_errors
 def verify_eep_command(file: Path, allow_unsigned: bool) -> None:
     """验证 EEP 的模式与签名。Verify an EEP's schema and signatures (exit 1 when it fails)."""
     result = verify_eep(file, require_signature=not allow_unsigned)
@@ -77,3 +57,13 @@ def verify_eep_command(file: Path, allow_unsigned: bool) -> None:
     if not result.valid:
         raise SystemExit(int(ExitCode.CHECKS_FAILED))
     click.echo("EEP 验证通过 / EEP verified")
+
+
+@click.group("eep")
+def eep_group() -> None:
+    """电子文件封装包（DA/T 48）/ DA/T 48 EEPs: export, verify, import."""
+
+
+eep_group.add_command(export_eep_command, "export")
+eep_group.add_command(verify_eep_command, "verify")
+eep_group.add_command(import_eep_command, "import")  # in its own module: the YJ intake verb, kept apart

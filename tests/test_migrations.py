@@ -1,0 +1,166 @@
+"""Catalogue schema migrations (Alembic): an old home upgrades, and the models never drift from the migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import Engine, MetaData, create_engine, select, text
+
+import guidang.hotfolders.state  # noqa: F401  (registers the watcher's table on the catalogue's Base)
+from guidang.cli import main
+from guidang.errors import StorageError
+from guidang.storage import schema
+from guidang.storage.catalogue import BatchRow, Catalogue
+
+OLD_SCHEMA = Path(__file__).parent / "data" / "catalogue-before-migrations.sql"
+
+
+def _models() -> MetaData:
+    """Every table the code defines, in one MetaData (what compare_metadata needs)."""
+    merged = MetaData()
+    for metadata in schema.target_metadata():
+        for table in metadata.tables.values():
+            table.to_metadata(merged)
+    return merged
+
+
+def _drift(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), _models()))
+
+
+def _old_home_db(path: Path) -> None:
+    """A catalogue as the previous guidang made it (create_all, no alembic_version), holding one batch."""
+    with sqlite3.connect(path) as db:
+        db.executescript(OLD_SCHEMA.read_text("utf-8"))
+        db.execute(
+            "INSERT INTO batches (profile, vendor, name, content_digest, delivery, status, source_path, errors,"
+            " summary, received_at) VALUES ('demo', '示例', 'b1', ?, 1, 'done', '/x', '[]', '{}', ?)",
+            ("0" * 64, dt.datetime(2026, 1, 2, tzinfo=dt.UTC).isoformat(" ")),
+        )
+
+
+def _postgres_binaries() -> tuple[str, str] | None:
+    found = [shutil.which("initdb"), shutil.which("pg_ctl")]
+    if all(found):
+        return str(found[0]), str(found[1])
+    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.access(f"{folder}/initdb", os.X_OK) and os.access(f"{folder}/pg_ctl", os.X_OK):
+            return f"{folder}/initdb", f"{folder}/pg_ctl"
+    return None
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a Unix socket (skipped when PostgreSQL is not installed)."""
+    binaries = _postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
+    initdb, pg_ctl = binaries
+    folder = Path(tempfile.mkdtemp(prefix="guidang-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    data = folder / "data"
+    subprocess.run(
+        _as_postgres([initdb, "-D", str(data), "-A", "trust", "-U", "guidang", "--no-sync", "-E", "UTF8"]),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-k {folder} -c listen_addresses='' -F"
+    subprocess.run(
+        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://guidang@/postgres?host={folder}"
+    finally:
+        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_home_made_before_migrations_upgrades_and_keeps_its_rows(tmp_path: Path) -> None:
+    db = tmp_path / "catalogue.db"
+    _old_home_db(db)
+    url = f"sqlite:///{db}"
+    with pytest.raises(StorageError, match="db upgrade"):
+        Catalogue(url)  # refused, naming the command, instead of running on a schema it does not know
+    before, after = schema.upgrade(create_engine(url))
+    assert (before, after) == (None, schema.head())
+    assert _drift(create_engine(url)) == []
+    with Catalogue(url).session() as s:
+        assert [b.name for b in s.scalars(select(BatchRow))] == ["b1"]
+    assert schema.upgrade(create_engine(url)) == (schema.head(), schema.head())  # twice is harmless
+
+
+def test_db_upgrade_command_on_an_old_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    _old_home_db(home / "catalogue.db")
+    monkeypatch.setenv("GUIDANG_HOME", str(home))
+    done = CliRunner().invoke(main, ["db", "upgrade"])
+    assert done.exit_code == 0, done.output
+    assert f"→ {schema.head()}" in done.output
+    again = CliRunner().invoke(main, ["db", "upgrade"])
+    assert again.exit_code == 0 and schema.head() in again.output
+    Catalogue(f"sqlite:///{home / 'catalogue.db'}")  # opens now
+
+
+def test_an_old_schema_is_refused_with_exit_5_by_a_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    _old_home_db(home / "catalogue.db")
+    monkeypatch.setenv("GUIDANG_HOME", str(home))
+    done = CliRunner().invoke(main, ["status", "--json"])
+    assert done.exit_code == 5 and "guidang db upgrade" in done.stderr
+
+
+def test_models_and_migrations_agree_sqlite(tmp_path: Path) -> None:
+    """A column or table added to a model without a migration fails here."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    assert schema.upgrade(engine) == (None, schema.head())
+    assert _drift(engine) == []
+
+
+def test_a_fresh_catalogue_is_at_head_and_equals_the_migrated_one(tmp_path: Path) -> None:
+    cat = Catalogue(f"sqlite:///{tmp_path / 'fresh.db'}")
+    with cat.engine.connect() as conn:
+        assert schema.current(conn) == schema.head()
+    assert _drift(cat.engine) == []
+
+
+def test_the_drift_check_can_fail(tmp_path: Path) -> None:
+    """The agreement test is not vacuous: a column the migrations lack is reported."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    schema.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE items ADD COLUMN surprise TEXT"))
+    assert any("surprise" in str(d) for d in _drift(engine))
+
+
+def test_models_and_migrations_agree_postgresql(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    assert schema.upgrade(engine) == (None, schema.head())
+    assert _drift(engine) == []
+    assert schema.upgrade(engine) == (schema.head(), schema.head())
+    engine.dispose()
