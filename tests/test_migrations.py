@@ -164,3 +164,8 @@ def test_models_and_migrations_agree_postgresql(postgres_url: str) -> None:
     assert _drift(engine) == []
     assert schema.upgrade(engine) == (schema.head(), schema.head())
     engine.dispose()
+
+
+def test_the_head_constant_is_the_newest_migration() -> None:
+    """``schema.HEAD`` (what opening a catalogue checks, without Alembic) names the newest file in versions/."""
+    assert schema.head() == schema.HEAD
