@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import update
 
 from guidang.config import Settings
-from guidang.fsutil import fsync_dir
+from guidang.fsutil import fsync_dir, replace_file
 from guidang.hotfolders.reasons import message
 from guidang.hotfolders.safety import InboxEntry, processed_area, processing_area, safe_label
 from guidang.hotfolders.state import ClaimRow, Stage, claims, move_stage
@@ -221,9 +221,7 @@ def _write_reasons(row: ClaimRow, folder: Path) -> None:
         "batch_id": row.batch_id,
         "at": utcnow().isoformat(),
     }
-    tmp = folder / ".reasons.json.tmp"
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
-    os.replace(tmp, folder / "reasons.json")
+    replace_file(folder / "reasons.json", json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
 
 
 def settle(cat: Catalogue, claim_id: int) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from guidang.fsutil import replace_file
 from guidang.ingest.ocr import OcrEngine, OcrPage
 
 
@@ -50,8 +49,5 @@ class CachedEngine:
         page = self.inner.recognise(image, languages, dpi)
         self.misses += 1
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(page.to_dict(), fh, ensure_ascii=False)
-        os.replace(tmp, path)
+        replace_file(path, json.dumps(page.to_dict(), ensure_ascii=False).encode("utf-8"))
         return page

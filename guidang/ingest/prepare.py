@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from guidang.errors import InputError
+from guidang.fsutil import replace_file
 from guidang.ingest.scanqa.decode import decode_full
 from guidang.ingest.scanqa.header import PageRejected, open_image
 from guidang.ingest.scanqa.inspect import PageMeasurement
@@ -189,6 +190,4 @@ def _write(out: Path, pixels: NDArray[np.uint8], dpi: float | None) -> None:
         kwargs["compress_level"] = 3
     buf = io.BytesIO()
     pil.save(buf, "TIFF" if suffix in (".tif", ".tiff") else "PNG", **kwargs)
-    tmp = out.with_name(out.name + ".part")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(out)
+    replace_file(out, buf.getvalue())

@@ -49,6 +49,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from guidang.errors import InputError
+from guidang.fsutil import replace_file
 from guidang.packaging import aip
 from guidang.packaging.metadata import (
     Action,
@@ -526,16 +527,7 @@ def export_eep(
     )
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(target, data)
     return target
 
 
