@@ -151,11 +151,12 @@ def test_vendor_batch_checks_every_delivered_file(env: Path) -> None:
 
 
 def test_store_audit_at_bc(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guidang.packaging.ocfl_package import store_package
     from guidang.storage.ocfl_store import OcflStore
 
     package = mf._stored(env / "stage" / mf.CODE)
     store = OcflStore(env / "store")
-    store.add(package)
+    store_package(store, package)
     backups = env / "backups"
     backups.mkdir()
     with zipfile.ZipFile(backups / f"{mf.CODE}.zip", "w") as z:

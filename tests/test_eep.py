@@ -27,7 +27,9 @@ from guidang.packaging.eep import (
     write_package,
 )
 from guidang.packaging.metadata_xml import from_xml
+from guidang.packaging.ocfl_package import store_package
 from guidang.packaging.signing import RSA_SHA256_OID, SM2_SM3_OID, SignatureError, Signer, load_signer
+from guidang.pipeline.corrections import correct_metadata
 from guidang.storage.ocfl_store import OcflStore
 
 NS = "{http://www.saac.gov.cn/standards/ERM/encapsulation}"
@@ -118,7 +120,7 @@ def store(tmp_path: Path) -> OcflStore:
     s = OcflStore(tmp_path / "store")
     pkg = make_package(tmp_path)
     aip.add_checks_report(pkg.root, {"results": [{"id": "GD-1-14", "status": "pass"}]})
-    s.add(pkg.root)
+    store_package(s, pkg.root)
     return s
 
 
@@ -278,7 +280,7 @@ def test_metadata_missing_what_dat48_requires_is_a_clear_error(tmp_path: Path) -
 def test_corrected_record_exports_its_history(store: OcflStore, keys: Path, tmp_path: Path) -> None:
     meta = from_xml(store.read_file(CODE, aip.METADATA_XML))
     meta = meta.model_copy(update={"record": meta.record.model_copy(update={"notes": ("原件有水渍",)})})
-    store.correct_metadata(CODE, meta, agent="王档案员", reason="补附注")
+    correct_metadata(store, CODE, meta, agent="王档案员", reason="补附注")
     imported = import_eep(export_eep(store, CODE, tmp_path / "v2.xml", _signer(keys, "sm2")))
     assert imported.metadata.record.notes == ("原件有水渍",)
     assert [e.action for e in imported.metadata.events] == ["接收", "修改"]
@@ -354,7 +356,7 @@ def test_modified_eep_keeps_every_version_signed(store: OcflStore, keys: Path, t
     """修改型: v1 is the signed 原始型 core, v2 a layer with the correction; unchanged data is referenced."""
     meta = from_xml(store.read_file(CODE, aip.METADATA_XML))
     meta = meta.model_copy(update={"record": meta.record.model_copy(update={"notes": ("原件有水渍",)})})
-    store.correct_metadata(CODE, meta, agent="王档案员", reason="补附注")
+    correct_metadata(store, CODE, meta, agent="王档案员", reason="补附注")
     original = export_eep(store, CODE, tmp_path / "v2-original.xml", _signer(keys, "sm2")).read_bytes()
     out = export_eep(store, CODE, tmp_path / "v2-modified.xml", _signer(keys, "sm2"), modified=True)
     data = out.read_bytes()

@@ -18,6 +18,7 @@ from zips import zip_folder
 
 from guidang.config import Settings
 from guidang.hotfolders.state import ClaimRow, Stage, open_catalogue
+from guidang.packaging.ocfl_package import package_digests
 from guidang.samples.batch import make_batch
 from guidang.storage.catalogue import BatchRow
 from guidang.storage.ocfl_store import OcflStore
@@ -67,7 +68,7 @@ def test_unsafe_entries_rejected_rest_archived_and_redeliveries(home: Settings) 
     assert good["status"] == "accepted", good
     store = OcflStore(home.store_root, create=False)
     assert list(store.list_codes()) == [good["id"]]
-    assert not any(rel.endswith(("link.tif", "pipe.tif", "escape.tif")) for rel in store.digests(good["id"]))
+    assert not any(rel.endswith(("link.tif", "pipe.tif", "escape.tif")) for rel in package_digests(store, good["id"]))
 
     # the same delivery again, byte for byte: recognised, nothing archived twice
     make_batch(inbox, page_counts=[1, 1], seed=3000, dpi=DPI, batch_id="V1", write_truth=False)

@@ -14,7 +14,9 @@ from test_aip_support import CODE, make_package
 from guidang.errors import InputError, StorageError
 from guidang.packaging import aip
 from guidang.packaging.archival_code import builtin_rule, parse
-from guidang.packaging.metadata_xml import from_xml, to_xml
+from guidang.packaging.metadata_xml import from_xml
+from guidang.packaging.ocfl_package import add_package_version, store_package, verify_object
+from guidang.pipeline.corrections import correct_metadata
 from guidang.storage.ocfl_store import (
     LAYOUT_NAME,
     ObjectExistsError,
@@ -54,7 +56,7 @@ def test_layout_agrees_with_the_archival_code_engine(rule: str, code: str) -> No
 def test_add_builds_a_valid_browsable_store(tmp_path: Path) -> None:
     pkg = make_package(tmp_path)
     store = OcflStore(tmp_path / "store")
-    stored = store.add(pkg.root, CODE, agent="guidang-test")
+    stored = store_package(store, pkg.root, CODE, agent="guidang-test")
     obj = tmp_path / "store/Z109/WS·2011/Y/BGS" / CODE
     assert stored.path == obj and stored.version == "v1" and stored.package_digest == pkg.package_digest
     # browsable without guidang: real file names under v1/content
@@ -73,17 +75,17 @@ def test_add_builds_a_valid_browsable_store(tmp_path: Path) -> None:
     # ocfl-py alone (not our wrapper) resolves the id to the same path through the layout extension
     assert StorageRoot(root=str(tmp_path / "store")).object_path(CODE) == f"Z109/WS·2011/Y/BGS/{CODE}"
     assert list(store.list_codes()) == [CODE]
-    assert store.verify(CODE) == []
+    assert verify_object(store, CODE) == []
 
 
 def test_existing_object_is_never_overwritten(tmp_path: Path) -> None:
     store = OcflStore(tmp_path / "store")
-    store.add(make_package(tmp_path).root)
+    store_package(store, make_package(tmp_path).root)
     before = (store.object_path(CODE) / "inventory.json").read_bytes()
     other = make_package(tmp_path, name="other")
     (other.root / "metadata").joinpath("x")  # a different package with the same 档号
     with pytest.raises(ObjectExistsError):
-        store.add(other.root, CODE)
+        store_package(store, other.root, CODE)
     assert (store.object_path(CODE) / "inventory.json").read_bytes() == before
     assert list(store.staging.iterdir()) == []
 
@@ -91,56 +93,15 @@ def test_existing_object_is_never_overwritten(tmp_path: Path) -> None:
 def test_code_must_match_the_package(tmp_path: Path) -> None:
     store = OcflStore(tmp_path / "store")
     with pytest.raises(InputError, match="differs"):
-        store.add(make_package(tmp_path).root, "Z109-WS·2011-Y-BGS-0002")
-
-
-def test_metadata_correction_is_a_new_version_with_history(tmp_path: Path) -> None:
-    store = OcflStore(tmp_path / "store")
-    pkg = make_package(tmp_path)
-    store.add(pkg.root)
-    v1_xml = store.read_file(CODE, aip.METADATA_XML)
-    current = from_xml(v1_xml)
-    fixed = current.model_copy(
-        update={
-            "record": current.record.model_copy(
-                update={"content": current.record.content.model_copy(update={"creators": ("李四",)})}
-            )
-        }
-    )
-    v2 = store.correct_metadata(CODE, to_xml(fixed), agent="王档案员", reason="责任者录入错误")
-    assert v2.version == "v2"
-    obj = store.object_path(CODE)
-    # v1 untouched; v2 holds only what changed
-    assert store.read_file(CODE, aip.METADATA_XML, "v1") == v1_xml
-    stored = from_xml(store.read_file(CODE, aip.METADATA_XML))
-    assert stored.record.content.creators == ("李四",)
-    assert [e.action for e in stored.events] == ["接收", "修改"]
-    assert stored.events[-1].agent == "王档案员" and stored.events[-1].description == "责任者录入错误"
-    v2_files = {p.relative_to(obj / "v2/content").as_posix() for p in (obj / "v2/content").rglob("*") if p.is_file()}
-    assert v2_files == {aip.METADATA_XML, *aip.TAG_FILES}
-    versions = store.versions(CODE)
-    assert [v.version for v in versions] == ["v1", "v2"] and "责任者录入错误" in versions[1].message
-    assert versions[1].user == "王档案员"
-    _assert_valid(store)
-    assert store.verify(CODE) == [] and store.verify(CODE, "v1") == []
-    # the checked-out v2 is a package that verifies
-    out = store.checkout(CODE, tmp_path / "out")
-    assert aip.verify_package(out.root) == [] and out.package_digest == v2.package_digest
-    with pytest.raises(InputError, match="equals"):
-        store.correct_metadata(CODE, stored, agent="x", reason="same again")
-    with pytest.raises(InputError, match="append-only"):
-        store.correct_metadata(CODE, fixed, agent="x", reason="drops the 修改 event")
-    with pytest.raises(InputError):
-        store.correct_metadata(CODE, b"<not-xml", agent="x", reason="broken")
-    assert [v.version for v in store.versions(CODE)] == ["v1", "v2"]
+        store_package(store, make_package(tmp_path).root, "Z109-WS·2011-Y-BGS-0002")
 
 
 def test_explicit_new_version_from_a_package(tmp_path: Path) -> None:
     store = OcflStore(tmp_path / "store")
-    store.add(make_package(tmp_path).root)
+    store_package(store, make_package(tmp_path).root)
     pkg = make_package(tmp_path, name="redo")
     aip.add_checks_report(pkg.root, {"results": []})
-    v2 = store.add_version(CODE, pkg.root, agent="guidang", message="补充检测报告")
+    v2 = add_package_version(store, CODE, pkg.root, agent="guidang", message="补充检测报告")
     assert v2.version == "v2"
     obj = store.object_path(CODE)
     assert not (obj / "v2/content/masters").exists()  # unchanged masters are not stored twice
@@ -149,13 +110,13 @@ def test_explicit_new_version_from_a_package(tmp_path: Path) -> None:
 
 def test_interrupted_version_commit_is_rolled_forward(tmp_path: Path) -> None:
     store = OcflStore(tmp_path / "store")
-    store.add(make_package(tmp_path).root)
+    store_package(store, make_package(tmp_path).root)
     obj = store.object_path(CODE)
     v1_inventory = (obj / "inventory.json").read_bytes()
     v1_sidecar = (obj / "inventory.json.sha256").read_bytes()
     meta = from_xml(store.read_file(CODE, aip.METADATA_XML))
     meta = meta.model_copy(update={"record": meta.record.model_copy(update={"notes": ("补注",)})})
-    store.correct_metadata(CODE, meta, agent="a", reason="补附注")
+    correct_metadata(store, CODE, meta, agent="a", reason="补附注")
     # simulate a crash after the version directory was renamed in, before the root inventory was replaced
     (obj / "inventory.json").write_bytes(v1_inventory)
     (obj / "inventory.json.sha256").write_bytes(v1_sidecar)
@@ -172,11 +133,11 @@ def test_half_written_object_is_never_visible(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(OcflStore, "_check_staged", boom)
     with pytest.raises(OSError):
-        store.add(pkg.root)
+        store_package(store, pkg.root)
     assert not store.exists(CODE) and not store.object_path(CODE).exists()
     assert list(store.staging.iterdir()) == []
     monkeypatch.undo()
-    store.add(pkg.root)
+    store_package(store, pkg.root)
     _assert_valid(store)
 
 
@@ -191,7 +152,7 @@ def test_failed_rename_leaves_no_empty_folders(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setattr(os, "rename", failing)
     with pytest.raises(StorageError, match="cannot move"):
-        store.add(make_package(tmp_path).root)
+        store_package(store, make_package(tmp_path).root)
     monkeypatch.undo()
     assert not (tmp_path / "store" / "Z109").exists()
     _assert_valid(store)
@@ -203,17 +164,17 @@ def test_changed_package_file_is_refused_on_copy_in(tmp_path: Path) -> None:
     m = pkg.path(pkg.masters[0])
     m.write_bytes(m.read_bytes()[:-1] + b"\x00")
     with pytest.raises(StorageError, match="changed after packaging"):
-        store.add(pkg.root)
+        store_package(store, pkg.root)
     assert not store.exists(CODE)
 
 
 def test_tampering_in_the_store_is_found(tmp_path: Path) -> None:
     store = OcflStore(tmp_path / "store")
-    store.add(make_package(tmp_path).root)
+    store_package(store, make_package(tmp_path).root)
     f = store.logical_files(CODE)[f"content/{CODE}.txt"]
     os.chmod(f, 0o644)
     f.write_text("篡改", encoding="utf-8")
-    problems = store.verify(CODE)
+    problems = verify_object(store, CODE)
     assert {(p.path, p.algorithm) for p in problems} == {
         (f"content/{CODE}.txt", "sha256"),
         (f"content/{CODE}.txt", "sm3"),
@@ -224,7 +185,7 @@ def test_tampering_in_the_store_is_found(tmp_path: Path) -> None:
 def test_move_consumes_the_package(tmp_path: Path) -> None:
     store = OcflStore(tmp_path / "store")
     pkg = make_package(tmp_path)
-    store.add(pkg.root, move=True)
+    store_package(store, pkg.root, move=True)
     assert not pkg.path(pkg.pdf).exists()
     _assert_valid(store)
 

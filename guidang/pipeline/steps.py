@@ -38,6 +38,7 @@ from guidang.packaging.metadata import (
     RecordMetadata,
 )
 from guidang.packaging.metadata_xml import to_xml
+from guidang.packaging.ocfl_package import package_digests, store_package
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome
@@ -355,7 +356,7 @@ def db_record(row: CatalogueRow) -> dict[str, str]:
 
 def _same_masters(store: OcflStore, code: str, pkg: aip.Package) -> bool:
     """True when the stored object holds exactly these masters (a resumed ingest of the same delivery)."""
-    stored = store.digests(code)
+    stored = package_digests(store, code)
     ours = {rel: d.sha256 for rel, d in pkg.files.items() if rel.startswith(aip.MASTERS_DIR + "/")}
     theirs = {rel: d.sha256 for rel, d in stored.items() if rel.startswith(aip.MASTERS_DIR + "/")}
     return bool(ours) and ours == theirs
@@ -371,7 +372,8 @@ def archive(settings: Settings, work: ItemWork) -> tuple[ItemWork, str | None, l
     store = OcflStore(settings.store_root)
     pkg = aip.read_package(work.package_dir)
     try:
-        code = store.add(work.package_dir, work.code, agent=AGENT, message="归档 archived (GD checks passed)").code
+        message = "归档 archived (GD checks passed)"
+        code = store_package(store, work.package_dir, work.code, agent=AGENT, message=message).code
     except ObjectExistsError:
         if not _same_masters(store, work.code, pkg):
             work.add(_fail("INGEST-STORE", "exists", code=work.code))

@@ -22,10 +22,15 @@ existing object is never overwritten. The content digest is SHA-256 (OCFL allows
 W004 because SHA-512 is preferred), which lets the inventory reuse the package manifest. SM3 lives
 in the package's ``manifest-sm3.txt``, a content file of every version.
 
-A new version (``add_version``, ``correct_metadata``) is written as ``vN/`` in staging, renamed into
-the object, then the root inventory and its sidecar are replaced (each by an atomic rename). If a
-crash falls between those steps, the next access rolls the root inventory forward from the newest
-complete version directory: the version directory is the commit point.
+A new version (``new_version``) is written as ``vN/`` in staging, renamed into the object, then the
+root inventory and its sidecar are replaced (each by an atomic rename). If a crash falls between those
+steps, the next access rolls the root inventory forward from the newest complete version directory: the
+version directory is the commit point.
+
+The store is a leaf: it stores files (each with its SHA-256, already known), versions and inventories, and
+knows nothing of the package format. An archival package goes in and out through
+:mod:`guidang.packaging.ocfl_package` (add, new version, checkout, digests, verify); correction policy is
+:mod:`guidang.pipeline.corrections`.
 """
 
 from __future__ import annotations
@@ -54,11 +59,6 @@ from ocfl.validator import Validator
 
 from guidang.errors import InputError, StorageError
 from guidang.fsutil import fsync_dir, replace_file, write_new
-from guidang.packaging import aip
-from guidang.packaging.fixity import ALGORITHMS, Digests, digest_bytes, digest_file
-from guidang.packaging.metadata import Action, AgentType, RecordMetadata
-from guidang.packaging.metadata import ProcessEvent as MetadataEvent
-from guidang.packaging.metadata_xml import from_xml, to_xml
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def _inventory_bytes(inventory: Mapping[str, Any]) -> bytes:
 
 
 def _sidecar_bytes(inventory_data: bytes) -> bytes:
-    return f"{digest_bytes(inventory_data).sha256} {INVENTORY}\n".encode("ascii")
+    return f"{hashlib.sha256(inventory_data).hexdigest()} {INVENTORY}\n".encode("ascii")
 
 
 class OcflStore:
@@ -344,19 +344,8 @@ class OcflStore:
             )
         return files[logical_path].read_bytes()
 
-    def digests(self, code: object, version: str | None = None) -> dict[str, Digests]:
-        """Payload path → digests, as recorded in the version's manifests (not recomputed)."""
-        files = self.logical_files(code, version)
-        manifests = {
-            a: aip.parse_manifest(files[aip.manifest_name(a)].read_bytes(), aip.manifest_name(a)) for a in ALGORITHMS
-        }
-        return {
-            p: Digests(sha256=manifests["sha256"][p], sm3=manifests["sm3"][p], size=files[p].stat().st_size)
-            for p in manifests["sha256"]
-        }
-
-    def checkout(self, code: object, dest: str | os.PathLike[str], version: str | None = None) -> aip.Package:
-        """Copy a version of the object out as a package directory (``dest`` must not exist)."""
+    def checkout(self, code: object, dest: str | os.PathLike[str], version: str | None = None) -> Path:
+        """Copy a version of the object out as a folder of its logical files (``dest`` must not exist)."""
         target = Path(dest)
         if target.exists():
             raise StorageError(f"目标目录已存在：{target}", f"destination already exists: {target}")
@@ -370,7 +359,7 @@ class OcflStore:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
-        return aip.read_package(target)
+        return target
 
     def list_codes(self) -> Iterator[str]:
         """Object ids in the store (read from the inventories)."""
@@ -386,33 +375,34 @@ class OcflStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def add(
+    def add_object(
         self,
-        package_dir: str | os.PathLike[str],
-        code: object | None = None,
+        code: object,
+        sources: Mapping[str, Source],
         *,
+        package_digest: Mapping[str, str],
         agent: str = "guidang",
         message: str = "归档 (archived)",
         move: bool = False,
     ) -> StoredVersion:
-        """Add a package as a new object (v1). Raises :class:`ObjectExistsError` if the 档号 is taken.
+        """Store ``sources`` (logical path → bytes and their SHA-256) as a new object (v1).
 
-        The package is copied (``move=True`` renames its files instead, consuming it). While copying,
-        each file's SHA-256 is checked against the manifest (the read happens anyway); SM3 is not
-        recomputed. ``code`` defaults to the package's 档号 and must equal it.
+        Raises :class:`ObjectExistsError` if the 档号 is taken. Files given by path are copied (``move=True``
+        renames them instead); while copying, each file's SHA-256 is checked against the one given.
+        ``package_digest`` is reported back in the result (the caller's digest of what it stored).
         """
-        pkg = self._package_for(package_dir, code)
-        if self.exists(pkg.code):
+        code = str(code)
+        identifier_to_path(code, self.separator)
+        if self.exists(code):
             raise ObjectExistsError(
-                f"存储中已有档号为 {pkg.code} 的对象，不会覆盖；更正请用新版本",
-                f"an object with archival code {pkg.code} is already stored and is never overwritten; "
+                f"存储中已有档号为 {code} 的对象，不会覆盖；更正请用新版本",
+                f"an object with archival code {code} is already stored and is never overwritten; "
                 "use a new version for corrections",
             )
         stage = Path(tempfile.mkdtemp(prefix="obj-", dir=self.staging))
         try:
-            sources = self._package_sources(pkg)
             inventory = {
-                "id": pkg.code,
+                "id": code,
                 "type": f"https://ocfl.io/{SPEC_VERSION}/spec/#inventory",
                 "digestAlgorithm": "sha256",
                 "head": "v1",
@@ -426,7 +416,7 @@ class OcflStore:
             write_new(stage / SIDECAR, _sidecar_bytes(inv_bytes))
             self._check_staged(stage)
             fsync_dir(stage)
-            target = self.object_path(pkg.code)
+            target = self.object_path(code)
             with self._lock():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 try:
@@ -435,136 +425,31 @@ class OcflStore:
                     self._remove_empty_parents(target.parent)
                     if target.exists():
                         raise ObjectExistsError(
-                            f"存储中已有档号为 {pkg.code} 的对象，不会覆盖",
-                            f"an object with archival code {pkg.code} is already stored; not overwritten",
+                            f"存储中已有档号为 {code} 的对象，不会覆盖",
+                            f"an object with archival code {code} is already stored; not overwritten",
                         ) from exc
                     raise StorageError(
-                        f"无法把对象 {pkg.code} 移入存储：{exc.strerror or exc}",
-                        f"cannot move object {pkg.code} into the store: {exc.strerror or exc}",
+                        f"无法把对象 {code} 移入存储：{exc.strerror or exc}",
+                        f"cannot move object {code} into the store: {exc.strerror or exc}",
                     ) from exc
                 fsync_dir(target.parent)
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
-        return StoredVersion(pkg.code, "v1", target, dict(pkg.package_digest))
+        return StoredVersion(code, "v1", target, dict(package_digest))
 
-    def add_version(
-        self,
-        code: object,
-        package_dir: str | os.PathLike[str],
-        *,
-        agent: str,
-        message: str,
-        move: bool = False,
-    ) -> StoredVersion:
-        """Explicitly add a whole package as the next version of an existing object.
-
-        Only files whose content is not yet in the object are stored (OCFL forward delta).
-        """
-        pkg = self._package_for(package_dir, code)
-        return self._new_version(
-            pkg.code,
-            self._package_sources(pkg),
-            agent=agent,
-            message=message,
-            move=move,
-            package_digest=dict(pkg.package_digest),
-        )
-
-    def correct_metadata(
-        self,
-        code: object,
-        metadata: RecordMetadata | bytes,
-        *,
-        agent: str,
-        reason: str,
-        agent_type: AgentType = "个人",
-    ) -> StoredVersion:
-        """Store corrected descriptive metadata as a new version, with the change in the history.
-
-        ``metadata`` is the corrected record (model or XML valid against the project XSD). Its
-        业务实体 events must be the stored ones (history is append-only); a 修改 event naming the
-        agent and the reason is appended. The new version holds the new ``metadata/metadata.xml``
-        and refreshed manifests; every other file is carried over from the previous version.
-        """
-        code = str(code)
-        if not reason.strip():
-            raise InputError("更正元数据必须说明理由", "a metadata correction needs a reason")
-        corrected = metadata if isinstance(metadata, RecordMetadata) else from_xml(metadata)
-        current = from_xml(self.read_file(code, aip.METADATA_XML))
-        if corrected.events != current.events:
-            raise InputError(
-                "更正不能改动已有的处理历史（业务实体），只能追加",
-                "a correction cannot change the recorded process history (业务实体); it is append-only",
-            )
-        if corrected == current:
-            raise InputError(
-                "更正后的元数据与现有版本相同，未产生新版本",
-                "the corrected metadata equals the current one; no new version written",
-            )
-        stated = corrected.record.archival_code.code if corrected.record.archival_code else code
-        if stated != code:
-            raise InputError(
-                f"更正不能改变档号（{code} → {stated}）；改档号应另建对象",
-                f"a correction cannot change the archival code ({code} → {stated})",
-            )
-        event = MetadataEvent(
-            action=Action.CORRECTED,
-            time=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            agent=agent,
-            agent_type=agent_type,
-            description=reason,
-        )
-        xml = to_xml(corrected.with_event(event))
-        recorded = self.digests(code)
-        recorded[aip.METADATA_XML] = digest_bytes(xml)
-        tag_files = aip.tag_files_bytes(recorded)
-        sources: dict[str, _Source] = {}
-        state = self._head_state(code)
-        for logical, path in self.logical_files(code).items():
-            sources[logical] = _Source(sha256=state[logical], path=path, data=None)
-        for rel, data in {aip.METADATA_XML: xml, **tag_files}.items():
-            sources[rel] = _Source(sha256=digest_bytes(data).sha256, path=None, data=data)
-        package_digest = {a: digest_bytes(tag_files[aip.manifest_name(a)]).of(a) for a in ALGORITHMS}
-        return self._new_version(
-            code,
-            sources,
-            agent=agent,
-            message=f"修改元数据：{reason}",
-            move=False,
-            package_digest=package_digest,
-        )
-
-    # -- internals -----------------------------------------------------------------------------
-
-    def _head_state(self, code: str) -> dict[str, str]:
+    def head_state(self, code: object) -> dict[str, str]:
         """Logical path → SHA-256 in the head version."""
         inv = self.inventory(code)
         return {p: str(d) for d, paths in inv["versions"][inv["head"]]["state"].items() for p in paths}
 
-    def _package_for(self, package_dir: str | os.PathLike[str], code: object | None) -> aip.Package:
-        pkg = aip.read_package(package_dir)
-        if code is not None and str(code) != pkg.code:
-            raise InputError(
-                f"档案包的档号（{pkg.code}）与要求的档号（{code}）不一致",
-                f"the package's archival code ({pkg.code}) differs from the one given ({code})",
-            )
-        identifier_to_path(pkg.code, self.separator)
-        return pkg
-
-    @staticmethod
-    def _package_sources(pkg: aip.Package) -> dict[str, _Source]:
-        sources = {rel: _Source(sha256=d.sha256, path=pkg.path(rel), data=None) for rel, d in pkg.files.items()}
-        for name in aip.TAG_FILES:
-            data = pkg.path(name).read_bytes()
-            sources[name] = _Source(sha256=digest_bytes(data).sha256, path=None, data=data)
-        return sources
+    # -- internals -----------------------------------------------------------------------------
 
     def _stage_version(
         self,
         stage: Path,
         inventory: dict[str, Any],
-        sources: Mapping[str, _Source],
+        sources: Mapping[str, Source],
         *,
         move: bool,
         agent: str,
@@ -598,16 +483,22 @@ class OcflStore:
         for dirpath, _dirs, _names in os.walk(vdir):
             fsync_dir(Path(dirpath))
 
-    def _new_version(
+    def new_version(
         self,
-        code: str,
-        sources: Mapping[str, _Source],
+        code: object,
+        sources: Mapping[str, Source],
         *,
         agent: str,
         message: str,
-        move: bool,
-        package_digest: dict[str, str],
+        package_digest: Mapping[str, str],
+        move: bool = False,
     ) -> StoredVersion:
+        """Store ``sources`` as the next version of an existing object (the whole new state).
+
+        Only content not yet in the object is written (OCFL forward delta). Raises :class:`InputError` when
+        the new state equals the current one.
+        """
+        code = str(code)
         obj = self.object_path(code)
         inventory = copy.deepcopy(self.inventory(code))
         previous = inventory["versions"][inventory["head"]]["state"]
@@ -636,7 +527,7 @@ class OcflStore:
                 fsync_dir(obj)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-        return StoredVersion(code, head, obj, package_digest)
+        return StoredVersion(code, head, obj, dict(package_digest))
 
     def _remove_empty_parents(self, folder: Path) -> None:
         """Empty folders are invalid in an OCFL storage root (E073): undo the ones a failed add made."""
@@ -699,33 +590,8 @@ class OcflStore:
             messages=tuple(messages),
         )
 
-    def verify(self, code: object, version: str | None = None) -> list[aip.Mismatch]:
-        """Recompute SHA-256 and SM3 of a version's files and compare with its manifests."""
-        files = self.logical_files(code, version)
-        recorded = self.digests(code, version)
-        problems: list[aip.Mismatch] = []
-        for rel, expected in recorded.items():
-            if rel not in files:
-                problems.append(aip.Mismatch(path=rel, problem="missing"))
-                continue
-            actual = digest_file(files[rel])
-            for a in ALGORITHMS:
-                if actual.of(a) != expected.of(a):
-                    problems.append(
-                        aip.Mismatch(
-                            path=rel,
-                            problem="digest",
-                            algorithm=a,
-                            expected=expected.of(a),
-                            found=actual.of(a),
-                        )
-                    )
-        payload = {p for p in files if p not in aip.TAG_FILES}
-        problems.extend(aip.Mismatch(path=p, problem="unlisted") for p in sorted(payload - set(recorded)))
-        return problems
 
-
-def _state_of(sources: Mapping[str, _Source]) -> dict[str, list[str]]:
+def _state_of(sources: Mapping[str, Source]) -> dict[str, list[str]]:
     state: dict[str, list[str]] = {}
     for logical, src in sources.items():
         state.setdefault(src.sha256, []).append(logical)
@@ -733,8 +599,8 @@ def _state_of(sources: Mapping[str, _Source]) -> dict[str, list[str]]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Source:
-    """A file of a new version: its SHA-256 (known) and where its bytes come from."""
+class Source:
+    """A file of a new version: its SHA-256 (known) and where its bytes come from (a file, or bytes)."""
 
     sha256: str
     path: Path | None

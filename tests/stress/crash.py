@@ -33,6 +33,7 @@ from zips import zip_folder
 
 from guidang.hotfolders.state import FINAL, IN_FLIGHT, ClaimRow, Stage, open_catalogue
 from guidang.models import BatchStatus, ItemStatus
+from guidang.packaging.ocfl_package import package_digests
 from guidang.samples.batch import make_batch
 from guidang.storage.catalogue import BatchRow, Catalogue, ItemRow
 from guidang.storage.ocfl_store import OcflStore
@@ -389,7 +390,7 @@ def verify(home: Path, delivered: list[tuple[Delivery, dict[str, str]]], report:
         versions = [v.version for v in store.versions(code)]
         if versions != ["v1"]:
             report.duplicated.append(f"{code}: versions {versions}")
-        for rel, d in store.digests(code).items():
+        for rel, d in package_digests(store, code).items():
             if rel.startswith("masters/"):
                 stored[d.sha256] += 1
     report.duplicated.extend(f"master {sha} stored {n} times" for sha, n in stored.items() if n > 1)
