@@ -15,7 +15,6 @@ from guidang.packaging.archival_code import ArchivalCodeError, ArchivalCodeRule,
 from guidang.packaging.domains import default_domains, retention_code, retention_term
 from guidang.packaging.metadata import (
     ALL_ELEMENTS,
-    DOMAIN_OF,
     ELEMENTS_BY_PATH,
     MANDATORY_ELEMENTS,
     Action,
@@ -28,9 +27,6 @@ from guidang.packaging.metadata import (
     ProcessEvent,
     RecordEntity,
     RecordMetadata,
-    Signature,
-    domain_issues,
-    missing_mandatory,
     normalise_date,
     normalise_date_or_time,
 )
@@ -265,81 +261,6 @@ def test_element_table_has_the_dat46_numbers() -> None:
     assert ELEMENTS_BY_PATH["业务实体块/业务实体/行为时间"].m == "M82"
     for req in MANDATORY_ELEMENTS:
         assert all(p in ELEMENTS_BY_PATH for p in req.paths), req
-    assert set(DOMAIN_OF) <= set(ELEMENTS_BY_PATH)
-    assert set(DOMAIN_OF.values()) <= set(default_domains().domains)
-
-
-def test_complete_record_misses_nothing() -> None:
-    assert missing_mandatory(_complete()) == []
-
-
-def test_missing_elements_are_listed() -> None:
-    meta = RecordMetadata.from_catalogue(_row(classification=None, creator=" ", date=None), DAT22)
-    labels = [r.label for r in missing_mandatory(meta)]
-    assert labels == [
-        "立档单位名称",
-        "责任者",
-        "日期",
-        "密级",
-        "格式信息",
-        "计算机文件名",
-        "计算机文件大小",
-        "文档创建程序",
-        "业务状态",
-        "业务行为",
-        "行为时间",
-        "机构人员名称",
-    ]
-
-
-def test_conditional_requirements() -> None:
-    meta = _complete()
-    assert [r.label for r in missing_mandatory(meta, {"digitised"})] == [
-        "数字化对象形态",
-        "扫描分辨率",
-        "扫描色彩模式",
-        "图像压缩方案",
-    ]
-    with_scan = meta.model_copy(
-        update={"record": meta.record.model_copy(update={"files": (_pdf(), _scan(compression=None))})}
-    )
-    assert [r.label for r in missing_mandatory(with_scan)] == ["图像压缩方案"]  # condition shown by the record
-    no_number = RecordMetadata.from_catalogue(
-        _row(doc_number=None), DAT22, unit_name="某市档案局", files=[_pdf()], events=[_event()]
-    )
-    assert missing_mandatory(no_number) == []
-    assert [r.label for r in missing_mandatory(no_number, {"numbered"})] == ["文件编号"]
-    no_org = RecordMetadata.from_catalogue(
-        _row(archival_code="Z109-WS·2011-Y-0001"),
-        DAT22,
-        unit_name="某市档案局",
-        files=[_pdf()],
-        events=[_event()],
-    )
-    assert [r.label for r in missing_mandatory(no_org, {"org_class"})] == ["机构或问题"]
-    with pytest.raises(ValueError, match="unknown conditions"):
-        missing_mandatory(meta, {"scanned"})
-
-
-def test_signature_requires_its_parts() -> None:
-    with pytest.raises(ValidationError):
-        Signature(rule="SM2", result=b"sig", certificates=(), algorithm="1.2.156.10197.1.501")
-    sig = Signature(rule="SM2", result=b"sig", certificates=(b"cert",), algorithm="1.2.156.10197.1.501")
-    meta = _complete()
-    signed = meta.model_copy(update={"record": meta.record.model_copy(update={"signatures": (sig,)})})
-    assert missing_mandatory(signed) == []
-
-
-# -- value domains ----------------------------------------------------------------------------------
-
-
-def test_open_domain_values_are_reported_and_can_be_extended() -> None:
-    meta = RecordMetadata.from_catalogue(_row(classification="内部"), DAT22)
-    issues = domain_issues(meta)
-    assert [(i.path, i.value, i.closed) for i in issues] == [("文件实体/内容描述/密级", "内部", False)]
-    assert issues[0].zh == "密级“内部”不在值域“密级”中"
-    assert domain_issues(meta, default_domains().extended({"密级": ["内部"]})) == []
-    assert domain_issues(_complete()) == []
 
 
 def test_retention_terms_and_codes() -> None:

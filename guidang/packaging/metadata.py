@@ -15,8 +15,9 @@ and :data:`ALL_ELEMENTS` is derived from the model instead of kept by hand. Cont
 
 Required-ness in the model is structural only (what a metadata record cannot exist without). What
 DA/T 46 / DA/T 48 / GB/T 18894 call mandatory is data in :data:`MANDATORY_ELEMENTS`, checked by
-:func:`missing_mandatory`, so an incomplete record can still be written, stored with its rejection
-and reported, instead of failing to exist.
+DA/T 70 items 2-3 and 2-4 (:mod:`guidang.validators.dat70.integrity`) on the package, so an incomplete
+record can still be written, stored with its rejection and reported, instead of failing to exist. Value
+domains are checked by item 1-4 (:mod:`guidang.validators.dat70.authenticity`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import types
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -34,7 +35,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from guidang.errors import InputError
 from guidang.models import CatalogueRow
 from guidang.packaging.archival_code import PART_SEP, ArchivalCode, ArchivalCodeRule, parse
-from guidang.packaging.domains import Domains, default_domains, retention_code
+from guidang.packaging.domains import retention_code
 
 NAMESPACE = "urn:guidang:metadata:1"
 ROOT_ELEMENT = "电子文件元数据"
@@ -639,117 +640,9 @@ MANDATORY_ELEMENTS: tuple[Requirement, ...] = (
 )
 
 
-def _values_at(obj: Any, attrs: list[str]) -> list[Any]:
-    """All values at an attribute path, fanning out over repeated containers."""
-    if not attrs:
-        return [obj]
-    value = getattr(obj, attrs[0], None)
-    items = list(value) if isinstance(value, tuple) else [value]
-    return [v for item in items if item is not None for v in _values_at(item, attrs[1:])]
-
-
-def _present(meta: RecordMetadata, path: str) -> bool:
-    """Filled in every instance of its parent container, and at least one instance exists.
-
-    So 扫描分辨率 is required in each 数字化属性 that is there, and 格式信息 in each 电子属性.
-    """
-    attrs = ELEMENTS_BY_PATH[path].attr_path.split(".")
-    parents = _values_at(meta, attrs[:-1])
-    return bool(parents) and all(_filled(_values_at(p, attrs[-1:])) for p in parents)
-
-
-def _filled(values: list[Any]) -> bool:
-    return any(v is not None and v != "" and v != () and not (isinstance(v, str) and not v.strip()) for v in values)
-
-
-def conditions_of(meta: RecordMetadata) -> set[str]:
-    """The conditions the record itself shows (signed, digitised, offline)."""
-    found = set()
-    if meta.record.signatures:
-        found.add("signed")
-    if any(f.digitisation for f in meta.record.files):
-        found.add("digitised")
-    if meta.record.storage and meta.record.storage.offline_ids:
-        found.add("offline")
-    if meta.record.archival_code and meta.record.archival_code.org:
-        found.add("org_class")
-    return found
-
-
-def missing_mandatory(meta: RecordMetadata, conditions: Collection[str] = ()) -> list[Requirement]:
-    """Requirements of :data:`MANDATORY_ELEMENTS` the record does not meet.
-
-    Conditions shown by the record itself (:func:`conditions_of`) are added to ``conditions``; the
-    caller adds what only it knows, e.g. ``{"digitised"}`` for a scanned batch even when the scan
-    attributes are missing, or ``{"org_class"}`` for a fonds classified by organisation.
-    """
-    unknown = set(conditions) - set(CONDITIONS)
-    if unknown:
-        raise ValueError(f"unknown conditions: {sorted(unknown)}")
-    active = set(conditions) | conditions_of(meta)
-    return [
-        req
-        for req in MANDATORY_ELEMENTS
-        if (req.condition is None or req.condition in active) and not any(_present(meta, p) for p in req.paths)
-    ]
-
-
-# -- value domains ------------------------------------------------------------------------------------
-
-DOMAIN_OF: dict[str, str] = {
-    f"{_R}聚合层次": "聚合层次",
-    f"{_R}档号/保管期限": "保管期限",
-    f"{_R}内容描述/文种": "文种",
-    f"{_R}内容描述/紧急程度": "紧急程度",
-    f"{_R}内容描述/密级": "密级",
-    f"{_R}形式特征/文件组合类型": "文件组合类型",
-    f"{_R}形式特征/语种": "语种",
-    f"{_R}形式特征/稿本": "稿本",
-    f"{_R}计算机文件/文档主从声明": "文档主从声明",
-    f"{_R}计算机文件/数字化属性/扫描色彩模式": "扫描色彩模式",
-    f"{_R}电子签名/签名算法标识": "签名算法标识",
-    f"{_R}权限管理/授权/授权行为": "授权行为",
-    f"{_R}权限管理/控制标识": "控制标识",
-    "业务实体块/业务实体/业务状态": "业务状态",
-    "业务实体块/业务实体/业务行为": "业务行为",
-    "业务实体块/业务实体/机构人员类型": "机构人员类型",
-}
-"""Which element takes its values from which domain of ``domains.toml``."""
-
-
-@dataclass(frozen=True)
-class DomainIssue:
-    path: str
-    value: str
-    domain: str
-    closed: bool
-
-    @property
-    def zh(self) -> str:
-        return f"{self.path.rsplit('/', 1)[-1]}“{self.value}”不在值域“{self.domain}”中"
-
-    @property
-    def en(self) -> str:
-        return f"{self.path.rsplit('/', 1)[-1]} {self.value!r} is not in the value domain {self.domain}"
-
-
-def domain_issues(meta: RecordMetadata, domains: Domains | None = None) -> list[DomainIssue]:
-    """Values outside their DA/T 46 value domain (open domains included; pass local terms via ``domains``)."""
-    domains = domains or default_domains()
-    out = []
-    for path, name in DOMAIN_OF.items():
-        domain = domains[name]
-        for value in _values_at(meta, ELEMENTS_BY_PATH[path].attr_path.split(".")):
-            for v in value if isinstance(value, tuple) else (value,):
-                if v is not None and str(v) not in domain:
-                    out.append(DomainIssue(path, str(v), name, domain.closed))
-    return out
-
-
 __all__ = [
     "ALL_ELEMENTS",
     "CONDITIONS",
-    "DOMAIN_OF",
     "MANDATORY_ELEMENTS",
     "NAMESPACE",
     "ROOT_ELEMENT",
@@ -758,7 +651,6 @@ __all__ = [
     "ComputerFile",
     "ContentDescription",
     "DigitisationAttributes",
-    "DomainIssue",
     "El",
     "ElectronicAttributes",
     "ElementInfo",
@@ -774,8 +666,6 @@ __all__ = [
     "Rights",
     "Signature",
     "StorageLocation",
-    "domain_issues",
-    "missing_mandatory",
     "normalise_date",
     "normalise_date_or_time",
 ]

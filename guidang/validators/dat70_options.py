@@ -47,6 +47,8 @@ class Dat70Options(BaseModel):
             "10年",
         ]
     )
+    # 1-4: local terms added to a DA/T 46 value domain (STANDARDS §4.3: e.g. 密级 内部), domain → terms
+    domain_terms: dict[str, list[str]] = Field(default_factory=dict)
     # 3-3: formats accepted at archiving (GB/T 18894-2016 8.3: PDF, PDF/A, OFD, TIFF, JPEG, PNG; text, XML)
     allowed_formats: list[str] = Field(default_factory=lambda: list(ALLOWED_FORMATS))
     # 3-5: formats fit for long-term preservation (DA/T 47: PDF/A and OFD for fixed layout; images; text)

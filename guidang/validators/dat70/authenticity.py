@@ -194,7 +194,7 @@ def metadata_format(s: Dat70Subject) -> Iterator[Finding]:
 @check("1-4")
 def metadata_domain(s: Dat70Subject) -> Iterator[Finding]:
     yield from no_metadata(s)
-    domains = default_domains().domains
+    domains = default_domains().extended(s.options.domain_terms).domains  # local terms (STANDARDS §4.3)
     periods = set(s.options.retention_periods)
     for v in metadata_values(s):
         domain = domains.get(v.element)

@@ -75,9 +75,15 @@ def bytes_match(s: Dat70Subject) -> Iterator[Finding]:
 
 # ---------------------------------------------------------------------------------------------- 2-3, 2-4
 def active_conditions(s: Dat70Subject) -> set[str]:
-    """The conditions of MANDATORY_ELEMENTS this package shows (digitised: it has masters)."""
+    """The conditions of MANDATORY_ELEMENTS this package shows (digitised: it has masters).
+
+    ``numbered`` is also what the catalogue registered: a 文号 in the DB record (the vendor's catalogue)
+    makes 文件编号 required in the package (GB/T 18894-2016 6.2.2 a), so its loss on the way is found.
+    """
     pkg = s.package
     found = set()
+    if ((s.context.db_record or {}).get("文件编号") or "").strip():
+        found.add("numbered")
     if pkg.master_files or pkg.elements("数字化属性"):
         found.add("digitised")
     if pkg.elements("电子签名"):
