@@ -297,3 +297,25 @@ def test_what_a_dead_worker_leaves_behind_is_killed(tmp_path: Path) -> None:
     )
     [row] = claim_rows(home)
     assert (row.stage, row.reason) == (Stage.REJECTED, "worker_crashed")
+
+
+def test_start_up_removes_old_leftovers_of_store_writes(tmp_path: Path) -> None:
+    """A crash mid-add leaves a folder in the store's staging area: the watcher removes it at start (older
+    than a day), and leaves a fresh one, which may be a write in progress."""
+    from guidang.storage.ocfl_store import OcflStore
+
+    s = Settings(
+        home=tmp_path / "home",
+        profiles={"v": Profile(vendor="v", quiet_seconds=0)},
+        watch={"poll_seconds": 0.05},
+    )  # type: ignore[arg-type]
+    s.inbox_of("v").mkdir(parents=True)
+    store = OcflStore(s.store_root)
+    old, fresh = store.staging / "obj-old", store.staging / "obj-fresh"
+    for leftover in (old, fresh):
+        (leftover / "v1" / "content").mkdir(parents=True)
+        (leftover / "v1" / "content" / "x.pdf").write_bytes(b"%PDF")
+    day_and_more = time.time() - 25 * 3600
+    os.utime(old, (day_and_more, day_and_more))
+    assert Watcher(s, once=True).run() == 0
+    assert not old.exists() and fresh.is_dir()

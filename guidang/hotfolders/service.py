@@ -39,6 +39,7 @@ from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries
 from guidang.hotfolders.state import ClaimRow, Stage, claims, is_due, open_catalogue
 from guidang.hotfolders.zipbatch import ZipRefused, check_complete, is_zip_name
 from guidang.storage.catalogue import utcnow
+from guidang.storage.ocfl_store import OcflStore
 
 log = logging.getLogger(__name__)
 PERSISTENT_WAITS = ("manifest_missing", "manifest_mismatch")
@@ -328,6 +329,7 @@ class Watcher:
         done = claims_mod.reconcile(self.cat, self.settings)
         if any(done.values()):
             log.warning("recovered after a stop: %s", done)
+        self._clean_store_staging()
         handlers = {sig: signal.signal(sig, self._signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             if not self.once:
@@ -338,6 +340,14 @@ class Watcher:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
         return 0
+
+    def _clean_store_staging(self) -> None:
+        """Leftovers of store writes cut short (a crash mid-add) are never part of the store: removed at start
+        when older than a day (a write still in progress by an ``ingest`` beside the watcher is younger)."""
+        store = OcflStore(self.settings.store_root)
+        removed = store.clean_staging()
+        if removed:
+            log.warning("removed %d leftover(s) of interrupted store writes from %s", len(removed), store.staging)
 
     def _loop(self) -> None:
         deadline = (

@@ -1,1 +1,1 @@
-"""XSDs and JSON schemas shipped as package data."""
+"""XSDs shipped as package data (the project metadata schema and the DA/T 48 EEP schema)."""

@@ -1,1 +1,0 @@
-"""The archivists' review web app."""
