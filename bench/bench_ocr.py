@@ -178,7 +178,7 @@ class Tally:
 
 
 def _cjk(text: str) -> int:
-    from guidang.ingest.ocr import is_cjk
+    from guidang.ingest.cjktext import is_cjk
 
     return sum(1 for c in text if is_cjk(c))
 

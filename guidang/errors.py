@@ -40,6 +40,12 @@ class InputError(GuidangError):
     code = "INPUT"
 
 
+class MetadataError(InputError):
+    """A record's metadata cannot be read or built (a catalogue value, a metadata XML)."""
+
+    code = "METADATA"
+
+
 class ConfigError(GuidangError):
     exit_code = ExitCode.CONFIG
     code = "CONFIG"

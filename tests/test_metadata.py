@@ -16,7 +16,6 @@ from guidang.packaging.domains import default_domains, retention_code, retention
 from guidang.packaging.metadata import (
     ALL_ELEMENTS,
     ELEMENTS_BY_PATH,
-    MANDATORY_ELEMENTS,
     Action,
     ArchivalCodeMeta,
     ComputerFile,
@@ -30,6 +29,7 @@ from guidang.packaging.metadata import (
     normalise_date,
     normalise_date_or_time,
 )
+from guidang.packaging.metadata_rules import MANDATORY_ELEMENTS
 
 DAT22 = builtin_rule("dat22")
 T0 = dt.datetime(2026, 11, 25, 16, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel
 from pydantic.fields import FieldInfo
 
 from guidang.models import CatalogueRow
+from guidang.packaging import dates
 from guidang.packaging import metadata as md
 from guidang.packaging.archival_code import builtin_rule
 from guidang.packaging.metadata import (
@@ -273,9 +274,9 @@ def _strategy(annotation: Any, metadata: tuple[Any, ...] = ()) -> st.SearchStrat
         return _model(annotation)
     validators = {m.func for m in metadata if isinstance(m, AfterValidator)}
     if annotation is str:
-        if md._check_iso_date in validators:
+        if dates.check_iso_date in validators:
             return _iso_date()
-        if md._check_iso_date_or_time in validators:
+        if dates.check_iso_date_or_time in validators:
             return _iso_date_or_time()
         return _text
     if annotation is int:

@@ -13,13 +13,11 @@ from ocr_support import ENGINE, LANGS, ocr, render
 from PIL import Image
 
 from guidang.errors import InputError, MissingDependencyError
+from guidang.ingest.cjktext import is_cjk, join_words, needs_space
 from guidang.ingest.ocr import (
     Box,
     OcrPage,
     TesseractEngine,
-    is_cjk,
-    join_words,
-    needs_space,
     ocr_page,
     parse_hocr,
 )

@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from guidang.fsutil import fsync_dir
-from guidang.ingest.ocr import is_cjk
+from guidang.ingest.cjktext import is_cjk
 from guidang.pipeline.listing import has_control
 
 SUFFIX = ".zip"

@@ -35,6 +35,7 @@ from lxml import etree
 from PIL import Image
 
 from guidang.errors import InputError, MissingDependencyError
+from guidang.ingest.cjktext import join_words
 
 log = logging.getLogger(__name__)
 
@@ -137,40 +138,6 @@ def document_text(pages: Iterable[OcrPage | None]) -> str:
     It is what `guidang.ingest.pdftext.extract_text` copies out of the PDF/A.
     """
     return "\f".join(page.text if page is not None else "" for page in pages)
-
-
-# --- joining words: no space between CJK characters ----------------------------------
-
-
-def is_cjk(char: str) -> bool:
-    """True for characters written without spaces around them (Han, kana, CJK punctuation…)."""
-    cp = ord(char)
-    if (
-        0x2E80 <= cp <= 0x9FFF  # radicals, CJK symbols & punctuation, kana, CJK unified + ext A
-        or 0xAC00 <= cp <= 0xD7AF  # Hangul syllables
-        or 0xF900 <= cp <= 0xFAFF  # compatibility ideographs
-        or 0xFE30 <= cp <= 0xFE4F  # CJK compatibility forms
-        or 0xFF00 <= cp <= 0xFFEF  # half-/full-width forms (，：；（）etc.)
-        or 0x20000 <= cp <= 0x3FFFF  # ideographs outside the BMP
-    ):
-        return True
-    return unicodedata.east_asian_width(char) in ("W", "F")
-
-
-def needs_space(before: str, after: str) -> bool:
-    """Whether a space separates two adjacent words: only between two non-CJK words."""
-    return bool(before and after) and not is_cjk(before[-1]) and not is_cjk(after[0])
-
-
-def join_words(words: Iterable[str]) -> str:
-    out = ""
-    for word in words:
-        if not word:
-            continue
-        if out and needs_space(out, word):
-            out += " "
-        out += word
-    return out
 
 
 # --- the engine interface ------------------------------------------------------------

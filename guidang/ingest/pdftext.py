@@ -13,7 +13,7 @@ from pathlib import Path
 import pypdfium2
 
 from guidang.errors import InputError
-from guidang.ingest.ocr import is_cjk
+from guidang.ingest.cjktext import is_cjk
 
 
 def extract_text(pdf: Path | bytes) -> str:

@@ -9,15 +9,16 @@ puts a space between most characters.
 Here each line is one run on one baseline, and each word is stretched (horizontal
 scaling, ``Tz``) from its own left edge to the next word's left edge, so consecutive
 glyphs abut and extractors see no gap. Where the text has a real space (between two
-non-CJK words, `guidang.ingest.ocr.needs_space`) a space glyph is shown, so the space
+non-CJK words, `guidang.ingest.cjktext.needs_space`) a space glyph is shown, so the space
 is in the text itself, not inferred from geometry. The copied-out text then equals
 `OcrPage.text` line by line.
 """
 
 from __future__ import annotations
 
+from guidang.ingest.cjktext import needs_space
 from guidang.ingest.fonts import ADVANCE, DESCENT, CodeMap
-from guidang.ingest.ocr import OcrLine, OcrPage, needs_space
+from guidang.ingest.ocr import OcrLine, OcrPage
 
 FONT_RESOURCE = "/FGd"
 _MIN_SIZE = 1.0  # pt: Tesseract occasionally reports a line 1 px high

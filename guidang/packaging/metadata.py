@@ -14,7 +14,7 @@ and :data:`ALL_ELEMENTS` is derived from the model instead of kept by hand. Cont
   extension block outside the 文件实体.
 
 Required-ness in the model is structural only (what a metadata record cannot exist without). What
-DA/T 46 / DA/T 48 / GB/T 18894 call mandatory is data in :data:`MANDATORY_ELEMENTS`, checked by
+DA/T 46 / DA/T 48 / GB/T 18894 call mandatory is data in :mod:`guidang.packaging.metadata_rules`, checked by
 DA/T 70 items 2-3 and 2-4 (:mod:`guidang.validators.dat70.integrity`) on the package, so an incomplete
 record can still be written, stored with its rejection and reported, instead of failing to exist. Value
 domains are checked by item 1-4 (:mod:`guidang.validators.dat70.authenticity`).
@@ -32,9 +32,16 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from guidang.errors import InputError
+from guidang.errors import MetadataError
 from guidang.models import CatalogueRow
 from guidang.packaging.archival_code import PART_SEP, ArchivalCode, ArchivalCodeRule, parse
+from guidang.packaging.dates import (
+    check_aware,
+    check_iso_date,
+    check_iso_date_or_time,
+    normalise_date,
+    normalise_date_or_time,
+)
 from guidang.packaging.domains import retention_code
 
 NAMESPACE = "urn:guidang:metadata:1"
@@ -49,10 +56,6 @@ class El:
     m: str | None = None
     attribute: bool = False
     wrapper: str | None = None  # repeated elements grouped in a container element (e.g. 业务实体块)
-
-
-class MetadataError(InputError):
-    code = "METADATA"
 
 
 # -- text and date types ----------------------------------------------------------------------------
@@ -73,103 +76,11 @@ def _xml_safe(value: str) -> str:
 
 XmlText = Annotated[str, AfterValidator(_xml_safe)]
 
-_ISO_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?")
-
-
-def _check_iso_date(value: str) -> str:
-    m = _ISO_DATE.fullmatch(value)
-    if not m:
-        raise ValueError(f"日期须为 GB/T 7408 格式 YYYY[-MM[-DD]] / date must be ISO 8601 YYYY[-MM[-DD]]: {value!r}")
-    year, month, day = (int(g) if g else None for g in m.groups())
-    try:
-        dt.date(year or 0, month or 1, day or 1)
-    except ValueError:
-        raise ValueError(f"不存在的日期 / no such date: {value!r}") from None
-    return value
-
-
-def _check_iso_date_or_time(value: str) -> str:
-    if "T" not in value:
-        return _check_iso_date(value)
-    if not _ISO_DATETIME.fullmatch(value):
-        raise ValueError(f"时间须为 ISO 8601 / time must be ISO 8601 YYYY-MM-DDThh:mm:ss[±hh:mm]: {value!r}")
-    try:
-        dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"不存在的时间 / no such time: {value!r}") from None
-    return value
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    offset = value.utcoffset()
-    if offset is None:
-        raise ValueError("时间须带时区 / time must carry a time zone offset")
-    if offset.total_seconds() % 60 or offset.microseconds:
-        raise ValueError("时区偏移须为整分钟 / the time zone offset must be whole minutes (xs:dateTime)")
-    return value
-
-
-IsoDate = Annotated[str, AfterValidator(_check_iso_date)]
-IsoDateOrTime = Annotated[str, AfterValidator(_check_iso_date_or_time)]
-AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+IsoDate = Annotated[str, AfterValidator(check_iso_date)]
+IsoDateOrTime = Annotated[str, AfterValidator(check_iso_date_or_time)]
+AwareDatetime = Annotated[dt.datetime, AfterValidator(check_aware)]
 PositiveInt = Annotated[int, Field(ge=1)]
 Year = Annotated[int, Field(ge=1000, le=9999)]
-
-_DATE_FORMS = [
-    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
-    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})"),
-    re.compile(r"(?P<y>\d{4})"),
-    re.compile(r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})(?:[-/.](?P<d>\d{1,2}))?"),
-    re.compile(r"(?P<y>\d{4})年(?:(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?)?"),
-]
-
-
-def normalise_date(text: str) -> str:
-    """A catalogue date (YYYYMMDD as DA/T 22 writes it, or common variants) as ISO 8601 (GB/T 7408).
-
-    Unknown month or day written as 00 (``19950300``) gives a reduced-precision date (``1995-03``).
-    """
-    value = text.strip()
-    for form in _DATE_FORMS:
-        m = form.fullmatch(value)
-        if not m:
-            continue
-        y, mo, d = m.group("y"), m.groupdict().get("m"), m.groupdict().get("d")
-        mo = None if mo is None or int(mo) == 0 else f"{int(mo):02d}"
-        d = None if d is None or int(d) == 0 or mo is None else f"{int(d):02d}"
-        iso = y + (f"-{mo}" if mo else "") + (f"-{d}" if d else "")
-        try:
-            return _check_iso_date(iso)
-        except ValueError:
-            break
-    raise MetadataError(
-        f"日期“{text}”无法识别：应为 YYYYMMDD（如 20110305），月、日不详可写 00",
-        f"date {text!r} not understood: expected YYYYMMDD (e.g. 20110305); 00 for an unknown month or day",
-    )
-
-
-def normalise_date_or_time(text: str) -> str:
-    """A 受理/办结时间: a date (see :func:`normalise_date`) or a date and time, as ISO 8601."""
-    value = text.strip()
-    m = re.fullmatch(
-        r"(\d{4})-?(\d{2})-?(\d{2})[ T]?(\d{2}):?(\d{2})(?::?(\d{2})(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?",
-        value,
-    )
-    if not m:
-        return normalise_date(value)
-    y, mo, d, h, mi, s, frac, tz = m.groups()
-    iso = f"{y}-{mo}-{d}T{h}:{mi}:{s or '00'}{frac or ''}"
-    if tz:
-        iso += tz if tz == "Z" or ":" in tz else f"{tz[:3]}:{tz[3:]}"
-    try:
-        return _check_iso_date_or_time(iso)
-    except ValueError:
-        raise MetadataError(
-            f"时间“{text}”无法识别：应为 YYYY-MM-DD hh:mm:ss",
-            f"time {text!r} not understood: expected YYYY-MM-DD hh:mm:ss",
-        ) from None
-
 
 # -- closed value domains (also enumerated in the XSD and in domains.toml) ---------------------------
 
@@ -578,72 +489,8 @@ ALL_ELEMENTS: tuple[ElementInfo, ...] = tuple(_walk(RecordMetadata, "", ""))
 ELEMENTS_BY_PATH = {e.path: e for e in ALL_ELEMENTS}
 
 
-# -- mandatory elements (STANDARDS §4.2: union of GOXDA 必选, DA/T 48 minOccurs=1, GB/T 18894 6.2.2) ------
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """An element that must be present (any of ``paths``), always or under a named condition."""
-
-    paths: tuple[str, ...]
-    source: str
-    condition: str | None = None  # None = always; else one of CONDITIONS
-
-    @property
-    def label(self) -> str:
-        return " 或 ".join(p.rsplit("/", 1)[-1] for p in self.paths)
-
-
-CONDITIONS = {
-    "digitised": "数字化副本（纸质档案扫描件）/ digitised copy of paper",
-    "signed": "带电子签名 / record carries an electronic signature",
-    "offline": "存于脱机载体 / kept on offline carriers",
-    "org_class": "按机构（问题）分类的全宗 / fonds classified by organisation or subject",
-    "numbered": "文件本身有发文字号 / the document bears a number",
-}
-
-_R = "文件实体/"
-_DOC = "DA/T 48 XSD minOccurs=1"
-_GOX = "DA/T 46 必选 (GOXDA)"
-_GBT = "GB/T 18894-2016 6.2.2"
-MANDATORY_ELEMENTS: tuple[Requirement, ...] = (
-    Requirement((f"{_R}聚合层次",), _DOC),
-    Requirement((f"{_R}来源/立档单位名称",), f"{_GOX}; {_DOC}"),
-    Requirement((f"{_R}电子文件号",), _DOC),
-    Requirement((f"{_R}档号/年度",), f"{_GOX}; {_DOC}"),
-    Requirement((f"{_R}档号/保管期限",), f"{_GOX}; {_DOC}; {_GBT}"),
-    Requirement((f"{_R}档号/室编件号", f"{_R}档号/馆编件号"), _DOC),
-    Requirement((f"{_R}档号/机构或问题",), _GBT, "org_class"),
-    Requirement((f"{_R}内容描述/题名",), f"{_GOX}; {_DOC}; {_GBT}"),
-    Requirement((f"{_R}内容描述/文件编号",), _GBT, "numbered"),
-    Requirement((f"{_R}内容描述/责任者",), f"{_DOC}; {_GBT}"),
-    Requirement((f"{_R}内容描述/日期",), f"{_GOX}; {_DOC}; {_GBT}"),
-    Requirement((f"{_R}内容描述/密级",), f"{_GOX}; {_DOC}; {_GBT}"),
-    Requirement((f"{_R}形式特征/文件组合类型",), _DOC),
-    Requirement((f"{_R}计算机文件/电子属性/格式信息",), _GBT),
-    Requirement((f"{_R}计算机文件/电子属性/计算机文件名",), f"{_DOC}; {_GBT}"),
-    Requirement((f"{_R}计算机文件/电子属性/计算机文件大小",), f"{_DOC}; {_GBT}"),
-    Requirement((f"{_R}计算机文件/电子属性/文档创建程序",), _GBT),
-    Requirement((f"{_R}计算机文件/数字化属性/数字化对象形态",), "DA/T 31-2017; STANDARDS §4.2", "digitised"),
-    Requirement((f"{_R}计算机文件/数字化属性/扫描分辨率",), f"{_DOC}; DA/T 31-2017", "digitised"),
-    Requirement((f"{_R}计算机文件/数字化属性/扫描色彩模式",), f"{_DOC}; DA/T 31-2017", "digitised"),
-    Requirement((f"{_R}计算机文件/数字化属性/图像压缩方案",), "DA/T 31-2017; STANDARDS §4.2", "digitised"),
-    Requirement((f"{_R}电子签名/签名规则",), _DOC, "signed"),
-    Requirement((f"{_R}电子签名/签名结果",), _DOC, "signed"),
-    Requirement((f"{_R}电子签名/证书",), _DOC, "signed"),
-    Requirement((f"{_R}电子签名/签名算法标识",), _DOC, "signed"),
-    Requirement((f"{_R}存储位置/脱机载体编号",), f"{_GOX}; {_DOC}", "offline"),
-    Requirement(("业务实体块/业务实体/业务状态",), _DOC),
-    Requirement(("业务实体块/业务实体/业务行为",), f"{_DOC}; {_GBT}"),
-    Requirement(("业务实体块/业务实体/行为时间",), f"{_DOC}; {_GBT}"),
-    Requirement(("业务实体块/业务实体/机构人员名称",), f"{_DOC}; {_GBT}"),
-)
-
-
 __all__ = [
     "ALL_ELEMENTS",
-    "CONDITIONS",
-    "MANDATORY_ELEMENTS",
     "NAMESPACE",
     "ROOT_ELEMENT",
     "Action",
@@ -662,7 +509,6 @@ __all__ = [
     "Provenance",
     "RecordEntity",
     "RecordMetadata",
-    "Requirement",
     "Rights",
     "Signature",
     "StorageLocation",

@@ -12,7 +12,7 @@ from lxml import etree
 
 from guidang.packaging import archival_code as acode
 from guidang.packaging.archival_code import ArchivalCodeRule
-from guidang.packaging.metadata import MANDATORY_ELEMENTS, Requirement
+from guidang.packaging.metadata_rules import MANDATORY_ELEMENTS, Requirement
 from guidang.validators.dat70.authenticity import described_files, no_metadata
 from guidang.validators.dat70.package import CHECKS_JSON, MANIFESTS, METADATA, local
 from guidang.validators.dat70.rules import parse_datetime
