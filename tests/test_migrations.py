@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import glob
-import os
-import shutil
 import sqlite3
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,50 +44,6 @@ def _old_home_db(path: Path) -> None:
             " summary, received_at) VALUES ('demo', '示例', 'b1', ?, 1, 'done', '/x', '[]', '{}', ?)",
             ("0" * 64, dt.datetime(2026, 1, 2, tzinfo=dt.UTC).isoformat(" ")),
         )
-
-
-def _postgres_binaries() -> tuple[str, str] | None:
-    found = [shutil.which("initdb"), shutil.which("pg_ctl")]
-    if all(found):
-        return str(found[0]), str(found[1])
-    for folder in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.access(f"{folder}/initdb", os.X_OK) and os.access(f"{folder}/pg_ctl", os.X_OK):
-            return f"{folder}/initdb", f"{folder}/pg_ctl"
-    return None
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on a Unix socket (skipped when PostgreSQL is not installed)."""
-    binaries = _postgres_binaries()
-    if binaries is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
-    initdb, pg_ctl = binaries
-    folder = Path(tempfile.mkdtemp(prefix="guidang-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-    data = folder / "data"
-    subprocess.run(
-        _as_postgres([initdb, "-D", str(data), "-A", "trust", "-U", "guidang", "--no-sync", "-E", "UTF8"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-k {folder} -c listen_addresses='' -F"
-    subprocess.run(
-        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"]),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://guidang@/postgres?host={folder}"
-    finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_home_made_before_migrations_upgrades_and_keeps_its_rows(tmp_path: Path) -> None:
