@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import Engine, MetaData, create_engine, select, text
 
-import guidang.hotfolders.state  # noqa: F401  (registers the watcher's table on the catalogue's Base)
+import guidang.hotfolders.state  # registers the watcher's table on the catalogue's Base
 from guidang.cli import main
 from guidang.errors import StorageError
 from guidang.storage import schema
@@ -119,3 +119,27 @@ def test_models_and_migrations_agree_postgresql(postgres_url: str) -> None:
 def test_the_head_constant_is_the_newest_migration() -> None:
     """``schema.HEAD`` (what opening a catalogue checks, without Alembic) names the newest file in versions/."""
     assert schema.head() == schema.HEAD
+
+
+def test_run_upgrades_a_home_made_by_an_older_make_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`guidang run` (what `make run` calls) upgrades the catalogue before it watches."""
+    import guidang.hotfolders.service
+    import guidang.samples.batch
+
+    home = tmp_path / "home"
+    home.mkdir()
+    _old_home_db(home / "catalogue.db")
+    monkeypatch.setenv("GUIDANG_HOME", str(home))
+    monkeypatch.setattr(guidang.samples.batch, "generate_demo", lambda *a, **k: home / "inbox" / "demo" / "x")
+    watched: list[bool] = []
+
+    def watch(self: guidang.hotfolders.service.Watcher) -> int:
+        watched.append(True)
+        return 0
+
+    monkeypatch.setattr(guidang.hotfolders.service.Watcher, "run", watch)
+    done = CliRunner().invoke(main, ["run"])
+    assert done.exit_code == 0, done.output
+    assert watched == [True]
+    with create_engine(f"sqlite:///{home / 'catalogue.db'}").connect() as conn:
+        assert schema.current(conn) == schema.head()
