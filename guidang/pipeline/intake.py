@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from guidang import names
 from guidang.models import CatalogueRow, Item, PageFile
 from guidang.packaging.fixity import digest_file
 from guidang.pipeline.catalogue_file import CATALOGUE_NAMES, CatalogueParse, read_catalogue
@@ -136,6 +137,13 @@ def _assemble_items(
     folders = {d.relpath for d in listing.dirs if "/" not in d.relpath}
     for row in rows:
         code = row.archival_code
+        try:
+            names.component(code, names.ARCHIVAL_CODE_MAX_BYTES)
+        except names.UnsafeNameError as exc:  # a verdict for this row, never a path
+            problems.append(Problem.fail("INTAKE-UNSAFE", "archival_code", code, code=names.printable(code),
+                                         reason=exc.reason, reason_zh=exc.reason_zh, reason_en=exc.reason_en))
+            items.append(Item(row=row, folder=None))
+            continue
         if code not in folders:
             problems.append(Problem.fail("INTAKE-FOLDER", "missing", code, code=code))
             items.append(Item(row=row, folder=None))

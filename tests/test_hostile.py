@@ -1,0 +1,210 @@
+"""Hostile batches through the real pipeline (the CLI's ``ingest``): names that are paths, script in
+titles, XML bombs, huge and odd catalogues, formula cells, links.
+
+Every case asserts the same contract (issue #12): nothing outside the home and the batch is written
+or removed (a sentinel tree around the home is compared before and after), nothing outside is read
+(canary files whose content must appear in no output, receipt, DB or store), every catalogue row gets
+a verdict and the batch a receipt, no traceback, no raw markup in any HTML output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from markup import injected_markup
+
+from guidang.cli import main
+from guidang.config import Settings
+from guidang.samples.batch import make_batch, write_catalogue, write_manifest
+from guidang.samples.truth import BatchTruth
+
+COLUMNS = ["序号", "档号", "题名", "日期", "页数", "保管期限"]
+SCRIPT = "<script>alert(1)</script>"
+
+
+@dataclass
+class Arena:
+    """A temporary folder holding the home, the batch and a sentinel tree with a canary around them."""
+
+    root: Path
+    home: Path
+    outside: Path
+    canary: str
+
+    def snapshot(self, skip: tuple[Path, ...]) -> dict[str, tuple[str, int, str]]:
+        """Every entry under the arena but the home and ``skip``: kind, size and content digest."""
+        out: dict[str, tuple[str, int, str]] = {}
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if here / d != self.home and here / d not in skip]
+            for name in dirnames + filenames:
+                p = here / name
+                if p in skip:
+                    continue
+                st = os.lstat(p)
+                digest = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() and not p.is_symlink() else ""
+                out[str(p.relative_to(self.root))] = (oct(st.st_mode), st.st_size, digest)
+        return out
+
+
+@pytest.fixture
+def arena(home: Settings, tmp_path: Path) -> Arena:
+    outside = tmp_path / "outside"
+    (outside / "victim" / "deep").mkdir(parents=True)
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    (outside / "canary.txt").write_text(canary, "utf-8")
+    (outside / "victim" / "keep.txt").write_text("must survive", "utf-8")
+    (outside / "victim" / "deep" / "keep2.txt").write_text("must survive too", "utf-8")
+    # a second profile's kept item that '..' must not reach
+    other = home.rejected_root / "other" / "OLD" / "X-1"
+    other.mkdir(parents=True)
+    (other / "reasons.json").write_text("{}", "utf-8")
+    return Arena(tmp_path, home.home, outside, canary)
+
+
+@pytest.fixture(scope="module")
+def good_batch(tmp_path_factory: pytest.TempPathFactory) -> BatchTruth:
+    """One clean one-page item, made once; each test copies it."""
+    root = tmp_path_factory.mktemp("good")
+    return make_batch(root / "drop", page_counts=(1,), seed=5, dpi=150, profile="clean", colour="none",
+                      batch_id="HOSTILE", truth_path=root / "truth.json")
+
+
+def copy_batch(good: BatchTruth, dest: Path) -> Path:
+    import shutil
+
+    shutil.copytree(good.batch_dir, dest)
+    return dest
+
+
+def catalogue_rows(batch: Path) -> list[dict[str, str]]:
+    import csv
+
+    text = (batch / "catalogue.csv").read_text("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def rewrite_catalogue(batch: Path, rows: list[dict[str, str]], name: str = "catalogue.csv") -> None:
+    for n in ("catalogue.csv", "目录.csv", "catalogue.xlsx", "目录.xlsx"):
+        (batch / n).unlink(missing_ok=True)
+    columns = list(dict.fromkeys(c for r in rows for c in r)) if rows else COLUMNS
+    write_catalogue(batch / name, columns, rows)
+    write_manifest(batch)
+
+
+def ingest(batch: Path) -> dict[str, object]:
+    result = CliRunner().invoke(main, ["ingest", str(batch), "--profile", "demo", "--json"])
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    out: dict[str, object] = json.loads(result.stdout)
+    return out
+
+
+def all_output_text(home: Path) -> Iterator[tuple[Path, bytes]]:
+    for p in home.rglob("*"):
+        if p.is_file() and not p.is_symlink() and p.suffix not in (".sock",):
+            yield p, p.read_bytes()
+
+
+def assert_contract(arena: Arena, before: dict[str, tuple[str, int, str]], batch: Path,
+                    out: dict[str, object], rows: list[dict[str, str]]) -> None:
+    assert arena.snapshot((batch,)) == before, "something outside the home and the batch changed"
+    leaked = [str(p) for p, data in all_output_text(arena.home) if arena.canary.encode() in data]
+    assert not leaked, f"canary content found in {leaked}"
+    db = sqlite3.connect(arena.home / "catalogue.db")
+    try:
+        dump = "\n".join(db.iterdump())
+    finally:
+        db.close()
+    assert arena.canary not in dump
+    receipt = out["receipt"]
+    assert isinstance(receipt, list) and receipt and all(Path(p).is_file() for p in receipt)
+    for p in receipt:
+        assert Path(p).resolve().is_relative_to(arena.home.resolve())
+    for p, data in all_output_text(arena.home):
+        if p.suffix == ".html":
+            assert not injected_markup(data.decode("utf-8", "replace")), f"raw markup in {p}"
+    if out["batch"]["status"] == "done":  # type: ignore[index]
+        verdicts = [i["id"] for i in out["items"]]  # type: ignore[attr-defined]
+        for row in rows:
+            assert row['档号'].strip() in verdicts, f"no verdict for row {row['档号']!r}"
+    else:
+        assert out["batch"]["problems"]  # type: ignore[index]
+
+
+def assert_went_on(item: dict[str, object]) -> None:
+    """The clean item was processed past intake: its scans were measured (150 dpi, so SCAN-DPI
+    returns it under the default profile; no INTAKE problem of its own)."""
+    failed = item["failed_checks"]
+    assert isinstance(failed, list) and failed and all(c.startswith("SCAN") for c in failed), item
+
+
+# -- 档号 that are paths ----------------------------------------------------------------------------
+
+
+def hostile_codes(arena: Arena) -> list[str]:
+    return [
+        str(arena.outside / "victim"),  # absolute: was removed with rmtree
+        "../../../../x",  # wrote reasons.json and delivered/ outside the home
+        "..",  # removed the whole rejected tree of the profile, then crashed
+        ".",  # wiped the batch's rejected folder
+        "A\x00B",  # NUL: crashed the run
+        "长" * 100,  # 300 bytes of UTF-8: crashed the run
+        "sub/dir",
+        "CON",
+        "..trail",
+        "\u00a0x\u00a0\u00a0.",  # ends with a dot after no-break spaces
+        "trail.",
+        "a\tb",
+        "x\u202eexe.tif",  # a bidi override
+    ]
+
+
+def test_unsafe_archival_codes_become_verdicts_and_touch_nothing_outside(
+        arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    good_code = rows[0]["档号"]
+    for n, code in enumerate(hostile_codes(arena), start=2):
+        rows.append({**rows[0], "序号": str(n), "档号": code, "题名": f"恶意 {n}"})
+    rewrite_catalogue(batch, rows)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
+    assert_went_on(items[good_code])
+    for code in hostile_codes(arena):
+        item = items[code.strip()]
+        assert item["status"] == "rejected"
+        assert "INTAKE-UNSAFE" in item["failed_checks"]
+        problem = next(p for p in item["problems"] if p["check"] == "INTAKE-UNSAFE")
+        assert "档号" in problem["message_zh"] and "cannot name a folder" in problem["message_en"]
+        kept = Path(item["rejected_path"])
+        assert kept.resolve().is_relative_to((arena.home / "rejected" / "demo" / "HOSTILE").resolve())
+        assert json.loads((kept / "reasons.json").read_text("utf-8"))["id"] == code.strip()
+    # the other profile's kept item is still there
+    assert (arena.home / "rejected" / "other" / "OLD" / "X-1" / "reasons.json").is_file()
+    assert (arena.outside / "victim" / "keep.txt").read_text("utf-8") == "must survive"
+
+
+def test_script_in_title_is_escaped_in_every_html(arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    rows[0]["题名"] = SCRIPT
+    rows.append({**rows[0], "序号": "2", "档号": "<img src=x onerror=alert(2)>", "题名": SCRIPT})
+    rewrite_catalogue(batch, rows)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    html = Path(out["receipt"][1]).read_text("utf-8")  # type: ignore[index]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
