@@ -14,6 +14,7 @@ from pathlib import Path
 
 from guidang import names
 from guidang.models import CatalogueRow, Item, PageFile
+from guidang.packaging import manifest
 from guidang.packaging.fixity import digest_file
 from guidang.pipeline.catalogue_file import CATALOGUE_NAMES, CatalogueParse, read_catalogue
 from guidang.pipeline.listing import Entry, Listing, list_tree
@@ -75,17 +76,10 @@ class BatchIntake:
 
 
 def _read_manifest(path: Path, name: str) -> tuple[dict[str, str], list[Problem]]:
-    entries: dict[str, str] = {}
-    problems: list[Problem] = []
-    for n, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.strip().split(maxsplit=1)
-        if len(parts) != 2:
-            problems.append(Problem.fail("INTAKE-MANIFEST", "malformed", manifest=name, line=n))
-            continue
-        entries[parts[1].strip().lstrip("*")] = parts[0].lower()
-    return entries, problems
+    """A vendor's manifest, in the tolerant grammar (``sha256sum -b`` output, a BOM, ``\\``)."""
+    parsed = manifest.parse_manifest(path.read_bytes(), MANIFESTS[name], strict=False)
+    problems = [Problem.fail("INTAKE-MANIFEST", "malformed", manifest=name, line=e.line) for e in parsed.errors]
+    return parsed.as_dict(), problems
 
 
 def _owner(relpath: str, codes: set[str]) -> str | None:
