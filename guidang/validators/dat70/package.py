@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from guidang import safexml
 from guidang.packaging import aip
 from guidang.packaging.fixity import ALGORITHMS
 from guidang.packaging.manifest import ManifestError, ManifestParse
@@ -131,8 +132,7 @@ class PackageView:
         if not p.is_file():
             return None, f"{METADATA} missing"
         try:
-            parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-            return etree.parse(str(p), parser).getroot(), None
+            return etree.parse(str(p), safexml.parser()).getroot(), None
         except (etree.XMLSyntaxError, OSError) as exc:
             return None, str(exc)
 
