@@ -7,8 +7,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from conftest import corpus
+
 from guidang.packaging import aip
 from guidang.packaging.manifest import algorithm_of, decode_path, encode_path, parse_manifest
 from guidang.pipeline.intake import _read_manifest
