@@ -332,3 +332,99 @@ def test_formula_cells_are_data(arena: Arena, good_batch: BatchTruth, tmp_path: 
     finally:
         db.close()
     assert "@SUM(1)" in titles and not any("evil.invalid" in (t or "") for t in titles)
+
+
+# -- links, encodings, batch names -----------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="link refusal lands with h-verdicts")
+def test_a_linked_catalogue_is_never_read(arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    outside = arena.outside / "catalogue.csv"
+    write_catalogue(outside, list(rows[0]), [{**rows[0], "题名": arena.canary}])
+    (batch / "catalogue.csv").unlink()
+    (batch / "catalogue.csv").symlink_to(outside)
+    write_manifest(batch)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, [])
+
+
+@pytest.mark.xfail(strict=True, reason="link refusal lands with h-verdicts")
+def test_a_linked_manifest_is_never_read(arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    outside = arena.outside / "manifest.txt"
+    outside.write_text(f"{'0' * 64}  {arena.canary}.tif\n", "utf-8")
+    (batch / "manifest-sha256.txt").unlink()
+    (batch / "manifest-sha256.txt").symlink_to(outside)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "gb18030", "utf-8-sig"])
+def test_odd_but_allowed_encodings_are_read(arena: Arena, good_batch: BatchTruth, tmp_path: Path,
+                                           encoding: str) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    rows.append({**rows[0], "序号": "2", "档号": "Z109-WS·2023-Y-BGS-9999", "题名": "繁體與𠀀罕用字"})
+    (batch / "catalogue.csv").unlink()
+    write_catalogue(batch / "catalogue.csv", list(rows[0]), rows, encoding=encoding)
+    write_manifest(batch)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
+    assert items["Z109-WS·2023-Y-BGS-9999"]["title"] == "繁體與𠀀罕用字"
+    assert_went_on(items[rows[0]["档号"]])
+
+
+@pytest.mark.parametrize("payload", [b"\x00", b"x" * 200_000, b"\xff\xfe\xfd"])
+def test_broken_csv_bytes_are_a_batch_problem(arena: Arena, good_batch: BatchTruth, tmp_path: Path,
+                                             payload: bytes) -> None:
+    """A NUL in a CSV and a field past csv.field_size_limit() raised csv.Error out of the run."""
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    data = (batch / "catalogue.csv").read_bytes()
+    (batch / "catalogue.csv").write_bytes(data.rstrip(b"\r\n") + b',"' + payload + b'"\r\n')
+    write_manifest(batch)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    if out["batch"]["status"] == "failed":  # type: ignore[index]
+        assert out["batch"]["problems"][0]["check"] == "INTAKE-CATALOGUE"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", ["CON", "x" * 250, "trailing.", "-rf", "<b>bold</b>"])
+def test_hostile_batch_names_stay_inside_the_outbox_and_rejected_area(
+        arena: Arena, good_batch: BatchTruth, tmp_path: Path, name: str) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / name)
+    rows = catalogue_rows(batch)
+    rows.append({**rows[0], "序号": "2", "档号": "..", "题名": "x"})
+    rewrite_catalogue(batch, rows)
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    outbox = arena.home / "outbox" / "demo"
+    folder = Path(out["receipt"][0]).parent  # type: ignore[index]
+    assert folder.parent == outbox and (folder.name == name or folder.name.startswith("batch-"))
+    kept = Path(next(i for i in out["items"] if i["id"] == "..")["rejected_path"])  # type: ignore[attr-defined]
+    assert kept.parent.parent == arena.home / "rejected" / "demo"
+
+
+def test_a_second_run_replaces_only_its_own_kept_folders(arena: Arena, good_batch: BatchTruth,
+                                                       tmp_path: Path, home: Settings) -> None:
+    """A kept folder of the same name that this batch did not make (here: planted) is left alone."""
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    rows.append({**rows[0], "序号": "2", "档号": "Z109-WS·2023-Y-BGS-0777", "题名": "x"})
+    rewrite_catalogue(batch, rows)
+    planted = home.rejected_root / "demo" / "HOSTILE" / "Z109-WS·2023-Y-BGS-0777"
+    planted.mkdir(parents=True)
+    (planted / "someone-elses.txt").write_text("keep", "utf-8")
+    out = ingest(batch)
+    kept = Path(next(i for i in out["items"] if i["id"] == "Z109-WS·2023-Y-BGS-0777")["rejected_path"])  # type: ignore[attr-defined]
+    assert kept != planted and kept.name == planted.name + "~2"
+    assert (planted / "someone-elses.txt").read_text("utf-8") == "keep"
