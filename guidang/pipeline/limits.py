@@ -19,8 +19,9 @@ GiB = 1 << 30
 class BatchLimits(BaseModel):
     """What one delivered batch may hold."""
 
-    # catalogue rows (件); ingest costs ~linear in rows, measured in bench/bench_catalogue.py
-    max_rows: int = Field(default=20_000, ge=1)
+    # catalogue rows (件): 24-62 ms of bookkeeping per row, linear (bench/bench_catalogue.py), so at
+    # most about 5 minutes at the limit before any image is read; docs/security.md
+    max_rows: int = Field(default=5_000, ge=1)
     # files in the batch (pages of all items, plus catalogue, manifest, READY)
     max_files: int = Field(default=200_000, ge=1)
     # pages (files) of one item
