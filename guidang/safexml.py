@@ -23,8 +23,8 @@ from lxml import etree
 def parser(*, huge: bool = False) -> etree.XMLParser:
     """An lxml parser that resolves no entity, loads no DTD, never touches the network.
 
-    ``huge`` lifts libxml2's size limits on text nodes; only for EEP packages, whose base64
-    content can be large (their size is bounded before parsing)."""
+    ``huge`` lifts libxml2's size limits on text nodes; only for EEP packages, whose Base64
+    content can be large. With no entity expanded, the tree is never larger than the file."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                            huge_tree=huge)
 
