@@ -428,3 +428,33 @@ def test_a_second_run_replaces_only_its_own_kept_folders(arena: Arena, good_batc
     kept = Path(next(i for i in out["items"] if i["id"] == "Z109-WS·2023-Y-BGS-0777")["rejected_path"])  # type: ignore[attr-defined]
     assert kept != planted and kept.name == planted.name + "~2"
     assert (planted / "someone-elses.txt").read_text("utf-8") == "keep"
+
+
+def test_manifest_paths_outside_the_batch_are_never_opened(arena: Arena, good_batch: BatchTruth,
+                                                           tmp_path: Path) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    canary = arena.outside / "canary.txt"
+    manifest = batch / "manifest-sha256.txt"
+    manifest.write_text(manifest.read_text("utf-8") + f"{'0' * 64}  ../../outside/canary.txt\n"
+                        f"{'0' * 64}  {canary}\n{'0' * 64}  ~/x\n", "utf-8")
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    problems = out["batch"]["problems"]  # type: ignore[index]
+    assert sum(1 for p in problems if p["check"] == "INTAKE-MANIFEST") == 3
+
+
+def test_an_item_folder_linked_outside_is_not_followed(arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
+    batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
+    rows = catalogue_rows(batch)
+    (arena.outside / "pages").mkdir()
+    (arena.outside / "pages" / "p-0001.txt").write_text(arena.canary, "utf-8")
+    rows.append({**rows[0], "序号": "2", "档号": "Z109-WS·2023-Y-BGS-0555", "题名": "链接"})
+    rewrite_catalogue(batch, rows)
+    (batch / "Z109-WS·2023-Y-BGS-0555").symlink_to(arena.outside / "pages")
+    before = arena.snapshot((batch,))
+    out = ingest(batch)
+    assert_contract(arena, before, batch, out, rows)
+    item = next(i for i in out["items"] if i["id"] == "Z109-WS·2023-Y-BGS-0555")  # type: ignore[attr-defined]
+    assert item["status"] == "rejected" and "INTAKE-UNSAFE" in item["failed_checks"]
