@@ -26,6 +26,7 @@ from guidang.hotfolders.options import WatchOptions
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.packaging.archival_code import ArchivalCodeRule
 from guidang.packaging.signing import SigningOptions
+from guidang.pipeline.limits import BatchLimits
 from guidang.validators.dat70_options import Dat70Options
 
 CONFIG_NAME = "guidang.toml"
@@ -70,6 +71,7 @@ class Profile(BaseModel):
     quiet_seconds: float = 30.0  # inboxes without READY markers: quiet period
     require_ready_marker: bool = True
     scan_qa: ScanQAOptions = ScanQAOptions()  # DA/T 31 scan QA thresholds (guidang.ingest.scanqa)
+    limits: BatchLimits = BatchLimits()  # what one batch may hold (guidang.pipeline.limits, docs/security.md)
 
 
 class Settings(BaseSettings):

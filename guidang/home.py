@@ -53,6 +53,14 @@ archival_code_rule = "dat22"    # 档号规则：dat22（Z109-WS·2011-Y-BGS-000
 # ocr_languages = "chi_sim+eng"
 require_ready_marker = true     # 等待 READY 标记文件 / wait for the READY marker
 quiet_seconds = 30              # 无标记时的静默期（秒）/ quiet period when markers are not used
+
+# 每批上限（超出则整批或该件退回，并说明是哪项上限）；默认值及依据见 docs/security.md
+# Per-batch limits (beyond one, the batch or item is returned naming the limit); see docs/security.md
+# [profiles.demo.limits]
+# max_rows = 5000                 # 目录条目 / catalogue rows
+# max_files = 200000              # 批次文件数 / files in the batch
+# max_pages_per_item = 5000       # 每件页数 / pages per item
+# max_batch_bytes = 549755813888  # 批次总字节（512 GiB）/ bytes in the batch
 """
 
 LAYOUT = ("inbox", "outbox", "store", "rejected", "processing", "work")

@@ -13,8 +13,6 @@ Exit codes: 0 nothing failed, 1 failures found, 2 something could not be checked
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 import tempfile
@@ -24,6 +22,7 @@ from typing import Any
 
 import click
 
+from guidang import csvout
 from guidang.cli.errors import fail, handle_errors, language
 from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
@@ -252,30 +251,19 @@ CSV_COLUMNS = (
 )
 
 
-def to_csv(subjects: list[CheckedSubject]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
+def _csv_rows(subjects: list[CheckedSubject]) -> Iterator[list[object]]:
     for s in subjects:
         if s.error:
-            w.writerow([s.path, s.stage or "", "", "error", "", s.error, s.error, "", "", "", ""])
+            yield [s.path, s.stage or "", "", "error", "", s.error, s.error, "", "", "", ""]
         for r in s.report.results:
-            evidence = r.evidence or (None,)
-            for e in evidence:
+            for e in r.evidence or (None,):
                 ed = e.as_dict() if e is not None else {}
-                w.writerow(
-                    [
-                        s.path,
-                        s.stage or "",
-                        r.check_id,
-                        r.status.value,
-                        r.blocking,
-                        r.message_zh,
-                        r.message_en,
-                        *(ed.get(k, "") for k in ("file", "field", "expected", "found")),
-                    ]
-                )
-    return buf.getvalue()
+                yield [s.path, s.stage or "", r.check_id, r.status.value, r.blocking, r.message_zh, r.message_en,
+                       *(ed.get(k, "") for k in ("file", "field", "expected", "found"))]
+
+
+def to_csv(subjects: list[CheckedSubject]) -> str:
+    return csvout.to_csv(CSV_COLUMNS, _csv_rows(subjects))
 
 
 def render(subjects: list[CheckedSubject], fmt: str, language: str) -> str:

@@ -34,6 +34,7 @@ import pytesseract
 from lxml import etree
 from PIL import Image
 
+from guidang import safexml
 from guidang.errors import InputError, MissingDependencyError
 from guidang.ingest.cjktext import join_words
 
@@ -286,7 +287,7 @@ def _upright(box: tuple[int, int, int, int], rotation: int, size: tuple[int, int
 
 def parse_hocr(hocr: bytes, *, languages: str, dpi: float, engine: str) -> OcrPage:
     """Turn Tesseract's hOCR into an `OcrPage` in the page's upright frame."""
-    root = etree.fromstring(hocr, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    root = etree.fromstring(hocr, parser=safexml.parser())
     ns = {"h": "http://www.w3.org/1999/xhtml"}
     page = root.find(".//h:div[@class='ocr_page']", ns)
     page_box = _bbox(page.get("title", "")) if page is not None else None

@@ -41,6 +41,7 @@ from typing import Literal, Protocol
 
 from guidang.errors import InputError
 from guidang.fsutil import fsync_dir, replace_file
+from guidang.packaging import manifest
 from guidang.packaging.fixity import ALGORITHMS, Digests, copy_with_digests, digest_bytes, digest_file
 
 CONTENT_DIR = "content"
@@ -139,41 +140,22 @@ class Package:
 # -- manifests -------------------------------------------------------------------------------------
 
 
-def _encode_path(relpath: str) -> str:
-    # BagIt (RFC 8493 2.1.3): CR, LF and % in manifest paths are percent-encoded.
-    return relpath.replace("%", "%25").replace("\n", "%0A").replace("\r", "%0D")
-
-
-def decode_path(text: str) -> str:
-    """A path as written in a manifest, decoded (the inverse of ``_encode_path``)."""
-    return text.replace("%0A", "\n").replace("%0a", "\n").replace("%0D", "\r").replace("%0d", "\r").replace("%25", "%")
-
-
 def manifest_text(files: Mapping[str, Digests], algorithm: str) -> bytes:
     """The canonical manifest: ``<hex>  <path>\\n`` per file, sorted by the path's UTF-8 bytes."""
-    lines = [f"{files[p].of(algorithm)}  {_encode_path(p)}\n" for p in sorted(files, key=lambda p: p.encode())]
+    lines = [f"{files[p].of(algorithm)}  {manifest.encode_path(p)}\n" for p in sorted(files, key=lambda p: p.encode())]
     return "".join(lines).encode("utf-8")
 
 
 def parse_manifest(data: bytes, name: str) -> dict[str, str]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PackageError(f"清单不是 UTF-8 编码：{name}", f"manifest is not UTF-8: {name}") from exc
-    entries: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        digest, sep, path = line.partition("  ")
-        if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
-            raise PackageError(
-                f"清单第 {number} 行格式错误（应为“摘要  路径”）：{name}",
-                f"manifest line {number} is malformed (expected 'digest  path'): {name}",
-            )
-        entries[decode_path(path)] = digest.lower()
-    return entries
-
-
+    """A manifest guidang wrote (strict grammar, see :mod:`guidang.packaging.manifest`): path -> digest."""
+    parsed = manifest.parse_manifest(data, manifest.algorithm_of(name), strict=True)
+    if parsed.errors:
+        first = parsed.errors[0]
+        if first.reason == "encoding":
+            raise PackageError(f"清单不是 UTF-8 编码：{name}", f"manifest is not UTF-8: {name}")
+        raise PackageError(f"清单 {name} 格式错误，{first.describe('zh')}",
+                           f"manifest {name} is malformed, {first.describe('en')}")
+    return parsed.as_dict()
 
 
 def tag_files_bytes(files: Mapping[str, Digests]) -> dict[str, bytes]:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from pydantic import ValidationError
 
+from guidang import safexml
 from guidang.errors import InputError
 from guidang.fsutil import replace_file
 from guidang.packaging import aip
@@ -151,8 +152,8 @@ def schema() -> etree.XMLSchema:
 
 
 def _parser() -> etree.XMLParser:
-    # No DTDs, no entities, no network; huge_tree for Base64 text nodes above 10 MB.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    # the XML policy (guidang.safexml); huge_tree for Base64 text nodes above 10 MB
+    return safexml.parser(huge=True)
 
 
 # -- export ----------------------------------------------------------------------------------------

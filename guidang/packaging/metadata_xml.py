@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 from pydantic import BaseModel, ValidationError
 
+from guidang import safexml
 from guidang.errors import InputError
 from guidang.packaging.metadata import (
     NAMESPACE,
@@ -109,8 +110,8 @@ def schema() -> etree.XMLSchema:
 
 
 def _parser() -> etree.XMLParser:
-    # No DTDs, no entity expansion, no network: metadata may come from vendors.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    # the XML policy (guidang.safexml): metadata may come from vendors
+    return safexml.parser()
 
 
 def _parse(data: bytes) -> etree._Element:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,9 @@ from pathlib import Path
 from openpyxl import load_workbook
 from pydantic import ValidationError
 
+from guidang import safexml
 from guidang.models import CatalogueRow
+from guidang.pipeline.limits import BatchLimits
 from guidang.pipeline.problems import Problem
 
 CATALOGUE_NAMES = ("catalogue.csv", "目录.csv", "目录.xlsx", "catalogue.xlsx")
@@ -84,7 +85,11 @@ def decode_text(raw: bytes) -> tuple[str | None, Problem | None]:
             )
 
 
-def _table_from_csv(path: Path) -> tuple[list[list[str]], Problem | None]:
+def _too_many_rows(limits: BatchLimits) -> Problem:
+    return Problem.fail("INTAKE-CATALOGUE", "too_many_rows", limit=limits.max_rows)
+
+
+def _table_from_csv(path: Path, limits: BatchLimits) -> tuple[list[list[str]], Problem | None]:
     text, problem = decode_text(path.read_bytes())
     if text is None:
         return [], problem
@@ -93,23 +98,41 @@ def _table_from_csv(path: Path) -> tuple[list[list[str]], Problem | None]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)], None
-
-
-def _table_from_xlsx(path: Path) -> tuple[list[list[str]], Problem | None]:
+    table: list[list[str]] = []
     try:
+        for row in csv.reader(io.StringIO(text), dialect):
+            if any(c.strip() for c in row):
+                table.append(row)
+                if len(table) > limits.max_rows + 1:  # the header, then at most max_rows rows
+                    return [], _too_many_rows(limits)
+    except csv.Error as exc:  # a NUL byte, a field beyond csv.field_size_limit()
+        return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"CSV: {exc}")
+    return table, None
+
+
+def _table_from_xlsx(path: Path, limits: BatchLimits) -> tuple[list[list[str]], Problem | None]:
+    refused = safexml.check_ooxml(path, limits.ooxml())
+    if refused is not None and refused.reason == "not_zip":
+        return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=refused.detail)
+    if refused is not None:
+        return [], Problem.fail("INTAKE-CATALOGUE", f"xlsx_{refused.reason}", part=refused.part or "-",
+                                detail=refused.detail)
+    table: list[list[str]] = []
+    try:  # any error of a parser library over vendor input is a verdict, never a traceback
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"{type(exc).__name__}: {exc}")
-    try:
-        sheet = wb.worksheets[0]
-        rows = [
-            ["" if v is None else _cell_text(v) for v in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
-    finally:
-        wb.close()
-    return [r for r in rows if any(c.strip() for c in r)], None
+        try:
+            sheet = wb.worksheets[0]
+            for row in sheet.iter_rows(values_only=True):
+                cells = ["" if v is None else _cell_text(v) for v in row]
+                if any(c.strip() for c in cells):
+                    table.append(cells)
+                    if len(table) > limits.max_rows + 1:
+                        return [], _too_many_rows(limits)
+        finally:
+            wb.close()
+    except Exception as exc:
+        return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"{type(exc).__name__}: {str(exc)[:200]}")
+    return table, None
 
 
 def _cell_text(value: object) -> str:
@@ -157,13 +180,21 @@ def _duplicates(rows: Iterable[CatalogueRow]) -> list[Problem]:
     ]
 
 
-def read_catalogue(batch_dir: Path) -> CatalogueParse:
+def read_catalogue(batch_dir: Path, limits: BatchLimits | None = None) -> CatalogueParse:
+    limits = limits or BatchLimits()
     path, problems = find_catalogue(batch_dir)
     if path is None:
         return CatalogueParse(None, (), tuple(problems))
     reader = _table_from_xlsx if path.suffix.lower() == ".xlsx" else _table_from_csv
+    table: list[list[str]]
+    problem: Problem | None
     try:
-        table, problem = reader(path)
+        size = path.stat().st_size
+        if size > limits.max_catalogue_bytes:
+            table, problem = [], Problem.fail("INTAKE-CATALOGUE", "too_large", size=size,
+                                              limit=limits.max_catalogue_bytes)
+        else:
+            table, problem = reader(path, limits)
     except OSError as exc:
         table, problem = [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=str(exc))
     if problem is not None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
+from guidang import names
 from guidang.config import Settings
 from guidang.models import BatchStatus, ItemStatus
 from guidang.pipeline import steps
@@ -131,14 +133,43 @@ def _finish_batch(cat: Catalogue, outcome: BatchOutcome) -> None:
         cat.log(s, AGENT, "batch.finished", outcome.name, batch_id=outcome.batch_id, summary=outcome.summary)
 
 
-def keep_rejected(settings: Settings, profile: str, batch_label: str, item: steps.ItemWork) -> Path:
-    """Copy the delivered files byte for byte, plus whatever was produced, and the reasons."""
-    dest = settings.rejected_root / profile / batch_label / item.code
-    if dest.exists():
-        shutil.rmtree(dest)
-    (dest / "delivered").mkdir(parents=True)
+OWNER_MARKER = ".guidang-batch"  # in a kept folder: the id of the batch that made it (see keep_rejected)
+
+
+def _own_folder(root: Path, base: Path, name: str, batch_id: int) -> Path:
+    """A fresh folder ``base/name`` for this batch. A folder of that name made by this same batch (a
+    run interrupted after keeping the item) is replaced; anything else is left alone and the next
+    free ``name~N`` is used, so nothing guidang did not make in this batch is ever removed."""
+    for n in range(1, 10_000):
+        dest = names.child(base, name if n == 1 else f"{name}~{n}")
+        if os.path.lexists(dest):
+            marker = dest / OWNER_MARKER
+            if dest.is_symlink() or marker.is_symlink() or not marker.is_file() \
+                    or marker.read_text("utf-8", errors="replace").strip() != str(batch_id):
+                continue
+            names.remove_owned_tree(root, dest)
+        dest.mkdir()
+        (dest / OWNER_MARKER).write_text(f"{batch_id}\n", "utf-8")
+        return dest
+    raise FileExistsError(base / name)
+
+
+def keep_rejected(settings: Settings, profile: str, batch_label: str, item: steps.ItemWork,
+                  batch_id: int) -> Path:
+    """Copy the delivered files byte for byte, plus whatever was produced, and the reasons.
+
+    The folder is named after the 档号 when that is a safe name, else after its stand-in (the
+    档号 itself is in reasons.json); every path is proven to stay under the rejected area."""
+    root = settings.rejected_root
+    base = names.child(root, profile, batch_label)
+    base.mkdir(parents=True, exist_ok=True)
+    names.within(root, base)
+    folder = names.component_or_stand_in(item.code, names.ARCHIVAL_CODE_MAX_BYTES)
+    dest = _own_folder(root, base, folder, batch_id)
+    delivered = dest / "delivered"
+    delivered.mkdir()
     for page in item.item.pages:
-        target = dest / "delivered" / page.relpath
+        target = names.within(delivered, delivered / page.relpath)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(page.path, target)
     if item.package_dir is not None and item.package_dir.exists():
@@ -152,7 +183,7 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
-    intake = read_batch(batch_dir)
+    intake = read_batch(batch_dir, profile.limits)
     batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake)
     batch_results = tuple(p.result() for p in intake.batch_problems)
     common = dict(batch_id=batch_id, name=batch_dir.name, profile=profile_name, vendor=profile.vendor,
@@ -165,7 +196,7 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
         outcome = BatchOutcome(**common, status="failed", batch_results=batch_results,  # type: ignore[arg-type]
                                finished_at=dt.datetime.now(dt.UTC))
     else:
-        label = f"{batch_dir.name}-{delivery}" if delivery > 1 else batch_dir.name
+        label = names.batch_folder(batch_dir.name, delivery)
         items = _process_items(settings, cat, profile_name, batch_id, label, intake, received)
         outcome = BatchOutcome(**common, status="done", items=tuple(items),  # type: ignore[arg-type]
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC))
@@ -196,7 +227,7 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
             if object_id is not None:
                 outcome = work.outcome(ItemStatus.ACCEPTED, object_id=object_id)
             else:
-                where = keep_rejected(settings, profile_name, label, work)
+                where = keep_rejected(settings, profile_name, label, work, batch_id)
                 outcome = work.outcome(ItemStatus.REJECTED, rejected_path=str(where))
             _record_decision(cat, item_ids[work.code], outcome, stored)
             outcomes[work.code] = outcome

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from guidang import __version__
+from guidang import __version__, names
 from guidang.config import OcrOptions, Profile, Settings
 from guidang.errors import GuidangError, InputError
 from guidang.ingest.ocr import OcrPage, document_text
@@ -285,7 +285,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
     if failed_pages:
         return
     code = work.code
-    item_dir = work_root / "items" / code
+    item_dir = names.child(work_root, "items", code, max_bytes=names.ARCHIVAL_CODE_MAX_BYTES)
     item_dir.mkdir(parents=True, exist_ok=True)
     pdf_path = item_dir / f"{code}.pdf"
     row = work.item.row

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
+from guidang import names
 from guidang.fsutil import replace_file
 from guidang.pipeline.outcome import BatchOutcome
 
-_ENV = Environment(loader=PackageLoader("guidang.reports", "templates"), autoescape=select_autoescape())
+# every template here is HTML: escape always (select_autoescape() does not know the .html.j2 ending)
+_ENV = Environment(loader=PackageLoader("guidang.reports", "templates"), autoescape=True)
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "done": "处理完毕", "failed": "无法处理", "duplicate": "重复提交"}
 
@@ -18,8 +20,8 @@ STATUS_ZH = {"accepted": "接收", "rejected": "退回", "done": "处理完毕",
 
 
 def receipt_dir(outbox_root: Path, vendor_folder: str, outcome: BatchOutcome) -> Path:
-    suffix = f"-{outcome.delivery}" if outcome.delivery > 1 else ""
-    return outbox_root / vendor_folder / f"{outcome.name}{suffix}"
+    """The batch's folder in the outbox; the batch name is outside input (see :mod:`guidang.names`)."""
+    return names.child(outbox_root, vendor_folder, names.batch_folder(outcome.name, outcome.delivery))
 
 
 def write_receipt(folder: Path, outcome: BatchOutcome) -> tuple[Path, Path]:

@@ -59,6 +59,7 @@ from ocfl.validator import Validator
 
 from guidang.errors import InputError, StorageError
 from guidang.fsutil import fsync_dir, replace_file, write_new
+from guidang.names import within
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +292,8 @@ class OcflStore:
     # -- lookup --------------------------------------------------------------------------------
 
     def object_path(self, code: object) -> Path:
-        return self.root / identifier_to_path(str(code), self.separator)
+        """The object's folder; the 档号 is outside input, so the path is proven to stay in the store."""
+        return within(self.root, self.root / identifier_to_path(str(code), self.separator))
 
     def exists(self, code: object) -> bool:
         return (self.object_path(code) / f"0=ocfl_object_{SPEC_VERSION}").is_file()

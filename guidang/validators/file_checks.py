@@ -11,6 +11,7 @@ from pathlib import Path
 from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
+from guidang import safexml
 from guidang.validators.dat70_options import Dat70Options
 from guidang.validators.formats import extension_fits, identify
 from guidang.validators.registry import REGISTRY, check
@@ -95,7 +96,7 @@ def ofd_structure(s: FileSubject) -> Iterator[Finding]:
             for info in infos:
                 if info.filename.lower().endswith(".xml") and not info.flag_bits & 0x1:
                     try:
-                        etree.fromstring(z.read(info), etree.XMLParser(resolve_entities=False, no_network=True))
+                        etree.fromstring(z.read(info), safexml.parser())
                     except etree.XMLSyntaxError as exc:
                         yield Finding(
                             Status.FAIL,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import CheckResult, Report, Status
@@ -90,7 +90,7 @@ def _groups(report: Report) -> list[_Group]:
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("guidang.validators", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
+        autoescape=True,  # HTML only: escape always
         trim_blocks=True,
         lstrip_blocks=True,
     )

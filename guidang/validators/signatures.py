@@ -27,6 +27,8 @@ from pathlib import Path
 import pikepdf
 from lxml import etree
 
+from guidang import safexml
+
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
 DIGEST_OIDS = {
@@ -267,8 +269,7 @@ def _local(tag: object) -> str:
 
 
 def _xml(z: zipfile.ZipFile, name: str) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    return etree.fromstring(z.read(name), parser)
+    return etree.fromstring(z.read(name), safexml.parser())
 
 
 def _resolve(base_dir: str, ref: str) -> str:

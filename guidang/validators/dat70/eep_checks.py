@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from guidang import safexml
 from guidang.validators.dat70.subject import Dat70Subject, ev
 from guidang.validators.registry import check
 from guidang.validators.result import Finding, Status
@@ -44,7 +45,7 @@ def eep_schema_valid(s: Dat70Subject) -> Iterator[Finding]:
     yield from _none(s)
     for shown, path in eep_files(s):
         try:
-            doc = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+            doc = etree.parse(str(path), safexml.parser(huge=True))
         except (etree.XMLSyntaxError, OSError) as exc:
             yield Finding(Status.FAIL, "unreadable", {"file": shown, "detail": str(exc)}, ev(shown, found=str(exc)))
             continue

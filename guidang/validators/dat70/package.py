@@ -9,16 +9,17 @@ that need it report it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from lxml import etree
 
+from guidang import safexml
 from guidang.packaging import aip
 from guidang.packaging.fixity import ALGORITHMS
+from guidang.packaging.manifest import ManifestError, ManifestParse
+from guidang.packaging.manifest import parse_manifest as parse_bytes
 
 MANIFESTS = {a: aip.manifest_name(a) for a in ALGORITHMS}
 TAG_MANIFESTS = {a: aip.tagmanifest_name(a) for a in ALGORITHMS}
@@ -29,37 +30,16 @@ CHECKS_JSON = aip.CHECKS_JSON
 WRITTEN_AFTER_CHECKS = frozenset({CHECKS_JSON})
 
 
-@dataclass(frozen=True)
-class ManifestLine:
-    digest: str
-    relpath: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Manifest:
-    algorithm: str
-    entries: tuple[ManifestLine, ...]
-    errors: tuple[str, ...]  # malformed lines, as "line N: text"
-
-    def as_dict(self) -> dict[str, str]:
-        return {e.relpath: e.digest for e in self.entries}
+Manifest = ManifestParse  # a package's manifest as the checks see it (strict BagIt grammar)
 
 
 def parse_manifest(path: Path, algorithm: str) -> Manifest:
-    entries: list[ManifestLine] = []
-    errors: list[str] = []
-    text = path.read_text("utf-8", errors="replace")
-    width = hashlib.new(algorithm).digest_size * 2
-    for n, raw in enumerate(text.splitlines(), 1):
-        if not raw.strip():
-            continue
-        digest, sep, relpath = raw.partition("  ")
-        if not sep or len(digest) != width or any(c not in "0123456789abcdefABCDEF" for c in digest):
-            errors.append(f"line {n}: {raw[:120]}")
-            continue
-        entries.append(ManifestLine(digest.lower(), aip.decode_path(relpath), n))
-    return Manifest(algorithm, tuple(entries), tuple(errors))
+    """A package's manifest, strictly (:mod:`guidang.packaging.manifest`); unreadable: one error."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return ManifestParse(algorithm, (), (ManifestError(0, "malformed", str(exc)),))
+    return parse_bytes(data, algorithm, strict=True)
 
 
 def local(tag: object) -> str:
@@ -152,8 +132,7 @@ class PackageView:
         if not p.is_file():
             return None, f"{METADATA} missing"
         try:
-            parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-            return etree.parse(str(p), parser).getroot(), None
+            return etree.parse(str(p), safexml.parser()).getroot(), None
         except (etree.XMLSyntaxError, OSError) as exc:
             return None, str(exc)
 

@@ -1,0 +1,84 @@
+"""Everything a reader opens is escaped: every HTML template of the package, and every CSV cell."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from markup import injected_markup
+
+import guidang
+from guidang import csvout
+from guidang.models import ItemStatus
+from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
+from guidang.reports.receipt import write_receipt
+from guidang.validators.cli_check import to_csv
+from guidang.validators.report_html import CheckedSubject, render_html
+from guidang.validators.result import CheckResult, Evidence, Report, Status
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)><a href='javascript:alert(3)'>x</a>"
+PACKAGE = Path(guidang.__file__).parent
+
+
+def hostile_result() -> CheckResult:
+    return CheckResult(check_id="INTAKE-ROW", status=Status.FAIL, message_zh=HOSTILE, message_en=HOSTILE,
+                       evidence=(Evidence(file=HOSTILE, field=HOSTILE, expected=HOSTILE, found=HOSTILE),))
+
+
+def render_receipt(tmp_path: Path) -> str:
+    item = ItemOutcome(code=HOSTILE, title=HOSTILE, status=ItemStatus.REJECTED, results=(hostile_result(),),
+                       rejected_path=HOSTILE, pages=1, bytes=1)
+    outcome = BatchOutcome(batch_id=1, name=HOSTILE, profile=HOSTILE, vendor=HOSTILE, delivery=1,
+                           content_digest=HOSTILE, status="done", source=HOSTILE, items=(item,),
+                           batch_results=(hostile_result(),))
+    _, html = write_receipt(tmp_path, outcome)
+    return html.read_text("utf-8")
+
+
+def render_report(tmp_path: Path) -> str:
+    subject = CheckedSubject(path=HOSTILE, kind=HOSTILE, report=Report((hostile_result(),)), stage=HOSTILE,
+                             error=HOSTILE)
+    return render_html([subject], title=HOSTILE)
+
+
+# every template in the package, with the function that renders it with hostile values
+RENDERERS: dict[str, Callable[[Path], str]] = {
+    "reports/templates/receipt.html.j2": render_receipt,
+    "validators/templates/report.html.j2": render_report,
+}
+
+
+def test_every_template_has_a_hostile_rendering() -> None:
+    found = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*") if p.suffix in (".j2", ".jinja", ".jinja2")
+             or p.name.endswith((".html", ".htm"))}
+    assert found == set(RENDERERS), "a template was added or removed: render it with hostile values here"
+
+
+@pytest.mark.parametrize("template", sorted(RENDERERS))
+def test_templates_escape_hostile_values(template: str, tmp_path: Path) -> None:
+    html = RENDERERS[template](tmp_path)
+    assert not injected_markup(html), template
+    assert "&lt;script&gt;" in html  # the value is shown, as text
+
+
+@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(cell: str) -> None:
+    assert csvout.neutralise(cell) == "'" + cell
+    back = list(csv.reader(io.StringIO(csvout.to_csv(["h"], [[cell]]))))
+    assert back == [["h"], ["'" + cell]]
+
+
+@pytest.mark.parametrize("cell", ["档号", "a=b", "", "1.5", None])
+def test_csv_plain_cells_are_unchanged(cell: str | None) -> None:
+    assert csvout.neutralise(cell) == ("" if cell is None else cell)
+
+
+def test_check_csv_output_neutralises_vendor_values() -> None:
+    result = CheckResult(check_id="GD-1-1", status=Status.FAIL, message_zh="=cmd|' /c calc'!A0",
+                         message_en="@x", evidence=(Evidence(file="=HYPERLINK(\"http://evil\")"),))
+    rows = list(csv.reader(io.StringIO(to_csv([CheckedSubject("+p", "文件", Report((result,)))]))))
+    cells = [c for row in rows[1:] for c in row]
+    assert not any(c.startswith(csvout.FORMULA_STARTS) for c in cells), cells
