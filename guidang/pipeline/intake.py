@@ -1,22 +1,28 @@
 """Intake of a delivered batch: list it safely, read its catalogue, digest every file once,
-verify the vendor's manifest, and assemble the items (件) with their page files.
+verify the vendor's manifest, check every row's metadata, and assemble the items (件) with
+their page files.
 
 Nothing here modifies the batch. Problems are collected, never raised: a batch that
-cannot be processed at all is one whose catalogue yields no rows.
+cannot be processed at all is one whose catalogue yields no rows. Every catalogue row and
+every delivered folder is one :class:`Unit`, which gets exactly one verdict (docs/verdicts.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from guidang.models import CatalogueRow, Item, PageFile
+from guidang.packaging.archival_code import ArchivalCodeRule, get_rule
 from guidang.packaging.fixity import digest_file
-from guidang.pipeline.catalogue_file import CATALOGUE_NAMES, CatalogueParse, read_catalogue
+from guidang.pipeline.catalogue_file import CATALOGUE_NAMES, CatalogueParse, read_catalogue, unsafe_root_file
 from guidang.pipeline.listing import Entry, Listing, list_tree
 from guidang.pipeline.problems import Problem
+from guidang.pipeline.row_checks import row_problems
+from guidang.validators.dat70_options import Dat70Options
 
 MARKERS = frozenset({"READY", "truth.json"} | set(CATALOGUE_NAMES))
 MANIFESTS = {"manifest-sha256.txt": "sha256", "manifest-sm3.txt": "sm3"}
@@ -56,27 +62,67 @@ def describe_content(head: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class IntakePolicy:
+    """What intake checks rows against: the profile's 档号 rule, the DA/T 70 options, and whether
+    the deployment is accredited for classified records (``classified_system``)."""
+
+    rule: ArchivalCodeRule = field(default_factory=lambda: get_rule("dat22"))
+    dat70: Dat70Options = field(default_factory=Dat70Options)
+    classified_system: bool = False
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One delivered thing that gets one verdict: a catalogue row, or a folder no row names.
+
+    ``code`` is the 档号 (the folder's name for a folder without a row; "" for a row without
+    档号); ``item`` is the item processed for that code, shared by every row of a repeated 档号."""
+
+    code: str
+    row: CatalogueRow | None
+    folder: str | None
+
+
+@dataclass(frozen=True)
 class BatchIntake:
     root: Path
     listing: Listing
     catalogue: CatalogueParse
-    items: tuple[Item, ...]
+    items: tuple[Item, ...]  # one per distinct 档号 or extra folder: what the steps process
     problems: tuple[Problem, ...]
     content_digest: str
     total_bytes: int
+    units: tuple[Unit, ...] = ()  # every row, then every folder without a row: one verdict each
+
+    @property
+    def stopping(self) -> list[Problem]:
+        """The problems that reject every item of the batch (see Problem.stops_batch)."""
+        return [p for p in self.all_problems if p.stops_batch]
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return list(self.catalogue.problems) + list(self.problems)
 
     def problems_of(self, code: str) -> list[Problem]:
-        return [p for p in self.problems if p.item_code == code]
+        """An item's own problems, and those that stop the whole batch."""
+        return [p for p in self.all_problems if p.item_code == code and code] + self.stopping
+
+    def problems_of_row(self, row: int) -> list[Problem]:
+        """The problems of a row that names no 档号, and those that stop the whole batch."""
+        return [p for p in self.all_problems if p.row == row and not p.item_code] + self.stopping
 
     @property
     def batch_problems(self) -> list[Problem]:
-        return [p for p in self.problems if p.item_code is None] + list(self.catalogue.problems)
+        return [p for p in self.all_problems if p.item_code is None and p.row is None]
 
 
 def _read_manifest(path: Path, name: str) -> tuple[dict[str, str], list[Problem]]:
     entries: dict[str, str] = {}
     problems: list[Problem] = []
-    for n, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), start=1):
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)  # checked by lstat before; a link swapped in fails here
+    with os.fdopen(fd, "rb") as fh:
+        text = fh.read().decode("utf-8", errors="replace")
+    for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.strip().split(maxsplit=1)
@@ -96,7 +142,12 @@ def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -
     problems: list[Problem] = []
     for name, algorithm in MANIFESTS.items():
         path = root / name
-        if not path.is_file():
+        try:
+            unsafe = unsafe_root_file("INTAKE-MANIFEST", name, os.lstat(path))
+        except FileNotFoundError:
+            continue
+        if unsafe is not None:
+            problems.append(unsafe)
             continue
         entries, malformed = _read_manifest(path, name)
         problems += malformed
@@ -120,31 +171,53 @@ def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -
 
 
 def _unsafe_problems(listing: Listing, codes: set[str]) -> list[Problem]:
+    """Unsafe entries: inside an item's folder they reject that item, elsewhere the batch. The
+    catalogue and the manifests are left to their own checks (reported once, by name)."""
     return [
         Problem.fail("INTAKE-UNSAFE", u.kind, _owner(u.relpath, codes), file=u.relpath, detail=u.detail)
         if u.kind != "undecodable"
         else Problem.warn("INTAKE-UNSAFE", u.kind, _owner(u.relpath, codes), file=u.relpath, detail=u.detail)
         for u in listing.unsafe
+        if u.relpath not in CATALOGUE_NAMES and u.relpath not in MANIFESTS
     ]
 
 
+def top_folders(listing: Listing) -> list[str]:
+    return [d.relpath for d in listing.dirs if "/" not in d.relpath]
+
+
 def _assemble_items(
-    root: Path, listing: Listing, rows: Iterable[CatalogueRow], pages: dict[str, PageFile]
-) -> tuple[list[Item], list[Problem]]:
-    items: list[Item] = []
+    root: Path, listing: Listing, catalogue: CatalogueParse, pages: dict[str, PageFile]
+) -> tuple[list[Item], list[Unit], list[Problem]]:
+    """One item per distinct 档号 (its first row) and per folder without a row; one unit per row and
+    per folder without a row."""
+    items: dict[str, Item] = {}
+    units: list[Unit] = []
     problems: list[Problem] = []
-    folders = {d.relpath for d in listing.dirs if "/" not in d.relpath}
-    for row in rows:
+    folders = top_folders(listing)
+    for row in catalogue.rows:
         code = row.archival_code
+        units.append(Unit(code, row, code if code in folders else None))
+        if not code or code in items:
+            continue  # a row without 档号 (its problems say so), or a repeated 档号 (INTAKE-ROW)
         if code not in folders:
             problems.append(Problem.fail("INTAKE-FOLDER", "missing", code, code=code))
-            items.append(Item(row=row, folder=None))
+            items[code] = Item(row=row, folder=None)
             continue
         item_pages = [pages[e.relpath] for e in listing.under(code) if e.relpath in pages]
         if not item_pages:
             problems.append(Problem.fail("INTAKE-FOLDER", "empty", code, code=code))
-        items.append(Item(row=row, folder=root / code, pages=item_pages))
-    return items, problems
+        items[code] = Item(row=row, folder=root / code, pages=item_pages)
+    for folder in folders:
+        if folder in items:
+            continue
+        # a folder no row names: its own verdict, its files kept as delivered (row 0: no catalogue row)
+        key = "extra" if catalogue.usable else "no_row"
+        problems.append(Problem.fail("INTAKE-FOLDER", key, folder, folder=folder))
+        units.append(Unit(folder, None, folder))
+        items[folder] = Item(row=CatalogueRow(row=0, archival_code=folder, title=""), folder=root / folder,
+                             pages=[pages[e.relpath] for e in listing.under(folder) if e.relpath in pages])
+    return list(items.values()), units, problems
 
 
 def _classify_files(
@@ -165,8 +238,6 @@ def _classify_files(
                 problems.append(Problem.warn("INTAKE-FOLDER", "stray_file", file=entry.relpath))
             continue
         owner = _owner(entry.relpath, codes)
-        if owner is None:
-            continue  # files of an extra folder: reported once per folder
         with entry.path.open("rb") as fh:
             head = fh.read(16)
         if sniff_image(head) is None:
@@ -190,18 +261,20 @@ def content_digest(files: Iterable[PageFile]) -> str:
     return h.hexdigest()
 
 
-def read_batch(root: Path) -> BatchIntake:
+def read_batch(root: Path, policy: IntakePolicy | None = None) -> BatchIntake:
+    policy = policy or IntakePolicy()
     listing = list_tree(root)
     catalogue = read_catalogue(root)
-    codes = {r.archival_code for r in catalogue.rows}
+    # every top folder owns its files: those a row names, and those no row names (their own verdict)
+    codes = {r.archival_code for r in catalogue.rows if r.archival_code} | set(top_folders(listing))
     digested, pages, problems, total = _classify_files(listing, codes)
     problems += _unsafe_problems(listing, codes)
-    items, item_problems = _assemble_items(root, listing, catalogue.rows, pages)
+    items, units, item_problems = _assemble_items(root, listing, catalogue, pages)
     problems += item_problems
     problems += _verify_manifests(root, digested, codes)
-    for d in listing.dirs:
-        if "/" not in d.relpath and d.relpath not in codes and catalogue.usable:
-            problems.append(Problem.warn("INTAKE-FOLDER", "extra", folder=d.relpath))
+    name = catalogue.path.name if catalogue.path else ""
+    for row in catalogue.rows:
+        problems += row_problems(row, name, policy.rule, policy.dat70, classified_system=policy.classified_system)
     return BatchIntake(
         root=root,
         listing=listing,
@@ -210,4 +283,5 @@ def read_batch(root: Path) -> BatchIntake:
         problems=tuple(problems),
         content_digest=content_digest(digested.values()),
         total_bytes=total,
+        units=tuple(units),
     )
