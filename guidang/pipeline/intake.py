@@ -138,7 +138,9 @@ def _owner(relpath: str, codes: set[str]) -> str | None:
     return first if first in codes else None
 
 
-def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -> list[Problem]:
+def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str], refused: set[str]) -> list[Problem]:
+    """The vendor's manifests against the files digested; an entry for a refused path (a link, a
+    FIFO: reported by its own check) is not called missing."""
     problems: list[Problem] = []
     for name, algorithm in MANIFESTS.items():
         path = root / name
@@ -154,6 +156,8 @@ def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -
         for rel, expected in entries.items():
             page = files.get(rel)
             owner = _owner(rel, codes)
+            if page is None and rel in refused:
+                continue
             if page is None:
                 problems.append(Problem.fail("INTAKE-MANIFEST", "listed_missing", owner, file=rel))
                 continue
@@ -205,15 +209,16 @@ def _assemble_items(
             items[code] = Item(row=row, folder=None)
             continue
         item_pages = [pages[e.relpath] for e in listing.under(code) if e.relpath in pages]
-        if not item_pages:
+        if not item_pages and not any(u.relpath.startswith(f"{code}/") for u in listing.unsafe):
             problems.append(Problem.fail("INTAKE-FOLDER", "empty", code, code=code))
         items[code] = Item(row=row, folder=root / code, pages=item_pages)
     for folder in folders:
         if folder in items:
             continue
-        # a folder no row names: its own verdict, its files kept as delivered (row 0: no catalogue row)
-        key = "extra" if catalogue.usable else "no_row"
-        problems.append(Problem.fail("INTAKE-FOLDER", key, folder, folder=folder))
+        # a folder no row names: its own verdict, its files kept as delivered (row 0: no catalogue row);
+        # with no readable catalogue the catalogue's problem (which stops the batch) is the reason
+        if catalogue.usable:
+            problems.append(Problem.fail("INTAKE-FOLDER", "extra", folder, folder=folder))
         units.append(Unit(folder, None, folder))
         items[folder] = Item(row=CatalogueRow(row=0, archival_code=folder, title=""), folder=root / folder,
                              pages=[pages[e.relpath] for e in listing.under(folder) if e.relpath in pages])
@@ -271,7 +276,8 @@ def read_batch(root: Path, policy: IntakePolicy | None = None) -> BatchIntake:
     problems += _unsafe_problems(listing, codes)
     items, units, item_problems = _assemble_items(root, listing, catalogue, pages)
     problems += item_problems
-    problems += _verify_manifests(root, digested, codes)
+    refused = {u.relpath for u in listing.unsafe if u.kind != "undecodable"} | set(CATALOGUE_NAMES)
+    problems += _verify_manifests(root, digested, codes, refused - digested.keys())
     name = catalogue.path.name if catalogue.path else ""
     for row in catalogue.rows:
         problems += row_problems(row, name, policy.rule, policy.dat70, classified_system=policy.classified_system)

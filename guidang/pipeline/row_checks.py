@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from guidang.models import CatalogueRow
-from guidang.packaging.archival_code import ArchivalCodeRule
+from guidang.packaging.archival_code import ArchivalCodeRule, parse
 from guidang.pipeline.problems import Problem
 from guidang.validators.dat70.authenticity import (
     Value,
@@ -20,6 +20,7 @@ from guidang.validators.dat70.authenticity import (
     format_findings,
     length_findings,
     plausibility_findings,
+    retention_part_findings,
 )
 from guidang.validators.dat70_options import Dat70Options
 from guidang.validators.result import Finding
@@ -49,6 +50,15 @@ def classified_level(row: CatalogueRow) -> str | None:
     return next((level for level in CLASSIFIED_LEVELS if value.startswith(level)), None)
 
 
+def _code_and_parts(row: CatalogueRow, rule: ArchivalCodeRule, catalogue: str) -> Iterator[Finding]:
+    """1-7 on a row: its 档号 under the rule, then the 档号's retention part against the row's 保管期限."""
+    issues = list(code_findings(row.archival_code, rule, catalogue))
+    yield from issues
+    if not issues:
+        parsed = parse(row.archival_code, rule)
+        yield from retention_part_findings(row.archival_code, parsed, row.retention, catalogue)
+
+
 def row_problems(row: CatalogueRow, catalogue: str, rule: ArchivalCodeRule, options: Dat70Options,
                  *, classified_system: bool) -> list[Problem]:
     """The problems of one row's metadata; ``catalogue`` is the file's name (the evidence)."""
@@ -68,7 +78,7 @@ def row_problems(row: CatalogueRow, catalogue: str, rule: ArchivalCodeRule, opti
         ("1-6", character_findings(values, options)),
     ]
     if row.archival_code:  # an empty one is 2-4's (INTAKE-ROW value_missing)
-        found.append(("1-7", code_findings(row.archival_code, rule, catalogue)))
+        found.append(("1-7", _code_and_parts(row, rule, catalogue)))
     for item, findings in found:
         problems += [Problem(item, f, code, row.row, Stage.GD) for f in findings]
     return problems

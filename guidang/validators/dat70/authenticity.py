@@ -209,19 +209,21 @@ def metadata_domain(s: Dat70Subject) -> Iterator[Finding]:
 
 
 def domain_findings(values: Iterable[Value], options: Dat70Options) -> Iterator[Finding]:
-    """1-4 on any metadata values."""
+    """1-4 on any metadata values. 保管期限's domain is closed: the periods the deployment accepts at all
+    (``dat70.retention_periods``, its 保管期限表); other open domains warn on a local term."""
     domains = default_domains().domains
-    periods = set(options.retention_periods)
+    periods = list(options.retention_periods)
     for v in values:
         domain = domains.get(v.element)
         if domain is None or not v.text:
             continue
         if v.element == "保管期限" and v.text in periods:
             continue
-        if v.text in domain.values:
+        if v.element != "保管期限" and v.text in domain.values:
             continue
-        allowed = "、".join(domain.values)
-        status, key = (FAIL, "outside_closed") if domain.closed else (WARN, "outside_open")
+        allowed = "、".join(periods if v.element == "保管期限" else domain.values)
+        closed = domain.closed or v.element == "保管期限"
+        status, key = (FAIL, "outside_closed") if closed else (WARN, "outside_open")
         yield Finding(
             status,
             key,
@@ -385,7 +387,13 @@ def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
                 {"code": code, "part": part, "in_code": in_code, "element": element, "in_metadata": found},
                 ev(METADATA, element, in_code, found),
             )
-    retention = s.package.text_of("保管期限")
+    yield from retention_part_findings(code, parsed, s.package.text_of("保管期限"), METADATA)
+
+
+def retention_part_findings(
+    code: str, parsed: acode.ArchivalCode, retention: str | None, where: str
+) -> Iterator[Finding]:
+    """1-7: the 保管期限 recorded beside a 档号 against the 档号's own retention part (an unknown term is 1-4's)."""
     if parsed.retention and retention and retention_code(retention) not in (parsed.retention, None):
         yield Finding(
             FAIL,
@@ -397,7 +405,7 @@ def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
                 "element": "保管期限",
                 "in_metadata": retention,
             },
-            ev(METADATA, "保管期限", parsed.retention, retention),
+            ev(where, "保管期限", parsed.retention, retention),
         )
 
 
