@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from guidang.pipeline.outcome import BatchOutcome
-from guidang.reports.receipt import STATUS_ZH
+from guidang.reports.receipt import ITEM_STATUS_ZH, STATUS_ZH
 
 
 def print_outcome(outcome: BatchOutcome) -> None:
@@ -21,6 +21,6 @@ def print_outcome(outcome: BatchOutcome) -> None:
         where = item.object_id or item.rejected_path or ""
         failed = f" [{', '.join(item.failed_checks)}]" if item.failed_checks else ""
         name = item.code or f"（第 {item.row} 行，无档号 / row {item.row}, no 档号）"
-        click.echo(f"  {mark} {name} {STATUS_ZH.get(str(item.status), item.status)}{failed} {where}")
+        click.echo(f"  {mark} {name} {ITEM_STATUS_ZH.get(str(item.status), item.status)}{failed} {where}")
     for path in outcome.receipt_paths:
         click.echo(f"  回执 receipt: {path}")
