@@ -87,7 +87,8 @@ def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored:
         assert item is not None
         item.status = outcome.status
         item.failed_checks = outcome.failed_checks
-        item.object_id = outcome.object_id
+        # an item archived before names that object in its outcome; its own row does not hold it
+        item.object_id = None if outcome.status is ItemStatus.DUPLICATE else outcome.object_id
         item.rejected_path = outcome.rejected_path
         item.files = [f for f in item.files if f.role == "master"] + [  # a resumed item: replaced, not added
             FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
@@ -96,7 +97,8 @@ def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored:
         item.duplicate_of = outcome.duplicate_of.item_id if outcome.duplicate_of else None
         item.decisions.append(DecisionRow(status=outcome.status, failed_checks=outcome.failed_checks,
                                           reason="automatic checks", agent=AGENT))
-        action = "item.accepted" if outcome.status is ItemStatus.ACCEPTED else "item.rejected"
+        action = {ItemStatus.ACCEPTED: "item.accepted", ItemStatus.DUPLICATE: "item.archived_before"}.get(
+            outcome.status, "item.rejected")
         cat.log(s, AGENT, action, outcome.code, batch_id=item.batch_id, object=outcome.object_id,
                 failed=outcome.failed_checks)
 
@@ -108,10 +110,17 @@ def _decided_items(cat: Catalogue, batch_id: int) -> dict[str, ItemOutcome]:
         batch = s.get(BatchRow, batch_id)
         decided = (ItemStatus.ACCEPTED, ItemStatus.REJECTED, ItemStatus.DUPLICATE)
         rows = [i for i in batch.items if i.status in decided] if batch else []
+        links = {i.id: _link(s.get(ItemRow, i.duplicate_of)) for i in rows if i.duplicate_of is not None}
         return {i.archival_code: ItemOutcome(
             code=i.archival_code, title=i.title, status=ItemStatus(i.status),
-            results=tuple(_recorded_result(r) for r in i.results), object_id=i.object_id,
+            results=tuple(_recorded_result(r) for r in i.results),
+            object_id=links[i.id].object_id if i.id in links else i.object_id, duplicate_of=links.get(i.id),
             rejected_path=i.rejected_path, pages=i.page_count, bytes=i.byte_count) for i in rows}
+
+
+def _link(item: ItemRow | None) -> Link:
+    assert item is not None  # a foreign key
+    return Link(item.id, item.batch_id, item.batch.name, item.status, item.object_id)
 
 
 def _recorded_result(row: CheckResultRow) -> CheckResult:
@@ -208,7 +217,7 @@ def _redelivery(cat: Catalogue, profile: str, batch_id: int,
             earlier = cat.latest_item(s, profile, item.archival_code, batch_id)
             if earlier is None:
                 continue
-            link = Link(earlier.id, earlier.batch_id, earlier.batch.name, earlier.status, earlier.object_id)
+            link = _link(earlier)
             if earlier.status == ItemStatus.REJECTED:
                 links[item.archival_code] = ("supersedes", link)
                 continue

@@ -199,11 +199,12 @@ class Catalogue:
         return session.scalars(stmt).first()
 
     def latest_item(self, session: Session, profile: str, archival_code: str, before_batch: int) -> ItemRow | None:
-        """The most recent decided item with this 档号 in an earlier batch of the profile."""
+        """The most recent item with this 档号 accepted or rejected in an earlier batch of the profile
+        (an item recognised as archived before is not one: its archived item is)."""
         stmt = (select(ItemRow).join(BatchRow, ItemRow.batch_id == BatchRow.id)
                 .where(BatchRow.profile == profile, ItemRow.archival_code == archival_code,
                        ItemRow.batch_id < before_batch,
-                       ItemRow.status.in_([ItemStatus.ACCEPTED, ItemStatus.REJECTED, ItemStatus.DUPLICATE]))
+                       ItemRow.status.in_([ItemStatus.ACCEPTED, ItemStatus.REJECTED]))
                 .order_by(ItemRow.id.desc()))
         return session.scalars(stmt).first()
 
