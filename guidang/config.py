@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home)
     database_url: str = ""  # default: sqlite:///<home>/catalogue.db
     language: str = Field("zh", pattern=r"^(zh|en)$")
+    # true only on a system accredited for state secrets (涉密信息系统): else rows whose 密级 is
+    # 秘密, 机密 or 绝密 are refused at intake (docs/verdicts.md)
+    classified_system: bool = False
     ocr: OcrOptions = OcrOptions()
     pdfa: PdfaOptions = PdfaOptions()
     clamav: ClamavOptions = ClamavOptions()

@@ -15,6 +15,10 @@ DEFAULT_CONFIG = """\
 # 界面与回执语言（zh 或 en；回执总是同时包含两种语言）/ language of messages (zh or en)
 language = "zh"
 
+# 本系统是否为涉密信息系统：为 false 时，密级为秘密、机密、绝密的条目在接收时即被拒收
+# / true only on a system accredited for classified records; else 秘密/机密/绝密 rows are refused
+classified_system = false
+
 # 编目数据库；留空则使用工作目录下的 SQLite 文件 catalogue.db
 # catalogue database URL; empty = SQLite file catalogue.db in the working home
 database_url = ""

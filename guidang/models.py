@@ -19,6 +19,7 @@ class ItemStatus(StrEnum):
     PROCESSING = "processing"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    DUPLICATE = "duplicate"  # the same 档号 and content as an archived item: not archived twice
 
 
 class BatchStatus(StrEnum):

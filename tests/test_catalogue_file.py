@@ -77,7 +77,9 @@ def test_row_problems(tmp_path: Path) -> None:
     assert sorted(check_ids(parse)) == [
         ("INTAKE-ROW", "duplicate_code"), ("INTAKE-ROW", "not_integer"), ("INTAKE-ROW", "value_missing"),
     ]
-    assert {r.archival_code for r in parse.rows} == {"Z109-WS·2023-Y-BGS-0001", "Z109-WS·2023-Y-BGS-0004"}
+    # every row is kept (each gets its own verdict), an empty 档号 as ""
+    assert [(r.row, r.archival_code) for r in parse.rows] == [
+        (1, "Z109-WS·2023-Y-BGS-0001"), (2, ""), (3, "Z109-WS·2023-Y-BGS-0001"), (4, "Z109-WS·2023-Y-BGS-0004")]
 
 
 def test_xlsx(tmp_path: Path) -> None:

@@ -130,7 +130,10 @@ def test_missing_column_is_a_batch_error(home: Settings, small_batch: BatchTruth
     bad.drop_catalogue_column(small_batch.batch_dir, "题名")
     code, out = ingest_json(small_batch.batch_dir)
     assert code == 0
-    assert out["batch"]["status"] == "failed" and out["items"] == []  # type: ignore[index]
+    assert out["batch"]["status"] == "failed"  # type: ignore[index]
+    # every delivered folder is still decided: returned with the catalogue's problem (docs/verdicts.md)
+    assert [(i["folder"], i["status"], i["failed_checks"]) for i in out["items"]] == [  # type: ignore[attr-defined]
+        (t.archival_code, "rejected", ["GD-2-3", "INTAKE-CATALOGUE"]) for t in small_batch.items]
     problem = out["batch"]["problems"][0]  # type: ignore[index]
     assert problem["check"] == "INTAKE-CATALOGUE" and "题名" in problem["message_zh"]
 
@@ -149,7 +152,8 @@ def test_missing_folder_and_non_image_are_item_errors(home: Settings, small_batc
     code, out = ingest_json(small_batch.batch_dir)
     assert code == 0
     items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
-    assert items[first]["status"] == "rejected" and items[first]["failed_checks"] == ["INTAKE-FOLDER"]
+    assert items[first]["status"] == "rejected"
+    assert items[first]["failed_checks"] == ["GD-2-1", "GD-2-11", "INTAKE-FOLDER"]  # with the DA/T 70 items
     assert items[second]["status"] == "rejected" and "INTAKE-FILE-TYPE" in items[second]["failed_checks"]
     message = next(p for p in items[second]["problems"] if p["check"] == "INTAKE-FILE-TYPE")
     assert "notes.docx" in message["message_zh"] and "ZIP" in message["message_zh"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import load_workbook
-from pydantic import ValidationError
 
 from guidang import safexml
 from guidang.models import CatalogueRow
@@ -61,13 +62,37 @@ class CatalogueParse:
 
 
 def find_catalogue(batch_dir: Path) -> tuple[Path | None, list[Problem]]:
-    found = [batch_dir / n for n in CATALOGUE_NAMES if (batch_dir / n).is_file()]
+    """The batch's one catalogue file. A link (symbolic, or a file with other names) or anything
+    but a regular file is never opened: it is a problem that stops the whole batch."""
+    found: list[Path] = []
+    for name in CATALOGUE_NAMES:
+        try:
+            st = os.lstat(batch_dir / name)
+        except OSError:
+            continue
+        found.append(batch_dir / name)
+        problem = unsafe_root_file("INTAKE-CATALOGUE", name, st)
+        if problem is not None:
+            return None, [problem]
     if not found:
         return None, [Problem.fail("INTAKE-CATALOGUE", "missing")]
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         return None, [Problem.fail("INTAKE-CATALOGUE", "several", files=names)]
     return found[0], []
+
+
+def unsafe_root_file(check_id: str, name: str, st: os.stat_result) -> Problem | None:
+    """The problem with a file guidang itself reads at the batch root (catalogue, manifest), if any."""
+    if stat.S_ISLNK(st.st_mode):
+        return Problem.fail(check_id, "linked", file=name, detail="符号链接", detail_en="symbolic link")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "文件夹 folder" if stat.S_ISDIR(st.st_mode) else "特殊文件 special file"
+        return Problem.fail(check_id, "not_regular", file=name, detail=kind)
+    if st.st_nlink > 1:
+        return Problem.fail(check_id, "linked", file=name, detail=f"硬链接（另有 {st.st_nlink - 1} 个名称）",
+                            detail_en=f"hard link (with {st.st_nlink - 1} other names)")
+    return None
 
 
 def decode_text(raw: bytes) -> tuple[str | None, Problem | None]:
@@ -152,19 +177,14 @@ def _rows_to_models(table: Sequence[Sequence[str]]) -> tuple[list[CatalogueRow],
     for n, raw in enumerate(table[1:], start=1):
         values = {attr: raw[i].strip() for i, attr in mapping.items() if i < len(raw) and raw[i].strip()}
         code = values.get("archival_code")
-        bad = [COLUMNS[a][0] for a in REQUIRED if not values.get(a)]
-        for column in bad:
+        for column in (COLUMNS[a][0] for a in REQUIRED if not values.get(a)):
             problems.append(Problem.fail("INTAKE-ROW", "value_missing", code, row=n, column=column))
-        if bad:
-            continue
         pages = values.get("page_count")
         if pages is not None and not pages.isdigit():
             problems.append(Problem.fail("INTAKE-ROW", "not_integer", code, row=n, column="页数", value=pages))
             values.pop("page_count")
-        try:
-            rows.append(CatalogueRow.model_validate({"row": n, **values}))
-        except ValidationError as exc:  # defensive: every field is a string or int
-            problems.append(Problem.fail("INTAKE-ROW", "value_missing", code, row=n, column=str(exc)))
+        # every row is kept, an empty required value as "": each row gets its own verdict
+        rows.append(CatalogueRow.model_validate({"archival_code": "", "title": "", **values, "row": n}))
     problems.extend(_duplicates(rows))
     return rows, problems
 
@@ -172,7 +192,8 @@ def _rows_to_models(table: Sequence[Sequence[str]]) -> tuple[list[CatalogueRow],
 def _duplicates(rows: Iterable[CatalogueRow]) -> list[Problem]:
     where: dict[str, list[int]] = defaultdict(list)
     for r in rows:
-        where[r.archival_code].append(r.row)
+        if r.archival_code:
+            where[r.archival_code].append(r.row)
     return [
         Problem.fail("INTAKE-ROW", "duplicate_code", code, code=code, rows="、".join(map(str, ns)))
         for code, ns in where.items()

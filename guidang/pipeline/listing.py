@@ -1,6 +1,8 @@
 """A safe listing of a delivered folder: what is there, and what must not be touched.
 
-Symlinks, FIFOs, sockets and devices are never followed or opened; names with ``..``,
+Symlinks, FIFOs, sockets and devices are never followed or opened; a regular file with more
+than one name (a hard link: its other name may be outside the batch, and its bytes can change
+through it) is flagged and not read; names with ``..``,
 control characters, or that collide with another after Unicode NFC normalisation are
 flagged. Byte names that are not UTF-8 (GBK from Windows shares and zips) are decoded as
 GB18030 and flagged so the receipt can say so.
@@ -26,7 +28,7 @@ class Entry:
 @dataclass(frozen=True)
 class Unsafe:
     relpath: str
-    kind: str  # symlink | fifo | socket | device | traversal | control_char | nfc_collision | undecodable
+    kind: str  # symlink | hardlink | fifo | socket | device | traversal | control_char | nfc_collision | undecodable
     detail: str = ""
 
 
@@ -99,6 +101,8 @@ def list_tree(root: Path) -> Listing:
             elif stat.S_ISDIR(mode):
                 dirs.append(Entry(abs_path, rel, 0, True))
                 stack.append((de.path if isinstance(de.path, bytes) else os.fsencode(de.path), rel + "/"))
+            elif stat.S_ISREG(mode) and st.st_nlink > 1:
+                unsafe.append(Unsafe(rel, "hardlink", str(st.st_nlink - 1)))
             elif stat.S_ISREG(mode):
                 files.append(Entry(abs_path, rel, st.st_size, False))
     files.sort(key=lambda e: e.relpath)

@@ -11,6 +11,21 @@ from guidang.validators.result import CheckResult, Report
 
 
 @dataclass(frozen=True)
+class Link:
+    """An item of an earlier batch: the one re-delivered, or the one archived already."""
+
+    item_id: int
+    batch_id: int
+    batch: str
+    status: str
+    object_id: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"item": self.item_id, "batch_id": self.batch_id, "batch": self.batch, "status": self.status,
+                "object": self.object_id}
+
+
+@dataclass(frozen=True)
 class ItemOutcome:
     code: str
     title: str
@@ -20,6 +35,10 @@ class ItemOutcome:
     rejected_path: str | None = None
     pages: int = 0
     bytes: int = 0
+    row: int | None = None  # the catalogue row (None: a folder no row names)
+    folder: str | None = None  # the delivered folder (None: a row whose folder is missing)
+    supersedes: Link | None = None  # the returned item of an earlier batch this one re-delivers
+    duplicate_of: Link | None = None  # the archived item with the same 档号 and content
 
     @property
     def failed_checks(self) -> list[str]:
@@ -34,7 +53,9 @@ class ItemOutcome:
     def as_dict(self) -> dict[str, object]:
         shown = self.problems
         return {
-            "id": self.code,
+            "id": self.code or None,
+            "row": self.row,
+            "folder": self.folder,
             "status": str(self.status),
             "failed_checks": self.failed_checks,
             "object": self.object_id,
@@ -43,6 +64,8 @@ class ItemOutcome:
             "bytes": self.bytes,
             "rejected_path": self.rejected_path,
             "problems": [r.as_dict() for r in shown],
+            "supersedes": self.supersedes.as_dict() if self.supersedes else None,
+            "duplicate_of": self.duplicate_of.as_dict() if self.duplicate_of else None,
         }
 
 
@@ -61,6 +84,7 @@ class BatchOutcome:
     received_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished_at: dt.datetime | None = None
     duplicate_of: int | None = None
+    redelivery_of: int | None = None  # the earlier batch whose returned items this one re-delivers
     receipt_paths: tuple[str, ...] = ()
 
     @property
@@ -82,6 +106,7 @@ class BatchOutcome:
             "items": len(self.items),
             "accepted": accepted,
             "rejected": rejected,
+            "duplicate": sum(1 for i in self.items if i.status is ItemStatus.DUPLICATE),
             "pages": sum(i.pages for i in self.items),
             "bytes": sum(i.bytes for i in self.items),
             "batch_problems": sum(1 for r in self.batch_results if r.is_problem),
@@ -98,6 +123,7 @@ class BatchOutcome:
                 "content_digest": self.content_digest,
                 "status": self.status,
                 "duplicate_of": self.duplicate_of,
+                "redelivery_of": self.redelivery_of,
                 "source": self.source,
                 "received_at": self.received_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,

@@ -1,4 +1,4 @@
-"""Intake problems: findings made while reading a batch, tied to an item or to the batch."""
+"""Intake problems: findings made while reading a batch, tied to an item, to a catalogue row, or to the batch."""
 
 from __future__ import annotations
 
@@ -6,20 +6,25 @@ from dataclasses import dataclass
 
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import CheckResult, Evidence, Finding, Status
+from guidang.validators.spec import Stage
 
 
 @dataclass(frozen=True)
 class Problem:
     check_id: str
     finding: Finding
-    item_code: str | None = None  # None: concerns the batch as a whole
+    item_code: str | None = None  # None: concerns no item folder (see ``row``)
+    row: int | None = None  # the catalogue row it concerns (a row without 档号 has no item_code)
+    stage: Stage | None = None  # set for DA/T 70 items found at intake (reported as GD-1-4, …)
 
     @classmethod
     def fail(
         cls, check_id: str, key: str, item_code: str | None = None, file: str | None = None, **params: object
     ) -> Problem:
         evidence = (Evidence(file=file),) if file else ()
-        return cls(check_id, Finding(Status.FAIL, key, {"file": file, **params}, evidence), item_code)
+        row = params.get("row")
+        return cls(check_id, Finding(Status.FAIL, key, {"file": file, **params}, evidence), item_code,
+                   row if isinstance(row, int) else None)
 
     @classmethod
     def warn(
@@ -28,5 +33,13 @@ class Problem:
         evidence = (Evidence(file=file),) if file else ()
         return cls(check_id, Finding(Status.WARN, key, {"file": file, **params}, evidence), item_code)
 
+    @property
+    def stops_batch(self) -> bool:
+        """A blocking failure of a batch-scope check found outside every item and row: it rejects
+        every item of the batch (the list is data: ``scope`` in validators/checks/*.toml)."""
+        spec = REGISTRY.specs[self.check_id]
+        return (self.item_code is None and self.row is None and spec.scope == "batch" and spec.blocking
+                and self.finding.status is Status.FAIL)
+
     def result(self) -> CheckResult:
-        return REGISTRY.render(REGISTRY.specs[self.check_id], self.finding, None)
+        return REGISTRY.render(REGISTRY.specs[self.check_id], self.finding, self.stage)

@@ -1,8 +1,10 @@
 """Ingest one batch from intake to receipt. Orchestration only: the work is in ``steps``.
 
 Order of business, each recorded in the catalogue DB:
-1. intake (list, catalogue, digests, manifest); a byte-identical re-delivery is recognised
-   and nothing is archived twice;
+1. intake (list, catalogue, digests, manifest, each row's metadata); a byte-identical re-delivery
+   is recognised and nothing is archived twice; a problem of the whole batch (scope "batch")
+   rejects every item; a re-delivered item is linked to the returned one it replaces, and an item
+   archived already with the same content is not archived again;
 2. scan QA over the whole batch (cross-item duplicates, one format per batch);
 3. per page in a process pool: image preparation and OCR;
 4. per item: PDF/A, metadata XML, package, DA/T 70 checks (stage GD);
@@ -17,14 +19,18 @@ import json
 import logging
 import os
 import shutil
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from guidang import names
 from guidang.config import Settings
 from guidang.models import BatchStatus, ItemStatus
+from guidang.packaging.archival_code import get_rule
 from guidang.pipeline import steps
-from guidang.pipeline.intake import BatchIntake, read_batch
-from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
+from guidang.pipeline.intake import BatchIntake, IntakePolicy, read_batch
+from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link
+from guidang.pipeline.problems import Problem
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, DecisionRow, FileRow, ItemRow
 from guidang.validators.registry import REGISTRY
@@ -83,15 +89,18 @@ def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored:
         assert item is not None
         item.status = outcome.status
         item.failed_checks = outcome.failed_checks
-        item.object_id = outcome.object_id
+        # an item archived before names that object in its outcome; its own row does not hold it
+        item.object_id = None if outcome.status is ItemStatus.DUPLICATE else outcome.object_id
         item.rejected_path = outcome.rejected_path
         item.files = [f for f in item.files if f.role == "master"] + [  # a resumed item: replaced, not added
             FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
             for f in stored if f.role != "master"]
         item.results = [_result_row(r) for r in outcome.results]
+        item.duplicate_of = outcome.duplicate_of.item_id if outcome.duplicate_of else None
         item.decisions.append(DecisionRow(status=outcome.status, failed_checks=outcome.failed_checks,
                                           reason="automatic checks", agent=AGENT))
-        action = "item.accepted" if outcome.status is ItemStatus.ACCEPTED else "item.rejected"
+        action = {ItemStatus.ACCEPTED: "item.accepted", ItemStatus.DUPLICATE: "item.archived_before"}.get(
+            outcome.status, "item.rejected")
         cat.log(s, AGENT, action, outcome.code, batch_id=item.batch_id, object=outcome.object_id,
                 failed=outcome.failed_checks)
 
@@ -101,24 +110,32 @@ def _decided_items(cat: Catalogue, batch_id: int) -> dict[str, ItemOutcome]:
     They are not run again (the 1-8 check would find an item's own record and call it a double)."""
     with cat.session() as s:
         batch = s.get(BatchRow, batch_id)
-        rows = [i for i in batch.items if i.status in (ItemStatus.ACCEPTED, ItemStatus.REJECTED)] if batch else []
+        decided = (ItemStatus.ACCEPTED, ItemStatus.REJECTED, ItemStatus.DUPLICATE)
+        rows = [i for i in batch.items if i.status in decided] if batch else []
+        links = {i.id: _link(s.get(ItemRow, i.duplicate_of)) for i in rows if i.duplicate_of is not None}
         return {i.archival_code: ItemOutcome(
             code=i.archival_code, title=i.title, status=ItemStatus(i.status),
-            results=tuple(_recorded_result(r) for r in i.results), object_id=i.object_id,
+            results=tuple(_recorded_result(r) for r in i.results),
+            object_id=links[i.id].object_id if i.id in links else i.object_id, duplicate_of=links.get(i.id),
             rejected_path=i.rejected_path, pages=i.page_count, bytes=i.byte_count) for i in rows}
+
+
+def _link(item: ItemRow | None) -> Link:
+    assert item is not None  # a foreign key
+    return Link(item.id, item.batch_id, item.batch.name, item.status, item.object_id)
 
 
 def _recorded_result(row: CheckResultRow) -> CheckResult:
     spec = REGISTRY.spec_of_result(row.check_id)
     return CheckResult(check_id=row.check_id, status=Status(row.status), message_zh=row.message_zh,
                        message_en=row.message_en, evidence=tuple(Evidence(**e) for e in row.evidence),
-                       blocking=row.blocking, system=spec.system if spec else False)
+                       blocking=row.blocking, system=spec.system if spec else False, dat70=tuple(row.dat70))
 
 
 def _result_row(r: CheckResult) -> CheckResultRow:
     return CheckResultRow(check_id=r.check_id, status=str(r.status), blocking=r.blocking,
                           message_zh=r.message_zh, message_en=r.message_en,
-                          evidence=[e.as_dict() for e in r.evidence])
+                          evidence=[e.as_dict() for e in r.evidence], dat70=list(r.dat70))
 
 
 def _finish_batch(cat: Catalogue, outcome: BatchOutcome) -> None:
@@ -130,6 +147,7 @@ def _finish_batch(cat: Catalogue, outcome: BatchOutcome) -> None:
         row.summary = outcome.summary
         row.finished_at = outcome.finished_at
         row.receipt_path = outcome.receipt_paths[0] if outcome.receipt_paths else None
+        row.redelivery_of = outcome.redelivery_of
         cat.log(s, AGENT, "batch.finished", outcome.name, batch_id=outcome.batch_id, summary=outcome.summary)
 
 
@@ -168,7 +186,8 @@ def keep_rejected(settings: Settings, profile: str, batch_label: str, item: step
     dest = _own_folder(root, base, folder, batch_id)
     delivered = dest / "delivered"
     delivered.mkdir()
-    for page in item.item.pages:
+    classified = any(r.check_id == "INTAKE-CLASSIFIED" for r in item.results)
+    for page in [] if classified else item.item.pages:  # classified records are not copied (INTAKE-CLASSIFIED)
         target = names.within(delivered, delivered / page.relpath)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(page.path, target)
@@ -183,7 +202,10 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
-    intake = read_batch(batch_dir, profile.limits)
+    policy = IntakePolicy(rule=get_rule(profile.archival_code_rule, settings.archival_code_rules),
+                          dat70=settings.dat70, classified_system=settings.classified_system,
+                          limits=profile.limits)
+    intake = read_batch(batch_dir, policy)
     batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake)
     batch_results = tuple(p.result() for p in intake.batch_problems)
     common = dict(batch_id=batch_id, name=batch_dir.name, profile=profile_name, vendor=profile.vendor,
@@ -192,14 +214,15 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
     if duplicate_of is not None:
         outcome = BatchOutcome(**common, status="duplicate", duplicate_of=duplicate_of,  # type: ignore[arg-type]
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC))
-    elif not intake.catalogue.usable:
-        outcome = BatchOutcome(**common, status="failed", batch_results=batch_results,  # type: ignore[arg-type]
-                               finished_at=dt.datetime.now(dt.UTC))
     else:
+        # an unreadable catalogue: the batch failed, and each delivered folder is returned with the reason
         label = names.batch_folder(batch_dir.name, delivery)
-        items = _process_items(settings, cat, profile_name, batch_id, label, intake, received)
-        outcome = BatchOutcome(**common, status="done", items=tuple(items),  # type: ignore[arg-type]
-                               batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC))
+        redelivery_of, links = _redelivery(cat, profile_name, batch_id, intake)
+        items = _process_items(settings, cat, profile_name, batch_id, label, intake, received, links)
+        status = "done" if intake.catalogue.usable else "failed"
+        outcome = BatchOutcome(**common, status=status, items=tuple(items),  # type: ignore[arg-type]
+                               batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC),
+                               redelivery_of=redelivery_of)
     folder = receipt_dir(settings.outbox_root, profile_name, outcome)
     paths = write_receipt(folder, outcome)
     outcome = BatchOutcome(**{**outcome.__dict__, "receipt_paths": tuple(str(p) for p in paths)})
@@ -210,13 +233,63 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
     return outcome
 
 
+def _redelivery(cat: Catalogue, profile: str, batch_id: int,
+                intake: BatchIntake) -> tuple[int | None, dict[str, tuple[str, Link]]]:
+    """Items of this batch delivered before under the same 档号, in the profile's earlier batches.
+
+    Each code maps to ("supersedes", the returned item it replaces) or ("archived", the archived item
+    when the delivered masters are the same bytes: nothing to archive again). An archived item with
+    other content is left to the checks (GD-1-8, INGEST-STORE). The batch re-delivers the batch most
+    of the superseded items came from (the latest on a tie)."""
+    links: dict[str, tuple[str, Link]] = {}
+    with cat.session() as s:
+        for item in intake.items:
+            if not item.row.row:
+                continue  # a folder no row names is not an item of the catalogue
+            earlier = cat.latest_item(s, profile, item.archival_code, batch_id)
+            if earlier is None:
+                continue
+            link = _link(earlier)
+            if earlier.status == ItemStatus.REJECTED:
+                links[item.archival_code] = ("supersedes", link)
+                continue
+            theirs = sorted(f.sha256 for f in earlier.files if f.role == "master")
+            if theirs and theirs == sorted(p.sha256 for p in item.pages):
+                links[item.archival_code] = ("archived", link)
+    counts = Counter(link.batch_id for kind, link in links.values() if kind == "supersedes")
+    redelivery_of = max(counts, key=lambda b: (counts[b], b)) if counts else None
+    return redelivery_of, links
+
+
+def _already_archived(cat: Catalogue, item_id: int, intake: BatchIntake, code: str, link: Link) -> ItemOutcome:
+    """The outcome of an item archived already with the same content: recorded, not run again."""
+    item = next(i for i in intake.items if i.archival_code == code)
+    problem = Problem.warn("INTAKE-REDELIVERY", "already_archived", code, code=code, batch=link.batch,
+                           batch_id=link.batch_id)
+    outcome = ItemOutcome(code=code, title=item.row.title, status=ItemStatus.DUPLICATE, results=(problem.result(),),
+                          object_id=link.object_id, pages=len(item.pages), bytes=sum(p.size for p in item.pages),
+                          duplicate_of=link)
+    _record_decision(cat, item_id, outcome, [])
+    return outcome
+
+
 def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_id: int, label: str,
-                   intake: BatchIntake, received: dt.datetime) -> list[ItemOutcome]:
+                   intake: BatchIntake, received: dt.datetime,
+                   links: dict[str, tuple[str, Link]]) -> list[ItemOutcome]:
     item_ids = _register_items(cat, batch_id, intake)
     work_root = settings.work_root / f"batch-{batch_id}"
     shutil.rmtree(work_root, ignore_errors=True)  # scratch of an interrupted attempt: rebuilt, never reused
     work_root.mkdir(parents=True)
     outcomes = _decided_items(cat, batch_id)
+    with cat.session() as s:
+        for code, (kind, link) in links.items():
+            row = s.get(ItemRow, item_ids[code])
+            if kind == "supersedes" and row is not None:
+                row.supersedes = link.item_id
+    for code, (kind, link) in links.items():
+        failing = [p for p in intake.problems_of(code) if p.finding.status is Status.FAIL]
+        if kind == "archived" and code not in outcomes and not failing:
+            outcomes[code] = _already_archived(cat, item_ids[code], intake, code, link)
     try:
         for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received,
                                         decided=frozenset(outcomes)):
@@ -233,4 +306,22 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
             outcomes[work.code] = outcome
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
-    return [outcomes[code] for code in dict.fromkeys(i.archival_code for i in intake.items) if code in outcomes]
+    return _verdicts(intake, outcomes, links)
+
+
+def _verdicts(intake: BatchIntake, outcomes: dict[str, ItemOutcome],
+              links: dict[str, tuple[str, Link]]) -> list[ItemOutcome]:
+    """One outcome per delivered thing: every catalogue row (each row of a repeated 档号 gets the
+    outcome of its 档号, under its own row and title), then every folder no row names."""
+    verdicts: list[ItemOutcome] = []
+    for unit in intake.units:
+        row = unit.row
+        supersedes = links[unit.code][1] if links.get(unit.code, ("", None))[0] == "supersedes" else None
+        if unit.code in outcomes:
+            verdicts.append(replace(outcomes[unit.code], row=row.row if row else None,
+                                    title=row.title if row else "", folder=unit.folder, supersedes=supersedes))
+        elif row is not None and not unit.code:
+            results = tuple(p.result() for p in intake.problems_of_row(row.row))
+            verdicts.append(ItemOutcome(code="", title=row.title, status=ItemStatus.REJECTED, results=results,
+                                        row=row.row))
+    return verdicts

@@ -26,7 +26,7 @@ from guidang.ingest.prepare import ImageOperation, prepare_page
 from guidang.ingest.scanqa.inspect import PageMeasurement, inspect_batch
 from guidang.ingest.scanqa.metadata import COLOUR_MODE_ZH
 from guidang.ingest.scanqa.options import ScanQAOptions
-from guidang.models import CatalogueRow, Item, ItemStatus
+from guidang.models import Item, ItemStatus
 from guidang.packaging import aip
 from guidang.packaging.archival_code import get_rule
 from guidang.packaging.metadata import (
@@ -44,6 +44,7 @@ from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome
 from guidang.pipeline.page_pool import run_tasks
 from guidang.pipeline.problems import Problem
+from guidang.pipeline.row_checks import db_record
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
 from guidang.validators.clamav import ClamdClient
@@ -340,18 +341,6 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
                                             description="存入长期保存库（OCFL 对象，标识为档号）"))
         aip.replace_files(package.root, {aip.METADATA_XML: to_xml(meta)})
     aip.add_checks_report(package.root, {"stage": "GD", "results": report.as_dicts()})
-
-
-# catalogue DB column -> DA/T 46 element: 1-2 to 1-6 check the DB record as well as the package
-DB_ELEMENTS = {
-    "archival_code": "档号", "title": "题名", "creator": "责任者", "date": "日期", "classification": "密级",
-    "doc_number": "文件编号", "retention": "保管期限", "page_count": "页数",
-}
-
-
-def db_record(row: CatalogueRow) -> dict[str, str]:
-    values = row.model_dump()
-    return {element: str(values[key]) for key, element in DB_ELEMENTS.items() if values.get(key) is not None}
 
 
 def _same_masters(store: OcflStore, code: str, pkg: aip.Package) -> bool:

@@ -15,6 +15,8 @@ from guidang.pipeline.outcome import BatchOutcome
 _ENV = Environment(loader=PackageLoader("guidang.reports", "templates"), autoescape=True)
 
 STATUS_ZH = {"accepted": "接收", "rejected": "退回", "done": "处理完毕", "failed": "无法处理", "duplicate": "重复提交"}
+# an item's "duplicate" is not a batch's: the item was archived before (same 档号, same content)
+ITEM_STATUS_ZH = {**STATUS_ZH, "duplicate": "已归档，未重复归档"}
 
 
 
@@ -31,6 +33,6 @@ def write_receipt(folder: Path, outcome: BatchOutcome) -> tuple[Path, Path]:
     json_path, html_path = folder / "receipt.json", folder / "receipt.html"
     data["receipt"] = [str(json_path), str(html_path)]
     replace_file(json_path, json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
-    html = _ENV.get_template("receipt.html.j2").render(r=data, zh=STATUS_ZH)
+    html = _ENV.get_template("receipt.html.j2").render(r=data, zh=STATUS_ZH, item_zh=ITEM_STATUS_ZH)
     replace_file(html_path, html.encode("utf-8"))
     return json_path, html_path

@@ -58,6 +58,8 @@ class BatchRow(Base):
     receipt_path: Mapped[str | None] = mapped_column(Text, default=None)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # the earlier batch whose returned items this one re-delivers (docs/verdicts.md)
+    redelivery_of: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), default=None)
 
     items: Mapped[list[ItemRow]] = relationship(back_populates="batch", cascade="all, delete-orphan")
 
@@ -78,8 +80,12 @@ class ItemRow(Base):
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     byte_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # the returned item (of an earlier batch) this delivery replaces
+    supersedes: Mapped[int | None] = mapped_column(ForeignKey("items.id"), default=None)
+    # the archived item holding the same 档号 and content (this one was not archived again)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("items.id"), default=None)
 
-    batch: Mapped[BatchRow] = relationship(back_populates="items")
+    batch: Mapped[BatchRow] = relationship(back_populates="items", foreign_keys=[batch_id])
     files: Mapped[list[FileRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
     decisions: Mapped[list[DecisionRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
     results: Mapped[list[CheckResultRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
@@ -124,6 +130,7 @@ class CheckResultRow(Base):
     message_zh: Mapped[str] = mapped_column(Text)
     message_en: Mapped[str] = mapped_column(Text)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
+    dat70: Mapped[list[Any]] = mapped_column(default=list)  # DA/T 70 items the finding is one of
 
     item: Mapped[ItemRow] = relationship(back_populates="results")
 
@@ -189,6 +196,16 @@ class Catalogue:
     def archived_item(self, session: Session, archival_code: str) -> ItemRow | None:
         """The accepted item holding this 档号 in the store, if any."""
         stmt = select(ItemRow).where(ItemRow.archival_code == archival_code, ItemRow.object_id.is_not(None))
+        return session.scalars(stmt).first()
+
+    def latest_item(self, session: Session, profile: str, archival_code: str, before_batch: int) -> ItemRow | None:
+        """The most recent item with this 档号 accepted or rejected in an earlier batch of the profile
+        (an item recognised as archived before is not one: its archived item is)."""
+        stmt = (select(ItemRow).join(BatchRow, ItemRow.batch_id == BatchRow.id)
+                .where(BatchRow.profile == profile, ItemRow.archival_code == archival_code,
+                       ItemRow.batch_id < before_batch,
+                       ItemRow.status.in_([ItemStatus.ACCEPTED, ItemStatus.REJECTED]))
+                .order_by(ItemRow.id.desc()))
         return session.scalars(stmt).first()
 
     def give_up_batches(self, session: Session, folder: str, error: dict[str, Any], kept_at: str) -> None:

@@ -61,6 +61,7 @@ class Registry:
             evidence=finding.evidence,
             blocking=spec.blocking,
             system=spec.system,
+            dat70=tuple(f"{stage or Stage.GD}-{item}" for item in spec.dat70_of(finding.key)),
         )
 
     def run_one(self, check_id: str, subject: object, stage: Stage | None = None) -> Report:

@@ -53,6 +53,7 @@ class CheckResult:
     evidence: tuple[Evidence, ...] = ()
     blocking: bool = True
     system: bool = False  # about the archive's systems, not the record (see CheckSpec.system)
+    dat70: tuple[str, ...] = ()  # the DA/T 70 items (GD-1-14, …) this finding of another check is one of
 
     def message(self, language: str = "zh") -> str:
         return self.message_en if language == "en" else self.message_zh
@@ -71,6 +72,7 @@ class CheckResult:
             "message_zh": self.message_zh,
             "message_en": self.message_en,
             "evidence": [e.as_dict() for e in self.evidence],
+            "dat70": list(self.dat70),
         }
 
 
@@ -90,7 +92,8 @@ class Report:
 
     @property
     def failed_ids(self) -> list[str]:
-        return sorted({r.check_id for r in self.failures})
+        """IDs of the blocking failures, with the DA/T 70 items an INTAKE-/INGEST- failure is one of."""
+        return sorted({r.check_id for r in self.failures} | {i for r in self.failures for i in r.dat70})
 
     @property
     def accepted(self) -> bool:

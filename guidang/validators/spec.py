@@ -64,6 +64,18 @@ class CheckSpec:
     # about the archive's own systems (antivirus, database), the same for every record checked in a
     # run: a receipt states it once for the batch, not on every item
     system: bool = False
+    # "batch": a failure found outside any item's folder (the catalogue, the manifest, the batch's own
+    # structure) rejects every item of the batch; "item": it concerns one item only (docs/verdicts.md)
+    scope: str = "item"
+    # message key -> DA/T 70 items naming the defect ("*": every other key); None: not mapped (DA/T 70
+    # items themselves, SCAN-*). An empty tuple says explicitly that the standard names no item.
+    dat70: Mapping[str, tuple[str, ...]] | None = None
+
+    def dat70_of(self, key: str) -> tuple[str, ...]:
+        """The DA/T 70 items (e.g. ``1-14``) a finding of this check with this message key is one of."""
+        if self.dat70 is None:
+            return ()
+        return self.dat70.get(key, self.dat70.get("*", ()))
 
     def result_id(self, stage: Stage | None) -> str:
         """The ID a result carries: DA/T 70 items are prefixed with their stage."""
@@ -100,8 +112,23 @@ def _load_file(name: str, raw: Mapping[str, object]) -> dict[str, CheckSpec]:
             name=Text(zh=body["name_zh"], en=body["name_en"]),
             messages=MappingProxyType({k: _text(v) for k, v in body.get("messages", {}).items()}),
             system=bool(body.get("system", False)),
+            scope=_scope(check_id, body.get("scope", "item")),
+            dat70=_dat70_map(body["dat70"]) if "dat70" in body else None,
         )
     return specs
+
+
+SCOPES = ("item", "batch")
+
+
+def _scope(check_id: str, value: object) -> str:
+    if value not in SCOPES:
+        raise ValueError(f"check {check_id}: scope must be one of {SCOPES}, not {value!r}")
+    return str(value)
+
+
+def _dat70_map(raw: Mapping[str, list[str]]) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({key: tuple(items) for key, items in raw.items()})
 
 
 def _load_common() -> Mapping[str, Text]:

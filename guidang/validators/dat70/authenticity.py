@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +26,7 @@ from guidang.validators.dat70.package import (
 )
 from guidang.validators.dat70.rules import check_format, metadata_rules, parse_date, parse_datetime
 from guidang.validators.dat70.subject import Dat70Subject, ev
+from guidang.validators.dat70_options import Dat70Options
 from guidang.validators.formats import recorded_format_fits
 from guidang.validators.registry import check
 from guidang.validators.result import Finding, Status
@@ -151,8 +152,13 @@ def _inside(root: Path, p: Path) -> bool:
 @check("1-2")
 def metadata_length(s: Dat70Subject) -> Iterator[Finding]:
     yield from no_metadata(s)
+    yield from length_findings(metadata_values(s))
+
+
+def length_findings(values: Iterable[Value]) -> Iterator[Finding]:
+    """1-2 on any metadata values (a package's, a catalogue row's)."""
     rules = metadata_rules()
-    for v in metadata_values(s):
+    for v in values:
         if v.element in rules.length and len(v.text) > rules.length[v.element]:
             limit = rules.length[v.element]
             yield Finding(
@@ -176,8 +182,13 @@ def metadata_length(s: Dat70Subject) -> Iterator[Finding]:
 @check("1-3")
 def metadata_format(s: Dat70Subject) -> Iterator[Finding]:
     yield from no_metadata(s)
+    yield from format_findings(metadata_values(s))
+
+
+def format_findings(values: Iterable[Value]) -> Iterator[Finding]:
+    """1-3 on any metadata values."""
     formats = metadata_rules().formats
-    for v in metadata_values(s):
+    for v in values:
         rule = formats.get(v.element)
         if rule is None or not v.text:  # emptiness is 2-4's business
             continue
@@ -194,18 +205,25 @@ def metadata_format(s: Dat70Subject) -> Iterator[Finding]:
 @check("1-4")
 def metadata_domain(s: Dat70Subject) -> Iterator[Finding]:
     yield from no_metadata(s)
-    domains = default_domains().extended(s.options.domain_terms).domains  # local terms (STANDARDS §4.3)
-    periods = set(s.options.retention_periods)
-    for v in metadata_values(s):
+    yield from domain_findings(metadata_values(s), s.options)
+
+
+def domain_findings(values: Iterable[Value], options: Dat70Options) -> Iterator[Finding]:
+    """1-4 on any metadata values. 保管期限's domain is closed: the periods the deployment accepts at all
+    (``dat70.retention_periods``, its 保管期限表); other open domains warn on a local term."""
+    domains = default_domains().extended(options.domain_terms).domains  # local terms (STANDARDS §4.3)
+    periods = list(options.retention_periods)
+    for v in values:
         domain = domains.get(v.element)
         if domain is None or not v.text:
             continue
         if v.element == "保管期限" and v.text in periods:
             continue
-        if v.text in domain.values:
+        if v.element != "保管期限" and v.text in domain.values:
             continue
-        allowed = "、".join(domain.values)
-        status, key = (FAIL, "outside_closed") if domain.closed else (WARN, "outside_open")
+        allowed = "、".join(periods if v.element == "保管期限" else domain.values)
+        closed = domain.closed or v.element == "保管期限"
+        status, key = (FAIL, "outside_closed") if closed else (WARN, "outside_open")
         yield Finding(
             status,
             key,
@@ -221,9 +239,14 @@ DATE_ELEMENTS = ("日期", "行为时间", "签名时间", "受理时间", "办�
 @check("1-5")
 def metadata_plausible(s: Dat70Subject) -> Iterator[Finding]:
     yield from no_metadata(s)
+    yield from plausibility_findings(metadata_values(s), s.options)
+
+
+def plausibility_findings(all_values: Iterable[Value], options: Dat70Options) -> Iterator[Finding]:
+    """1-5 on any metadata values."""
     today = dt.date.today()
-    earliest = s.options.earliest_year
-    values = list(metadata_values(s))
+    earliest = options.earliest_year
+    values = list(all_values)
     for v in values:
         if v.element in DATE_ELEMENTS and v.text:
             t = parse_datetime(v.text)
@@ -316,8 +339,13 @@ def special_characters(text: str, allowed: str, multiline: bool) -> Iterator[tup
 @check("1-6")
 def metadata_special_characters(s: Dat70Subject) -> Iterator[Finding]:
     yield from no_metadata(s)
-    allowed = s.options.allowed_symbols
-    for v in metadata_values(s):
+    yield from character_findings(metadata_values(s), s.options)
+
+
+def character_findings(values: Iterable[Value], options: Dat70Options) -> Iterator[Finding]:
+    """1-6 on any metadata values."""
+    allowed = options.allowed_symbols
+    for v in values:
         for key, pos, ch in special_characters(v.text, allowed, v.element in MULTILINE):
             codepoint = f"U+{ord(ch):04X}"
             yield Finding(
@@ -333,15 +361,8 @@ def metadata_special_characters(s: Dat70Subject) -> Iterator[Finding]:
 def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
     code = s.package.archival_code
     rule = s.context.rule()
-    issues = acode.validate(code, rule)
-    # warnings (look-alike separators) fail too: a package's 档号 must be canonical
-    for issue in issues:
-        yield Finding(
-            FAIL,
-            "invalid",
-            {"code": code, "rule": rule.name, "detail": issue.zh, "detail_en": issue.en},
-            ev(field=f"档号/{issue.part}", expected=issue.expected, found=issue.found),
-        )
+    issues = list(code_findings(code, rule))
+    yield from issues
     if issues:
         return
     parsed = acode.parse(code, rule)
@@ -366,7 +387,13 @@ def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
                 {"code": code, "part": part, "in_code": in_code, "element": element, "in_metadata": found},
                 ev(METADATA, element, in_code, found),
             )
-    retention = s.package.text_of("保管期限")
+    yield from retention_part_findings(code, parsed, s.package.text_of("保管期限"), METADATA)
+
+
+def retention_part_findings(
+    code: str, parsed: acode.ArchivalCode, retention: str | None, where: str
+) -> Iterator[Finding]:
+    """1-7: the 保管期限 recorded beside a 档号 against the 档号's own retention part (an unknown term is 1-4's)."""
     if parsed.retention and retention and retention_code(retention) not in (parsed.retention, None):
         yield Finding(
             FAIL,
@@ -378,7 +405,20 @@ def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
                 "element": "保管期限",
                 "in_metadata": retention,
             },
-            ev(METADATA, "保管期限", parsed.retention, retention),
+            ev(where, "保管期限", parsed.retention, retention),
+        )
+
+
+def code_findings(code: str, rule: acode.ArchivalCodeRule, where: str | None = None) -> Iterator[Finding]:
+    """1-7's test of the 档号 itself under ``rule`` (a package's, a catalogue row's).
+
+    Warnings (look-alike separators) fail too: a 档号 must be canonical."""
+    for issue in acode.validate(code, rule):
+        yield Finding(
+            FAIL,
+            "invalid",
+            {"code": code, "rule": rule.name, "detail": issue.zh, "detail_en": issue.en},
+            ev(where, f"档号/{issue.part}", issue.expected, issue.found),
         )
 
 
