@@ -14,14 +14,14 @@ from typing import Any, ClassVar, TypeVar
 
 import click
 
-from guidang.config import Settings, load_settings
+from guidang.config import Settings, console_language, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _language() -> str:
-    return "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
+    return console_language()
 
 
 def handle_errors(fn: F) -> F:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from guidang.config import console_language
 from guidang.errors import ExitCode, GuidangError
 from guidang.packaging.eep import export_eep, verify_eep
 from guidang.packaging.signing import ALGORITHM_NAMES
@@ -26,7 +26,7 @@ def _expected_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except GuidangError as exc:
-            language = "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
+            language = console_language()
             click.echo(f"guidang: [{exc.code}] {exc.message(language)}", err=True)
             sys.exit(int(exc.exit_code))
 

@@ -7,6 +7,7 @@ cannot be processed at all is one whose catalogue yields no rows.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from guidang.packaging.fixity import digest_file
 from guidang.pipeline.catalogue_file import CATALOGUE_NAMES, CatalogueParse, read_catalogue
 from guidang.pipeline.listing import Entry, Listing, list_tree
 from guidang.pipeline.problems import Problem
+from guidang.validators.clamav import ClamdError, Scanner, ScanStatus
+from guidang.validators.spec import Stage
 
 MARKERS = frozenset({"READY", "truth.json"} | set(CATALOGUE_NAMES))
 MANIFESTS = {"manifest-sha256.txt": "sha256", "manifest-sm3.txt": "sm3"}
@@ -64,6 +67,12 @@ class BatchIntake:
     problems: tuple[Problem, ...]
     content_digest: str
     total_bytes: int
+    # files a vendor manifest listed with the digest intake found: the independent evidence of GD 1-14, 2-1, 2-2
+    manifest_verified: frozenset[str] = frozenset()
+
+    def vendor_manifest_covers(self, item: Item) -> bool:
+        """True when the vendor's manifest listed every delivered file of the item, as found."""
+        return bool(item.pages) and all(p.relpath in self.manifest_verified for p in item.pages)
 
     def problems_of(self, code: str) -> list[Problem]:
         return [p for p in self.problems if p.item_code == code]
@@ -92,14 +101,17 @@ def _owner(relpath: str, codes: set[str]) -> str | None:
     return first if first in codes else None
 
 
-def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -> list[Problem]:
+def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -> tuple[list[Problem], set[str]]:
+    """The problems of the vendor's manifests, and the files every manifest present listed as found."""
     problems: list[Problem] = []
+    verified: set[str] | None = None
     for name, algorithm in MANIFESTS.items():
         path = root / name
         if not path.is_file():
             continue
         entries, malformed = _read_manifest(path, name)
         problems += malformed
+        matched = set()
         for rel, expected in entries.items():
             page = files.get(rel)
             owner = _owner(rel, codes)
@@ -114,9 +126,12 @@ def _verify_manifests(root: Path, files: dict[str, PageFile], codes: set[str]) -
                         algorithm=algorithm.upper(), expected=expected, found=found,
                     )
                 )
+            else:
+                matched.add(rel)
+        verified = matched if verified is None else verified & matched
         for rel in sorted(files.keys() - entries.keys()):
             problems.append(Problem.warn("INTAKE-MANIFEST", "unlisted", _owner(rel, codes), file=rel))
-    return problems
+    return problems, verified or set()
 
 
 def _unsafe_problems(listing: Listing, codes: set[str]) -> list[Problem]:
@@ -147,16 +162,37 @@ def _assemble_items(
     return items, problems
 
 
+def _virus(entry: Entry, owner: str | None, scanner: Scanner) -> Problem | None:
+    """DA/T 70 4-2 on one delivered file, before anything judges its type: a virus is a virus."""
+    try:
+        result = scanner.scan_file(entry.path)
+    except (ClamdError, OSError) as exc:
+        problem = Problem.fail("4-2", "error", owner, file=entry.relpath, detail=str(exc))
+    else:
+        if result.status is ScanStatus.CLEAN:
+            return None
+        key = {ScanStatus.INFECTED: "infected", ScanStatus.LIMITS: "limits"}.get(result.status, "error")
+        problem = Problem.fail("4-2", key, owner, file=entry.relpath, signature=result.signature,
+                               detail=result.signature or result.reply)
+    return dataclasses.replace(problem, stage=Stage.GD)
+
+
 def _classify_files(
-    listing: Listing, codes: set[str]
+    listing: Listing, codes: set[str], scanner: Scanner | None = None
 ) -> tuple[dict[str, PageFile], dict[str, PageFile], list[Problem], int]:
-    """Digest every delivered file once; return (all files, page files of items), problems, bytes."""
+    """Scan and digest every delivered file once; return (all files, page files of items), problems, bytes.
+
+    With a scanner, every file is scanned first; an infected file is reported under 4-2 only (what
+    else is wrong with it, e.g. not being an image, is moot)."""
     digested: dict[str, PageFile] = {}
     pages: dict[str, PageFile] = {}
     problems: list[Problem] = []
     total = 0
     for entry in listing.files:
         total += entry.size
+        virus = _virus(entry, _owner(entry.relpath, codes), scanner) if scanner is not None else None
+        if virus is not None:
+            problems.append(virus)
         if entry.relpath == "READY" or entry.relpath in MANIFESTS:
             continue
         digested[entry.relpath] = _page_file(entry)
@@ -169,7 +205,7 @@ def _classify_files(
             continue  # files of an extra folder: reported once per folder
         with entry.path.open("rb") as fh:
             head = fh.read(16)
-        if sniff_image(head) is None:
+        if virus is None and sniff_image(head) is None:
             problems.append(
                 Problem.fail("INTAKE-FILE-TYPE", "not_image", owner, file=entry.relpath, found=describe_content(head))
             )
@@ -190,15 +226,17 @@ def content_digest(files: Iterable[PageFile]) -> str:
     return h.hexdigest()
 
 
-def read_batch(root: Path) -> BatchIntake:
+def read_batch(root: Path, scanner: Scanner | None = None) -> BatchIntake:
+    """Read a delivered batch; with ``scanner`` every delivered file is scanned for viruses first."""
     listing = list_tree(root)
     catalogue = read_catalogue(root)
     codes = {r.archival_code for r in catalogue.rows}
-    digested, pages, problems, total = _classify_files(listing, codes)
+    digested, pages, problems, total = _classify_files(listing, codes, scanner)
     problems += _unsafe_problems(listing, codes)
     items, item_problems = _assemble_items(root, listing, catalogue.rows, pages)
     problems += item_problems
-    problems += _verify_manifests(root, digested, codes)
+    manifest_problems, verified = _verify_manifests(root, digested, codes)
+    problems += manifest_problems
     for d in listing.dirs:
         if "/" not in d.relpath and d.relpath not in codes and catalogue.usable:
             problems.append(Problem.warn("INTAKE-FOLDER", "extra", folder=d.relpath))
@@ -210,4 +248,5 @@ def read_batch(root: Path) -> BatchIntake:
         problems=tuple(problems),
         content_digest=content_digest(digested.values()),
         total_bytes=total,
+        manifest_verified=frozenset(verified),
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import CheckResult, Evidence, Finding, Status
+from guidang.validators.spec import Stage
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,7 @@ class Problem:
     check_id: str
     finding: Finding
     item_code: str | None = None  # None: concerns the batch as a whole
+    stage: Stage | None = None  # a DA/T 70 item found at intake (e.g. GD for 4-2): its stage
 
     @classmethod
     def fail(
@@ -29,4 +31,4 @@ class Problem:
         return cls(check_id, Finding(Status.WARN, key, {"file": file, **params}, evidence), item_code)
 
     def result(self) -> CheckResult:
-        return REGISTRY.render(REGISTRY.specs[self.check_id], self.finding, None)
+        return REGISTRY.render(REGISTRY.specs[self.check_id], self.finding, self.stage)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -25,9 +24,10 @@ from typing import Any
 
 import click
 
-from guidang.config import Settings, load_settings
+from guidang.config import Settings, console_language, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
-from guidang.validators.clamav import ClamdClient
+from guidang.validators.antivirus import open_scanner
+from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
 from guidang.validators.dat70.integrity import numbering_across
 from guidang.validators.dat70.package import PackageView
@@ -57,7 +57,7 @@ def is_store(path: Path) -> bool:
 
 
 # -- the context from the configuration --------------------------------------------------------------------
-def build_context(settings: Settings, profile: str | None) -> Dat70Context:
+def build_context(settings: Settings, profile: str | None, scanner: Scanner | None = None) -> Dat70Context:
     from guidang.packaging.archival_code import get_rule
 
     prof = None
@@ -69,22 +69,11 @@ def build_context(settings: Settings, profile: str | None) -> Dat70Context:
     return Dat70Context(
         options=settings.dat70,
         db=_catalogue(settings),
-        clamd=_clamd(settings),
+        clamd=scanner,
+        test_signatures_block=not (prof is not None and prof.accept_test_signatures),
         archival_code_rule=rule,
         fonds_code=prof.fonds_code if prof else None,
     )
-
-
-def _clamd(settings: Settings) -> ClamdClient | None:
-    """The configured clamd, else guidang's own in the working home (started if needed)."""
-    from guidang.validators import clamd_service
-
-    if settings.clamav.socket is not None:
-        return ClamdClient(settings.clamav.socket, timeout=120)
-    try:
-        return ClamdClient(clamd_service.ensure_running(settings.path("clamav")), timeout=120)
-    except GuidangError:
-        return None  # 4-1 and 4-2 then report that no antivirus is available
 
 
 def _catalogue(settings: Settings) -> Any:
@@ -166,18 +155,19 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
         raise InputError(f"路径不存在：{path}", f"no such path: {path}")
     if path.is_file():
         return [check_one_file(path, settings)]
-    ctx = build_context(settings, profile)
-    if is_package(path):
-        return [check_package(path, stage or Stage.GD, ctx)]
-    if is_store(path):
-        subjects = list(check_store(path, stage or Stage.BC, ctx))
-        return subjects + classes(path, [s.path.rsplit("#", 1)[1] for s in subjects], stage or Stage.BC, ctx)
-    packages = [p for p in sorted(path.iterdir()) if is_package(p)]
-    if packages:
+    packages = [] if is_package(path) or is_store(path) else [p for p in sorted(path.iterdir()) if is_package(p)]
+    if not (is_package(path) or is_store(path) or packages):
+        return list(check_batch(path, settings))
+    with open_scanner(settings) as scanner:  # held (and a clamd of its own stopped) for this command only
+        ctx = build_context(settings, profile, scanner)
+        if is_package(path):
+            return [check_package(path, stage or Stage.GD, ctx)]
+        if is_store(path):
+            subjects = list(check_store(path, stage or Stage.BC, ctx))
+            return subjects + classes(path, [s.path.rsplit("#", 1)[1] for s in subjects], stage or Stage.BC, ctx)
         subjects = [check_package(p, stage or Stage.GD, ctx) for p in packages]
         codes = [PackageView(p).archival_code for p in packages]
         return subjects + classes(path, codes, stage or Stage.GD, ctx)
-    return list(check_batch(path, settings))
 
 
 def classes(path: Path, codes: list[str], stage: Stage, ctx: Dat70Context) -> list[CheckedSubject]:
@@ -298,7 +288,7 @@ def render(subjects: list[CheckedSubject], fmt: str, language: str) -> str:
 @click.option("--profile", help="收件箱档案名（档号规则、全宗号）/ profile for the 档号 rule and fonds code")
 def check_command(path: Path, stage: str | None, fmt: str, output: Path | None, profile: str | None) -> None:
     """四性检测 / run the checks on a file, a package, a batch or a store (exit 0 pass, 1 failures, 2 cannot run)."""
-    language = "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
+    language = console_language()
     try:
         settings = load_settings()
         subjects = check_path(path, Stage(stage) if stage else None, settings, profile)
