@@ -368,3 +368,26 @@ def test_modified_eep_keeps_every_version_signed(store: OcflStore, keys: Path, t
     checked = verify_eep(bad)
     assert not checked.valid
     assert {s.identifier for s in checked.signatures if not s.valid} == {"S1", "v2-S1"}
+
+
+def test_an_archived_record_without_an_offline_copy_is_refused_naming_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline archives records with no 存储位置 (no offline copy exists yet): export-eep says what
+    is missing and how to register a copy, and writes nothing (it never invents a carrier id)."""
+    from guidang.packaging.metadata_xml import to_xml
+
+    pkg = make_package(tmp_path)
+    meta = from_xml(pkg.path(aip.METADATA_XML).read_bytes())
+    archived = meta.model_copy(update={"record": meta.record.model_copy(update={"storage": None})})
+    aip.replace_files(pkg.root, {aip.METADATA_XML: to_xml(archived)})
+    home = tmp_path / "home"
+    OcflStore(home / "store").add(pkg.root)
+    monkeypatch.setenv("GUIDANG_HOME", str(home))
+    out = tmp_path / "eep.xml"
+    zh = CliRunner().invoke(export_eep_command, [CODE, "-o", str(out)])
+    assert zh.exit_code == 2 and "没有登记脱机备份载体" in zh.output and "guidang backup --carrier" in zh.output
+    monkeypatch.setenv("GUIDANG_LANGUAGE", "en")
+    en = CliRunner().invoke(export_eep_command, [CODE, "-o", str(out)])
+    assert en.exit_code == 2 and "no registered offline copy" in en.output and "backup --carrier" in en.output
+    assert not out.exists() and not list(tmp_path.glob(".eep.xml.*"))

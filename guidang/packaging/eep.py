@@ -157,6 +157,24 @@ def _parser() -> etree.XMLParser:
 # -- export ----------------------------------------------------------------------------------------
 
 
+OFFLINE_ID = "存储位置/脱机载体编号"
+REGISTER_OFFLINE = "guidang backup --carrier <载体编号 carrier id>"
+
+
+def no_offline_copy(code: str, others: list[str]) -> EepError:
+    """An archived record with no registered offline copy: DA/T 48 requires its 脱机载体编号, and
+    guidang never writes a carrier that does not exist; the operator registers one first."""
+    also_zh = f"；另缺：{'、'.join(others)}" if others else ""
+    also_en = f"; also missing: {', '.join(others)}" if others else ""
+    return EepError(
+        f"档号 {code} 没有登记脱机备份载体（{OFFLINE_ID}），DA/T 48 封装包必须写明，guidang 不会填写不存在的载体。"
+        f"请先制作脱机备份并用“{REGISTER_OFFLINE}”登记，再导出 EEP{also_zh}",
+        f"{code} has no registered offline copy ({OFFLINE_ID}, the offline carrier id DA/T 48 requires); "
+        f"guidang never names a carrier that does not exist. Make an offline copy, register it with "
+        f"'{REGISTER_OFFLINE}', then export the EEP{also_en}",
+    )
+
+
 @dataclass
 class _Missing:
     items: list[str]
@@ -235,7 +253,7 @@ def _file_entity(
     st = rec.storage or StorageLocation()
     loc = _sub(ent, "存储位置")
     _opt(loc, "当前位置", st.current)
-    missing.need(st.offline_ids, "存储位置/脱机载体编号")
+    missing.need(st.offline_ids, OFFLINE_ID)
     for offline_id in st.offline_ids:
         _sub(loc, "脱机载体编号", offline_id)
     for where in st.offline_locations:
@@ -256,6 +274,8 @@ def _file_entity(
         _sub(ent, "信息系统描述", system)
     for note in rec.notes:
         _sub(ent, "附注", note)
+    if OFFLINE_ID in missing.items:
+        raise no_offline_copy(code, [m for m in missing.items if m != OFFLINE_ID])
     if missing.items:
         raise EepError(
             f"元数据缺少 DA/T 48 封装的必备项，无法导出 EEP（档号 {code}）：{'、'.join(missing.items)}",
