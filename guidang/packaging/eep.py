@@ -68,7 +68,7 @@ from guidang.packaging.metadata import (
     normalise_date,
 )
 from guidang.packaging.metadata_xml import from_xml
-from guidang.packaging.signing import ALGORITHM_NAMES, SignatureError, Signer, verify
+from guidang.packaging.signing import ALGORITHM_NAMES, SignatureError, Signer, is_trusted, verify
 
 if TYPE_CHECKING:
     from guidang.storage.ocfl_store import OcflStore
@@ -576,7 +576,8 @@ class SignatureCheck:
     identifier: str  # 签名标识符, or "lock:<id>" for the 锁定签名
     algorithm: str  # OID
     signer: str
-    valid: bool
+    valid: bool  # intact: the signature verifies with the certificate it carries
+    trusted: bool = False  # that certificate is a trust anchor or issued by one ([signing] trusted_certificates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,6 +586,7 @@ class EepVerification:
     signed: bool
     problems: tuple[Problem, ...]
     signatures: tuple[SignatureCheck, ...]
+    warnings: tuple[Problem, ...] = ()  # e.g. intact, signer not trusted (untrusted_signer = "warn")
 
 
 def _load(source: str | os.PathLike[str] | bytes) -> bytes:
@@ -641,12 +643,15 @@ def _check_signature(
                 f"signature {ident} does not verify: the signed content changed or the key does not match",
             )
         )
-    if trusted and cert not in trusted:
-        problems.append(
-            Problem(f"签名 {ident} 的证书不在受信任的证书之列", f"signature {ident}: certificate is not trusted")
-        )
-        ok = False
-    return SignatureCheck(ident, oid, signer, ok)
+    return SignatureCheck(ident, oid, signer, ok, is_trusted(cert, trusted))
+
+
+def _untrusted(check: SignatureCheck) -> Problem:
+    return Problem(
+        f"签名 {check.identifier} 完好，但签名人（{check.signer or '未署名'}）不受信任：其证书不在受信任证书之列",
+        f"signature {check.identifier} is intact, signer not trusted ({check.signer or 'unnamed'}): "
+        "its certificate is not among the trusted certificates",
+    )
 
 
 def verify_eep(
@@ -654,12 +659,14 @@ def verify_eep(
     *,
     trusted_certificates: Sequence[bytes] = (),
     require_signature: bool = True,
+    untrusted_signer: str = "warn",
 ) -> EepVerification:
     """Check an EEP: schema, sizes of the embedded files, every 电子签名 and the 锁定签名.
 
-    ``trusted_certificates`` (DER), when given, pins the certificates signatures must use. An
-    unsigned EEP is invalid when ``require_signature`` (the default), since nothing then proves it
-    unchanged.
+    ``trusted_certificates`` (DER) are the trust anchors: an intact signature whose certificate is
+    neither one of them nor issued by one is "intact, signer not trusted", a warning, or a failure
+    when ``untrusted_signer`` is "fail"; never plainly valid. An unsigned EEP is invalid when
+    ``require_signature`` (the default), since nothing then proves it unchanged.
     """
     data = _load(source)
     problems: list[Problem] = []
@@ -715,8 +722,12 @@ def verify_eep(
                 checks.append(_check_signature(sig, canonical(inner), ident, trusted_certificates, problems))
     elif require_signature:
         problems.append(Problem("EEP 未签名，无法证明未被改动", "the EEP is not signed; nothing proves it unchanged"))
+    untrusted = [_untrusted(c) for c in checks if c.valid and not c.trusted]
+    if untrusted_signer == "fail":
+        problems += untrusted
     valid = not problems and all(c.valid for c in checks)
-    return EepVerification(valid, bool(sigs), tuple(problems), tuple(checks))
+    warnings = tuple(untrusted) if untrusted_signer != "fail" else ()
+    return EepVerification(valid, bool(sigs), tuple(problems), tuple(checks), warnings)
 
 
 def _referenced(payload: etree._Element, data_by_id: Mapping[str, etree._Element]) -> etree._Element:
@@ -778,6 +789,7 @@ def import_eep(
     *,
     trusted_certificates: Sequence[bytes] = (),
     require_signature: bool = False,
+    untrusted_signer: str = "warn",
 ) -> ImportedEep:
     """Verify an EEP and read back its record metadata and files.
 
@@ -786,7 +798,8 @@ def import_eep(
     accepted unless ``require_signature``) or for unsafe or duplicate file names.
     """
     data = _load(source)
-    check = verify_eep(data, trusted_certificates=trusted_certificates, require_signature=require_signature)
+    check = verify_eep(data, trusted_certificates=trusted_certificates, require_signature=require_signature,
+                       untrusted_signer=untrusted_signer)
     if not check.valid:
         raise EepError(
             "EEP 验证失败：" + "；".join(p.zh for p in check.problems[:5]),

@@ -59,6 +59,7 @@ def is_store(path: Path) -> bool:
 # -- the context from the configuration --------------------------------------------------------------------
 def build_context(settings: Settings, profile: str | None, scanner: Scanner | None = None) -> Dat70Context:
     from guidang.packaging.archival_code import get_rule
+    from guidang.packaging.signing import load_certificates
 
     prof = None
     if profile is not None:
@@ -71,6 +72,8 @@ def build_context(settings: Settings, profile: str | None, scanner: Scanner | No
         db=_catalogue(settings),
         clamd=scanner,
         test_signatures_block=not (prof is not None and prof.accept_test_signatures),
+        trusted_certificates=load_certificates(settings.signing.trusted_certificates, settings.home),
+        untrusted_signer=settings.signing.untrusted_signer,
         archival_code_rule=rule,
         fonds_code=prof.fonds_code if prof else None,
     )

@@ -94,8 +94,15 @@ def fixity_valid(s: Dat70Subject) -> Iterator[Finding]:
         p = s.path(relpath)
         suffix = p.suffix.lower()
         if suffix == ".pdf":
-            for sig in signatures.pdf_signatures(p):
-                if sig.status is signatures.SigStatus.INVALID:
+            for sig in signatures.pdf_signatures(p, s.context.trusted_certificates):
+                if sig.status is signatures.SigStatus.UNTRUSTED:
+                    yield Finding(
+                        FAIL if s.context.untrusted_signer == "fail" else WARN,
+                        "pdf_signature_untrusted",
+                        {"file": relpath, "name": sig.name, "detail": sig.detail},
+                        ev(relpath, sig.name, "signer in [signing] trusted_certificates", sig.detail),
+                    )
+                elif sig.status is signatures.SigStatus.INVALID:
                     yield Finding(
                         FAIL,
                         "pdf_signature_invalid",
@@ -116,6 +123,13 @@ def fixity_valid(s: Dat70Subject) -> Iterator[Finding]:
                     "ofd_signature_invalid",
                     {"file": relpath, "detail": problem},
                     ev(relpath, found=problem),
+                )
+            for sig_path in signatures.ofd_signatures(p):
+                yield Finding(
+                    WARN,
+                    "ofd_signature_unverified",
+                    {"file": relpath, "name": sig_path},
+                    ev(relpath, sig_path, "signature value verified", "not verified (SM2 seal)"),
                 )
 
 

@@ -100,6 +100,10 @@ class Dat70Context:
     # 4-2 with test signatures only (no vendor database): fail (True) or warn (the profile's
     # accept_test_signatures); never pass
     test_signatures_block: bool = True
+    # 1-1, 1-16: trust anchors (DER certificates, [signing] trusted_certificates) and what an intact
+    # signature by anyone else is ("warn" or "fail", [signing] untrusted_signer)
+    trusted_certificates: tuple[bytes, ...] = ()
+    untrusted_signer: str = "warn"
     carrier: Carrier | None = None  # None: online intake
     backups: Sequence[Path] = ()  # 3-9: backup copies of the package (folders or .tar/.zip)
     eeps: Sequence[Path] = ()  # 1-15, 1-16: EEPs (DA/T 48) of the package kept outside it
