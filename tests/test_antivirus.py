@@ -33,9 +33,9 @@ GUIDANG = str(Path(sys.executable).parent / "guidang")
 CODE = "Z109-WS·2023-Y-BGS-0001"
 
 
-def _eicar_batch(root: Path) -> Path:
+def _eicar_batch(root: Path, name: str = "VIRUS-1") -> Path:
     """One item whose only 'page' is the EICAR test file: a virus that is also not an image."""
-    batch = root / "VIRUS-1"
+    batch = root / name
     (batch / CODE).mkdir(parents=True)
     (batch / CODE / f"{CODE}-0001.tif").write_bytes(EICAR)
     (batch / "catalogue.csv").write_text(f"档号,题名,页数\n{CODE},含测试病毒的件,1\n", "utf-8")
@@ -203,3 +203,20 @@ def test_a_one_off_ingest_leaves_no_clamd_running(tmp_path: Path) -> None:
     assert item["failed_checks"] == ["GD-4-2"]  # the home's own clamd did scan
     assert (home / "clamav" / "clamd.log").is_file()  # it was started for this command …
     assert not _clamd_alive(home / "clamav")  # … and stopped by it
+
+
+def test_a_one_off_watch_shares_one_clamd_and_leaves_none_running(tmp_path: Path) -> None:
+    """The watcher holds the home's clamd; its worker's ingest joins it (no second start)."""
+    home = tmp_path / "home"
+    init_home(home)
+    _eicar_batch(home / "inbox" / "demo")
+    _eicar_batch(home / "inbox" / "demo", "VIRUS-2")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDANG_")} | {"GUIDANG_HOME": str(home)}
+    run = subprocess.run([GUIDANG, "watch", "--once", "--workers", "1"], env=env, capture_output=True, timeout=300)
+    assert run.returncode == 0, run.stderr.decode()
+    receipts = list((home / "outbox").rglob("receipt.json"))
+    assert len(receipts) == 2 and all("GD-4-2" in r.read_text("utf-8") for r in receipts)
+    log = (home / "clamav" / "clamd.log").read_text("utf-8", "replace")
+    # the watcher and both batches' workers used one daemon, started once and stopped at the end
+    assert (log.count("+++ Started at"), log.count("--- Stopped at")) == (1, 1), log
+    assert not _clamd_alive(home / "clamav")
