@@ -54,7 +54,21 @@ class ClamavOptions(BaseModel):
     """Empty socket: guidang runs its own clamd under ``$GUIDANG_HOME/clamav`` (see clamd_service)."""
 
     socket: Path | None = None
+    # true: a command that scans (ingest, check) stops with exit code 4 when no antivirus answers;
+    # false: it runs, and DA/T 70 4-1 and 4-2 fail for every item (nothing is accepted unscanned)
     required: bool = True
+
+
+class AntivirusOptions(BaseModel):
+    """A command-line antivirus used instead of clamd (docs/antivirus.md): empty ``command``: clamd."""
+
+    command: list[str] = Field(default_factory=list)  # e.g. ["/opt/av/bin/scan", "--file", "{file}"]
+    clean_exit_codes: list[int] = Field(default_factory=lambda: [0])
+    infected_exit_codes: list[int] = Field(default_factory=lambda: [1])
+    version_command: list[str] = Field(default_factory=list)  # prints product and signature version/date
+    product: str = ""  # name reported under 4-1; default: the first line of version_command's output
+    test_signatures: bool = False  # true: its signatures are a test set (4-2 then says so)
+    timeout_seconds: float = Field(default=600, gt=0)
 
 
 class Profile(BaseModel):
@@ -72,6 +86,9 @@ class Profile(BaseModel):
     require_ready_marker: bool = True
     scan_qa: ScanQAOptions = ScanQAOptions()  # DA/T 31 scan QA thresholds (guidang.ingest.scanqa)
     limits: BatchLimits = BatchLimits()  # what one batch may hold (guidang.pipeline.limits, docs/security.md)
+    # false (default): an antivirus with test signatures only (no vendor database) blocks acceptance
+    # (DA/T 70 4-2 fails); true: 4-2 warns and the item may be accepted. Only for a demo or a test.
+    accept_test_signatures: bool = False
 
 
 class Settings(BaseSettings):
@@ -86,6 +103,7 @@ class Settings(BaseSettings):
     ocr: OcrOptions = OcrOptions()
     pdfa: PdfaOptions = PdfaOptions()
     clamav: ClamavOptions = ClamavOptions()
+    antivirus: AntivirusOptions = AntivirusOptions()
     watch: WatchOptions = WatchOptions()
     signing: SigningOptions = SigningOptions()  # EEP signing key (guidang.packaging.signing)
     dat70: Dat70Options = Dat70Options()  # DA/T 70 check policy (guidang.validators.dat70_options)
@@ -101,7 +119,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = default_home() / CONFIG_NAME
+        # a home passed in (Settings(home=…)) names the file read; only then GUIDANG_HOME or ./var
+        given = getattr(init_settings, "init_kwargs", {}).get("home")
+        toml_file = (Path(given).resolve() if given is not None else default_home()) / CONFIG_NAME
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
 
     # Layout of the working home -------------------------------------------------
@@ -151,6 +171,18 @@ class Settings(BaseSettings):
 
     def ocr_languages(self, profile: Profile) -> str:
         return profile.ocr_languages or self.ocr.languages
+
+
+def console_language() -> str:
+    """zh or en for console messages: ``GUIDANG_LANGUAGE``, else the home's ``language`` key, else zh
+    (never fails: it is used to print configuration errors too)."""
+    env = os.environ.get("GUIDANG_LANGUAGE")
+    if env in ("zh", "en"):
+        return env
+    try:
+        return load_settings().language
+    except ConfigError:
+        return "zh"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -41,9 +41,21 @@ part = "2b"
 # clamd 的本地套接字；不设置则由 guidang 在工作目录 clamav/ 下自行启动 clamd
 # clamd's socket; unset: guidang starts its own clamd under <home>/clamav
 # socket = "/run/clamav/clamd.ctl"
-# 为 true 时，病毒扫描无法进行则拒收（DA/T 70 4-1、4-2）
-# when true, an item is rejected if the virus scan cannot run (DA/T 70 4-1, 4-2)
+# true：无可用杀毒软件时，ingest/check 以退出码 4 停止；false：照常运行，但每件的 4-1、4-2 不合格（未扫描不入库）
+# true: with no antivirus answering, ingest/check stop with exit code 4; false: they run, and 4-1 and 4-2
+# fail for every item (nothing is accepted unscanned)
 required = true
+# 离线更新病毒库：把 .cvd/.cld 文件放入 <工作目录>/clamav/updates/，经 clamscan 试加载验证后启用
+# offline signature updates: drop .cvd/.cld files into <home>/clamav/updates/; each is test-loaded by
+# clamscan before clamd uses it (docs/antivirus.md)
+
+# [antivirus]
+# 使用命令行杀毒软件代替 clamd（如国内通用杀毒产品）；退出码约定见 docs/antivirus.md
+# a command-line antivirus instead of clamd; its exit-code contract: docs/antivirus.md
+# command = ["/opt/av/bin/scan", "{file}"]
+# clean_exit_codes = [0]
+# infected_exit_codes = [1]
+# version_command = ["/opt/av/bin/scan", "--version"]
 
 # 每个收件箱一个档案（profile）；收件箱目录默认为 inbox/<档案名>
 # One profile per inbox; the inbox folder defaults to inbox/<profile name>
@@ -57,6 +69,9 @@ archival_code_rule = "dat22"    # 档号规则：dat22（Z109-WS·2011-Y-BGS-000
 # ocr_languages = "chi_sim+eng"
 require_ready_marker = true     # 等待 READY 标记文件 / wait for the READY marker
 quiet_seconds = 30              # 无标记时的静默期（秒）/ quiet period when markers are not used
+# 仅示例用：只有测试病毒库（无正式病毒库）时 4-2 只警告、不阻止入库。正式收件箱请勿设置
+# demo only: with test signatures alone (no vendor database) 4-2 warns instead of blocking. Never in production
+accept_test_signatures = true
 
 # 每批上限（超出则整批或该件退回，并说明是哪项上限）；默认值及依据见 docs/security.md
 # Per-batch limits (beyond one, the batch or item is returned naming the limit); see docs/security.md

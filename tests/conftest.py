@@ -28,6 +28,20 @@ def corpus(*parts: str) -> Path:
     return path
 
 
+# variables of the test harness, not of guidang's configuration
+HARNESS_VARIABLES = ("GUIDANG_TEST", "GUIDANG_STRESS")
+
+
+@pytest.fixture(autouse=True)
+def no_outside_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads ./var or the caller's GUIDANG_* settings (``make run`` exports GUIDANG_HOME):
+    every GUIDANG_ setting is removed, and GUIDANG_HOME names an empty folder unless a test sets it."""
+    for name in list(os.environ):
+        if name.upper().startswith("GUIDANG_") and not name.upper().startswith(HARNESS_VARIABLES):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GUIDANG_HOME", str(tmp_path_factory.mktemp("no-home") / "unset"))
+
+
 @pytest.fixture(scope="session")
 def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A real clamd started for this test session (official signatures if present, else EICAR only)."""

@@ -134,6 +134,7 @@ EXPECTED_NON_PASS = {
     **{n: {Status.MANUAL} for n in MANUAL},
     **{n: {Status.NOT_APPLICABLE} for n in CARRIER},
     "4-1": {Status.WARN},
+    "4-2": {Status.WARN},  # the tests' clamd holds test signatures only: never a pass
     "4-8": {Status.PASS, Status.MANUAL},
 }
 

@@ -25,7 +25,7 @@ from guidang.packaging.signing import load_signer
 from guidang.validators.dat70 import Dat70Context, run_dat70
 from guidang.validators.file_checks import check_file
 from guidang.validators.result import Status
-from guidang.validators.signatures import SigStatus, ofd_signature_problems, pdf_signatures
+from guidang.validators.signatures import SigStatus, ofd_signature_problems, ofd_signatures, pdf_signatures
 
 sys.path.insert(0, str(Path(__file__).parent / "data" / "dat70"))
 import make_fixtures as mf
@@ -106,8 +106,27 @@ def test_valid_pdf_signature_is_verified(
 ) -> None:
     f = tmp_path / "signed.pdf"
     f.write_bytes(signed_pdf(*key_and_cert))
-    (sig,) = pdf_signatures(f)
+    anchor = key_and_cert[1].public_bytes(serialization.Encoding.DER)
+    (sig,) = pdf_signatures(f, trusted=(anchor,))
     assert sig.status is SigStatus.VALID, sig
+    (sig,) = pdf_signatures(f)  # the certificate the file carries proves nothing by itself
+    assert sig.status is SigStatus.UNTRUSTED and "signer not trusted" in sig.detail, sig
+
+
+def test_an_untrusted_pdf_signer_warns_or_fails_1_1_by_policy(
+    key_and_cert: tuple[rsa.RSAPrivateKey, x509.Certificate], tmp_path: Path
+) -> None:
+    root = mf.build(tmp_path / mf.CODE, mf.Spec(masters=[(f"{mf.CODE}-0001.pdf", signed_pdf(*key_and_cert))]))
+    anchor = key_and_cert[1].public_bytes(serialization.Encoding.DER)
+
+    def one_one(**kw: object) -> list[tuple[Status, str]]:
+        report = run_dat70(root, "GD", Dat70Context(sender=mf.sender_of(root), **kw))  # type: ignore[arg-type]
+        return [(r.status, r.message_en) for r in report.by_id("GD-1-1") if "signature" in r.message_en]
+
+    [(status, message)] = one_one()
+    assert status is Status.WARN and "intact, signer not trusted" in message
+    assert [s for s, _ in one_one(untrusted_signer="fail")] == [Status.FAIL]
+    assert one_one(trusted_certificates=(anchor,)) == []  # a trusted signer: nothing to report
 
 
 def test_changed_signed_pdf_is_invalid(
@@ -182,7 +201,14 @@ def test_ofd_seal_digests(tmp_path: Path) -> None:
     good = tmp_path / "good.ofd"
     good.write_bytes(sealed_ofd())
     assert ofd_signature_problems(good) == []
-    assert all(r.status is Status.PASS for r in check_file(good).results), check_file(good).as_dicts()
+    assert ofd_signatures(good) == ["Doc_0/Signs/Sign_0/Signature.xml"]
+    results = {r.check_id: r for r in check_file(good).results}
+    assert results["FILE-FORMAT"].status is Status.PASS
+    # digests match, but the SM2 signature value is not verified: said so, never a pass
+    assert results["FILE-OFD"].status is Status.WARN and "not verified" in results["FILE-OFD"].message_en
+    package = mf.build(tmp_path / mf.CODE, mf.Spec(masters=[(f"{mf.CODE}-0001.ofd", sealed_ofd())]))
+    one_one = run_dat70(package, "GD", Dat70Context(sender=mf.sender_of(package))).by_id("GD-1-1")
+    assert any(r.status is Status.WARN and "could not be verified" in r.message_en for r in one_one), one_one
     bad = tmp_path / "bad.ofd"
     bad.write_bytes(sealed_ofd(digest_of=b"something else"))
     (problem,) = ofd_signature_problems(bad)
@@ -218,7 +244,8 @@ def eeps(
     meta = meta.model_copy(update={"record": record})
     signed = eep.build_eep(code=mf.CODE, metadata=meta, files=files, creator_unit="某市档案局", signer=signer)
     unsigned = eep.build_eep(code=mf.CODE, metadata=meta, files=files, creator_unit="某市档案局")
-    out = {"package": root}
+    out = {"package": root, "cert": folder / "signer.der"}
+    out["cert"].write_bytes(cert.public_bytes(serialization.Encoding.DER))
     for name, data in {
         "signed": signed,
         "unsigned": unsigned,
@@ -232,15 +259,21 @@ def eeps(
     return out
 
 
-def _run_bc(eeps: dict[str, Path], which: str) -> dict[str, set[Status]]:
+def _run_bc(eeps: dict[str, Path], which: str, trusted: bool = True, **kw: object) -> dict[str, set[Status]]:
     root = eeps["package"]
-    ctx = replace(mf._bc_context(root, Dat70Context()), eeps=(eeps[which],))
+    anchors = (eeps["cert"].read_bytes(),) if trusted else ()
+    ctx = replace(mf._bc_context(root, Dat70Context()), eeps=(eeps[which],), trusted_certificates=anchors, **kw)
     report = run_dat70(root, "BC", ctx)
     return {n: {r.status for r in report.by_id(f"BC-{n}")} for n in ("1-15", "1-16")}
 
 
 def test_eep_signed_and_valid(eeps: dict[str, Path]) -> None:
     assert _run_bc(eeps, "signed") == {"1-15": {Status.PASS}, "1-16": {Status.PASS}}
+
+
+def test_eep_signed_by_an_untrusted_signer_is_never_plainly_valid(eeps: dict[str, Path]) -> None:
+    assert _run_bc(eeps, "signed", trusted=False)["1-16"] == {Status.WARN}
+    assert _run_bc(eeps, "signed", trusted=False, untrusted_signer="fail")["1-16"] == {Status.FAIL}
 
 
 def test_eep_unsigned(eeps: dict[str, Path]) -> None:

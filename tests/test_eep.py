@@ -248,10 +248,15 @@ def test_rsa_sha256_alternative_verified_by_openssl(store: OcflStore, keys: Path
 def test_lock_signature_by_another_party_and_certificate_pinning(store: OcflStore, keys: Path, tmp_path: Path) -> None:
     owner, archive = _signer(keys, "sm2"), _signer(keys, "sm2b", "档案馆")
     data = export_eep(store, CODE, tmp_path / "eep.xml", owner, lock_signer=archive).read_bytes()
-    assert verify_eep(data).valid
-    assert verify_eep(data, trusted_certificates=[owner.certificate, archive.certificate]).valid
+    nobody = verify_eep(data)  # no trust anchors: intact, but no signer is trusted
+    assert nobody.valid and len(nobody.warnings) == 2 and not any(s.trusted for s in nobody.signatures)
+    both = verify_eep(data, trusted_certificates=[owner.certificate, archive.certificate])
+    assert both.valid and not both.warnings and all(s.trusted for s in both.signatures)
     pinned = verify_eep(data, trusted_certificates=[owner.certificate])
-    assert not pinned.valid and [s.valid for s in pinned.signatures] == [True, False]
+    assert [(s.valid, s.trusted) for s in pinned.signatures] == [(True, True), (True, False)]
+    assert pinned.valid and ["signer not trusted" in w.en and "lock:S1" in w.en for w in pinned.warnings] == [True]
+    strict = verify_eep(data, trusted_certificates=[owner.certificate], untrusted_signer="fail")
+    assert not strict.valid and any("signer not trusted" in p.en for p in strict.problems)
 
 
 def test_unsigned_export(store: OcflStore, tmp_path: Path) -> None:
@@ -393,3 +398,64 @@ def test_modified_eep_keeps_every_version_signed(store: OcflStore, keys: Path, t
     checked = verify_eep(bad)
     assert not checked.valid
     assert {s.identifier for s in checked.signatures if not s.valid} == {"S1", "v2-S1"}
+
+
+def test_an_archived_record_without_an_offline_copy_is_refused_naming_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline archives records with no 存储位置 (no offline copy exists yet): export-eep says what
+    is missing and how to register a copy, and writes nothing (it never invents a carrier id)."""
+    from guidang.packaging.metadata_xml import to_xml
+
+    pkg = make_package(tmp_path)
+    meta = from_xml(pkg.path(aip.METADATA_XML).read_bytes())
+    archived = meta.model_copy(update={"record": meta.record.model_copy(update={"storage": None})})
+    aip.replace_files(pkg.root, {aip.METADATA_XML: to_xml(archived)})
+    home = tmp_path / "home"
+    OcflStore(home / "store").add(pkg.root)
+    monkeypatch.setenv("GUIDANG_HOME", str(home))
+    out = tmp_path / "eep.xml"
+    zh = CliRunner().invoke(export_eep_command, [CODE, "-o", str(out)])
+    assert zh.exit_code == 2 and "没有登记脱机备份载体" in zh.output and "guidang backup --carrier" in zh.output
+    monkeypatch.setenv("GUIDANG_LANGUAGE", "en")
+    en = CliRunner().invoke(export_eep_command, [CODE, "-o", str(out)])
+    assert en.exit_code == 2 and "no registered offline copy" in en.output and "backup --carrier" in en.output
+    assert not out.exists() and not list(tmp_path.glob(".eep.xml.*"))
+
+
+def _rsa_ca_and_leaf(d: Path) -> None:
+    """An RSA CA and a leaf it issued (made here by OpenSSL, never committed)."""
+    for args in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.pem", "-out", "ca.crt", "-days", "2",
+         "-subj", "/CN=guidang test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.pem", "-out", "leaf.csr", "-subj", "/CN=leaf"],
+        ["x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.pem", "-CAcreateserial", "-days", "2",
+         "-out", "leaf.crt"],
+    ):
+        done = _openssl(*args, cwd=d)
+        assert done.returncode == 0, done.stderr
+
+
+def test_verify_eep_judges_signers_against_the_configured_trust_anchors(
+    store: OcflStore, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _rsa_ca_and_leaf(tmp_path)
+    leaf = _signer(tmp_path, "leaf")
+    eep = export_eep(store, CODE, tmp_path / "leaf.xml", leaf)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("GUIDANG_HOME", str(home))
+    config = home / "guidang.toml"
+    runner = CliRunner()
+
+    done = runner.invoke(verify_eep_command, [str(eep)])  # nothing configured: never plainly valid
+    assert done.exit_code == 0 and "intact, signer not trusted" in done.output and "EEP verified" not in done.output
+    config.write_text(f'[signing]\ntrusted_certificates = ["{tmp_path / "ca.crt"}"]\n', "utf-8")
+    done = runner.invoke(verify_eep_command, [str(eep)])  # issued by the configured CA
+    assert done.exit_code == 0 and "通过 ok" in done.output and "EEP verified" in done.output, done.output
+    config.write_text(f'[signing]\ntrusted_certificates = ["{keys / "sm2.crt"}"]\nuntrusted_signer = "fail"\n',
+                      "utf-8")
+    done = runner.invoke(verify_eep_command, [str(eep)])  # someone else's anchor, and the policy fails it
+    assert done.exit_code == 1 and "signer not trusted" in done.output
+    config.write_text('[signing]\ntrusted_certificates = ["absent.crt"]\n', "utf-8")
+    assert runner.invoke(verify_eep_command, [str(eep)]).exit_code == 3

@@ -319,3 +319,26 @@ def test_start_up_removes_old_leftovers_of_store_writes(tmp_path: Path) -> None:
     os.utime(old, (day_and_more, day_and_more))
     assert Watcher(s, once=True).run() == 0
     assert not old.exists() and fresh.is_dir()
+
+
+def test_watch_once_after_a_sigkill_finishes_the_interrupted_claim(tmp_path: Path) -> None:
+    """The first `watch --once` after a SIGKILLed watcher runs the interrupted batch to its end,
+    although the default back-off would hold it (it used to record the recovery and exit)."""
+    home = tmp_path / "home"
+    env = write_config(home, "test_hotfolders_service:slow")
+    config = home / "guidang.toml"
+    config.write_text(config.read_text("utf-8").replace("retry_seconds = 0", "retry_seconds = 3600"), "utf-8")
+    _batch(home / "inbox" / "marker", "b1")
+    proc = start_watch(env)
+    try:
+        wait_for(lambda: any(r.stage == Stage.RUNNING for r in claim_rows(home)))
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    env = write_config(home, "test_hotfolders_service:record")
+    config.write_text(config.read_text("utf-8").replace("retry_seconds = 0", "retry_seconds = 3600"), "utf-8")
+    run = subprocess.run([GUIDANG, "watch", "--once"], env=env, capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr.decode()
+    [row] = claim_rows(home)
+    assert (row.stage, row.settled, row.crashes) == (Stage.DONE, True, 1)
+    assert (home / "outbox" / "seen" / "b1.json").is_file()

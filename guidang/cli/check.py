@@ -26,7 +26,8 @@ from guidang import csvout
 from guidang.cli.errors import fail, handle_errors, language
 from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
-from guidang.validators.clamav import ClamdClient
+from guidang.validators.antivirus import open_scanner
+from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
 from guidang.validators.dat70.integrity import numbering_across
 from guidang.validators.dat70.package import PackageView
@@ -56,8 +57,9 @@ def is_store(path: Path) -> bool:
 
 
 # -- the context from the configuration --------------------------------------------------------------------
-def build_context(settings: Settings, profile: str | None) -> Dat70Context:
+def build_context(settings: Settings, profile: str | None, scanner: Scanner | None = None) -> Dat70Context:
     from guidang.packaging.archival_code import get_rule
+    from guidang.packaging.signing import load_certificates
 
     prof = None
     if profile is not None:
@@ -68,22 +70,13 @@ def build_context(settings: Settings, profile: str | None) -> Dat70Context:
     return Dat70Context(
         options=settings.dat70,
         db=_catalogue(settings),
-        clamd=_clamd(settings),
+        clamd=scanner,
+        test_signatures_block=not (prof is not None and prof.accept_test_signatures),
+        trusted_certificates=load_certificates(settings.signing.trusted_certificates, settings.home),
+        untrusted_signer=settings.signing.untrusted_signer,
         archival_code_rule=rule,
         fonds_code=prof.fonds_code if prof else None,
     )
-
-
-def _clamd(settings: Settings) -> ClamdClient | None:
-    """The configured clamd, else guidang's own in the working home (started if needed)."""
-    from guidang.validators import clamd_service
-
-    if settings.clamav.socket is not None:
-        return ClamdClient(settings.clamav.socket, timeout=120)
-    try:
-        return ClamdClient(clamd_service.ensure_running(settings.path("clamav")), timeout=120)
-    except GuidangError:
-        return None  # 4-1 and 4-2 then report that no antivirus is available
 
 
 def _catalogue(settings: Settings) -> Any:
@@ -165,18 +158,19 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
         raise InputError(f"路径不存在：{path}", f"no such path: {path}")
     if path.is_file():
         return [check_one_file(path, settings)]
-    ctx = build_context(settings, profile)
-    if is_package(path):
-        return [check_package(path, stage or Stage.GD, ctx)]
-    if is_store(path):
-        subjects = list(check_store(path, stage or Stage.BC, ctx))
-        return subjects + classes(path, [s.path.rsplit("#", 1)[1] for s in subjects], stage or Stage.BC, ctx)
-    packages = [p for p in sorted(path.iterdir()) if is_package(p)]
-    if packages:
+    packages = [] if is_package(path) or is_store(path) else [p for p in sorted(path.iterdir()) if is_package(p)]
+    if not (is_package(path) or is_store(path) or packages):
+        return list(check_batch(path, settings))
+    with open_scanner(settings) as scanner:  # held (and a clamd of its own stopped) for this command only
+        ctx = build_context(settings, profile, scanner)
+        if is_package(path):
+            return [check_package(path, stage or Stage.GD, ctx)]
+        if is_store(path):
+            subjects = list(check_store(path, stage or Stage.BC, ctx))
+            return subjects + classes(path, [s.path.rsplit("#", 1)[1] for s in subjects], stage or Stage.BC, ctx)
         subjects = [check_package(p, stage or Stage.GD, ctx) for p in packages]
         codes = [PackageView(p).archival_code for p in packages]
         return subjects + classes(path, codes, stage or Stage.GD, ctx)
-    return list(check_batch(path, settings))
 
 
 def classes(path: Path, codes: list[str], stage: Stage, ctx: Dat70Context) -> list[CheckedSubject]:

@@ -40,23 +40,36 @@ def export_eep_command(code: str, output: Path, version: str | None, unsigned: b
     click.echo(f"{path}  ({'signed ' + ALGORITHM_NAMES[signer.algorithm_oid] if signer else 'unsigned'})")
 
 
+UNTRUSTED = "完好，签名人不受信任 intact, signer not trusted"
+
+
 @click.command("verify-eep")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--allow-unsigned", is_flag=True, help="未签名不算失败 / an unsigned EEP is not a failure")
 @handle_errors
 def verify_eep_command(file: Path, allow_unsigned: bool) -> None:
-    """验证 EEP 的模式与签名。Verify an EEP's schema and signatures (exit 1 when it fails)."""
-    result = verify_eep(file, require_signature=not allow_unsigned)
+    """验证 EEP 的模式与签名。Verify an EEP's schema and signatures (exit 1 when it fails).
+
+    Signers are judged against ``[signing] trusted_certificates``: an intact signature by anyone
+    else is "intact, signer not trusted", a warning or a failure as ``[signing] untrusted_signer`` says."""
+    from guidang.config import load_settings
+    from guidang.packaging.signing import load_certificates
+
+    settings = load_settings()
+    anchors = load_certificates(settings.signing.trusted_certificates, settings.home)
+    result = verify_eep(file, require_signature=not allow_unsigned, trusted_certificates=anchors,
+                        untrusted_signer=settings.signing.untrusted_signer)
     for s in result.signatures:
-        click.echo(
-            f"{s.identifier}\t{ALGORITHM_NAMES.get(s.algorithm, s.algorithm)}\t{s.signer}\t"
-            f"{'通过 ok' if s.valid else '失败 FAILED'}"
-        )
-    for p in result.problems:
+        state = "失败 FAILED" if not s.valid else "通过 ok" if s.trusted else UNTRUSTED
+        click.echo(f"{s.identifier}\t{ALGORITHM_NAMES.get(s.algorithm, s.algorithm)}\t{s.signer}\t{state}")
+    for p in (*result.problems, *result.warnings):
         click.echo(f"{p.zh} / {p.en}", err=True)
     if not result.valid:
         raise SystemExit(int(ExitCode.CHECKS_FAILED))
-    click.echo("EEP 验证通过 / EEP verified")
+    if result.warnings:
+        click.echo("EEP 完好，但签名人不受信任 / EEP intact, signer not trusted")
+    else:
+        click.echo("EEP 验证通过 / EEP verified")
 
 
 @click.group("eep")

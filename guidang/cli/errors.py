@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from guidang.config import console_language
 from guidang.errors import ExitCode, GuidangError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,8 +29,8 @@ ERROR_LOG = Path("log") / "guidang-errors.log"
 
 
 def language() -> str:
-    """Console language: ``GUIDANG_LANGUAGE=en`` for English, Chinese otherwise."""
-    return "en" if os.environ.get("GUIDANG_LANGUAGE") == "en" else "zh"
+    """Console language: ``GUIDANG_LANGUAGE``, else the home's ``language`` key, else Chinese."""
+    return console_language()
 
 
 def fail(exc: GuidangError, exit_code: ExitCode | None = None) -> NoReturn:

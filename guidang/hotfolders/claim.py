@@ -289,8 +289,10 @@ def record_failure(
     return Stage.CLAIMED
 
 
-def reconcile(cat: Catalogue, settings: Settings) -> dict[str, int]:
-    """Bring the DB and the disk into agreement after any crash; returns counts of what was done."""
+def reconcile(cat: Catalogue, settings: Settings, *, retry_now: bool = False) -> dict[str, int]:
+    """Bring the DB and the disk into agreement after any crash; returns counts of what was done.
+
+    ``retry_now``: claims a death interrupted are due at once (``watch --once``), not after a back-off."""
     done = {"claimed": 0, "abandoned": 0, "running": 0, "settled": 0, "adopted": 0, "missing": 0}
     with cat.session() as s:
         intents = claims(s, Stage.INTENT)
@@ -311,7 +313,8 @@ def reconcile(cat: Catalogue, settings: Settings) -> dict[str, int]:
     for row in running:
         if lock_is_free(settings, row.profile, row.id):
             reap_session(row.worker)
-            record_failure(cat, settings, row.id, "interrupted: the worker or the watcher died", crashed=True)
+            record_failure(cat, settings, row.id, "interrupted: the worker or the watcher died", crashed=True,
+                           delay=0.0 if retry_now else None)
             done["running"] += 1
     for row in waiting:
         if not os.path.lexists(row.processing_path):

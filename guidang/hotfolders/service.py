@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_sentinels
 from pathlib import Path
@@ -29,9 +29,10 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
 from guidang.config import Settings
-from guidang.errors import ConfigError
+from guidang.errors import ConfigError, MissingDependencyError
 from guidang.hotfolders import claim as claims_mod
 from guidang.hotfolders.mounts import mount_of
+from guidang.hotfolders.options import WatchOptions
 from guidang.hotfolders.pool import WorkerPool
 from guidang.hotfolders.readiness import QuietTracker, Verdict, marker_verdict
 from guidang.hotfolders.retention import PRUNE_EVERY_SECONDS, prune_processed
@@ -40,6 +41,7 @@ from guidang.hotfolders.state import ClaimRow, Stage, claims, is_due, open_catal
 from guidang.hotfolders.zipbatch import ZipRefused, check_complete, is_zip_name
 from guidang.storage.catalogue import utcnow
 from guidang.storage.ocfl_store import OcflStore
+from guidang.validators import clamd_service
 
 log = logging.getLogger(__name__)
 PERSISTENT_WAITS = ("manifest_missing", "manifest_mismatch")
@@ -98,6 +100,20 @@ def single_instance(settings: Settings) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def home_clamd(settings: Settings) -> Iterator[None]:
+    """The home's own clamd held while the watcher runs the pipeline, so batches share one daemon
+    (each batch's ingest joins it); stopped when the watcher and its workers are gone."""
+    with ExitStack() as stack:
+        own = settings.clamav.socket is None and not settings.antivirus.command
+        if own and settings.watch.processor == WatchOptions().processor:
+            try:
+                stack.enter_context(clamd_service.session(settings.path("clamav")))
+            except MissingDependencyError as exc:  # each batch then decides (clamav.required)
+                log.error("clamd: %s", exc.message("en"))
+        yield
 
 
 class Watcher:
@@ -322,11 +338,12 @@ class Watcher:
     # the loop -----------------------------------------------------------------
     def run(self) -> int:
         check_layout(self.settings)
-        with single_instance(self.settings):
+        with single_instance(self.settings), home_clamd(self.settings):
             return self._run()
 
     def _run(self) -> int:
-        done = claims_mod.reconcile(self.cat, self.settings)
+        # --once finishes what a stop interrupted before it exits: no back-off for those claims
+        done = claims_mod.reconcile(self.cat, self.settings, retry_now=self.once)
         if any(done.values()):
             log.warning("recovered after a stop: %s", done)
         self._clean_store_staging()

@@ -70,7 +70,7 @@ from guidang.packaging.metadata import (
     normalise_date,
 )
 from guidang.packaging.metadata_xml import from_xml
-from guidang.packaging.signing import ALGORITHM_NAMES, SignatureError, Signer, verify
+from guidang.packaging.signing import ALGORITHM_NAMES, SignatureError, Signer, is_trusted, verify
 
 if TYPE_CHECKING:
     from guidang.storage.ocfl_store import OcflStore
@@ -159,6 +159,24 @@ def _parser() -> etree.XMLParser:
 # -- export ----------------------------------------------------------------------------------------
 
 
+OFFLINE_ID = "存储位置/脱机载体编号"
+REGISTER_OFFLINE = "guidang backup --carrier <载体编号 carrier id>"
+
+
+def no_offline_copy(code: str, others: list[str]) -> EepError:
+    """An archived record with no registered offline copy: DA/T 48 requires its 脱机载体编号, and
+    guidang never writes a carrier that does not exist; the operator registers one first."""
+    also_zh = f"；另缺：{'、'.join(others)}" if others else ""
+    also_en = f"; also missing: {', '.join(others)}" if others else ""
+    return EepError(
+        f"档号 {code} 没有登记脱机备份载体（{OFFLINE_ID}），DA/T 48 封装包必须写明，guidang 不会填写不存在的载体。"
+        f"请先制作脱机备份并用“{REGISTER_OFFLINE}”登记，再导出 EEP{also_zh}",
+        f"{code} has no registered offline copy ({OFFLINE_ID}, the offline carrier id DA/T 48 requires); "
+        f"guidang never names a carrier that does not exist. Make an offline copy, register it with "
+        f"'{REGISTER_OFFLINE}', then export the EEP{also_en}",
+    )
+
+
 @dataclass
 class _Missing:
     items: list[str]
@@ -237,7 +255,7 @@ def _file_entity(
     st = rec.storage or StorageLocation()
     loc = _sub(ent, "存储位置")
     _opt(loc, "当前位置", st.current)
-    missing.need(st.offline_ids, "存储位置/脱机载体编号")
+    missing.need(st.offline_ids, OFFLINE_ID)
     for offline_id in st.offline_ids:
         _sub(loc, "脱机载体编号", offline_id)
     for where in st.offline_locations:
@@ -258,6 +276,8 @@ def _file_entity(
         _sub(ent, "信息系统描述", system)
     for note in rec.notes:
         _sub(ent, "附注", note)
+    if OFFLINE_ID in missing.items:
+        raise no_offline_copy(code, [m for m in missing.items if m != OFFLINE_ID])
     if missing.items:
         raise EepError(
             f"元数据缺少 DA/T 48 封装的必备项，无法导出 EEP（档号 {code}）：{'、'.join(missing.items)}",
@@ -549,7 +569,8 @@ class SignatureCheck:
     identifier: str  # 签名标识符, or "lock:<id>" for the 锁定签名
     algorithm: str  # OID
     signer: str
-    valid: bool
+    valid: bool  # intact: the signature verifies with the certificate it carries
+    trusted: bool = False  # that certificate is a trust anchor or issued by one ([signing] trusted_certificates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,6 +579,7 @@ class EepVerification:
     signed: bool
     problems: tuple[Problem, ...]
     signatures: tuple[SignatureCheck, ...]
+    warnings: tuple[Problem, ...] = ()  # e.g. intact, signer not trusted (untrusted_signer = "warn")
 
 
 def _load(source: str | os.PathLike[str] | bytes) -> bytes:
@@ -614,12 +636,15 @@ def _check_signature(
                 f"signature {ident} does not verify: the signed content changed or the key does not match",
             )
         )
-    if trusted and cert not in trusted:
-        problems.append(
-            Problem(f"签名 {ident} 的证书不在受信任的证书之列", f"signature {ident}: certificate is not trusted")
-        )
-        ok = False
-    return SignatureCheck(ident, oid, signer, ok)
+    return SignatureCheck(ident, oid, signer, ok, is_trusted(cert, trusted))
+
+
+def _untrusted(check: SignatureCheck) -> Problem:
+    return Problem(
+        f"签名 {check.identifier} 完好，但签名人（{check.signer or '未署名'}）不受信任：其证书不在受信任证书之列",
+        f"signature {check.identifier} is intact, signer not trusted ({check.signer or 'unnamed'}): "
+        "its certificate is not among the trusted certificates",
+    )
 
 
 def verify_eep(
@@ -627,12 +652,14 @@ def verify_eep(
     *,
     trusted_certificates: Sequence[bytes] = (),
     require_signature: bool = True,
+    untrusted_signer: str = "warn",
 ) -> EepVerification:
     """Check an EEP: schema, sizes of the embedded files, every 电子签名 and the 锁定签名.
 
-    ``trusted_certificates`` (DER), when given, pins the certificates signatures must use. An
-    unsigned EEP is invalid when ``require_signature`` (the default), since nothing then proves it
-    unchanged.
+    ``trusted_certificates`` (DER) are the trust anchors: an intact signature whose certificate is
+    neither one of them nor issued by one is "intact, signer not trusted", a warning, or a failure
+    when ``untrusted_signer`` is "fail"; never plainly valid. An unsigned EEP is invalid when
+    ``require_signature`` (the default), since nothing then proves it unchanged.
     """
     data = _load(source)
     problems: list[Problem] = []
@@ -688,8 +715,12 @@ def verify_eep(
                 checks.append(_check_signature(sig, canonical(inner), ident, trusted_certificates, problems))
     elif require_signature:
         problems.append(Problem("EEP 未签名，无法证明未被改动", "the EEP is not signed; nothing proves it unchanged"))
+    untrusted = [_untrusted(c) for c in checks if c.valid and not c.trusted]
+    if untrusted_signer == "fail":
+        problems += untrusted
     valid = not problems and all(c.valid for c in checks)
-    return EepVerification(valid, bool(sigs), tuple(problems), tuple(checks))
+    warnings = tuple(untrusted) if untrusted_signer != "fail" else ()
+    return EepVerification(valid, bool(sigs), tuple(problems), tuple(checks), warnings)
 
 
 def _referenced(payload: etree._Element, data_by_id: Mapping[str, etree._Element]) -> etree._Element:
@@ -751,6 +782,7 @@ def import_eep(
     *,
     trusted_certificates: Sequence[bytes] = (),
     require_signature: bool = False,
+    untrusted_signer: str = "warn",
 ) -> ImportedEep:
     """Verify an EEP and read back its record metadata and files.
 
@@ -759,7 +791,8 @@ def import_eep(
     accepted unless ``require_signature``) or for unsafe or duplicate file names.
     """
     data = _load(source)
-    check = verify_eep(data, trusted_certificates=trusted_certificates, require_signature=require_signature)
+    check = verify_eep(data, trusted_certificates=trusted_certificates, require_signature=require_signature,
+                       untrusted_signer=untrusted_signer)
     if not check.valid:
         raise EepError(
             "EEP 验证失败：" + "；".join(p.zh for p in check.problems[:5]),

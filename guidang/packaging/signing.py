@@ -8,8 +8,9 @@ verify them unchanged.
 
 Keys are configured as PEM files (``[signing]`` in guidang.toml); the certificate (PEM or DER) is
 embedded in the EEP's 证书块 and the signature is verified against the key in that certificate.
-Whether the certificate itself is trusted is a policy decision: :func:`verify` checks the signature,
-callers pin certificates (``trusted``) or check chains elsewhere.
+Whether the certificate itself is trusted is decided against the configured trust anchors
+(``[signing] trusted_certificates``, :func:`is_trusted`): a signature by anyone else is intact at
+best, never plainly valid.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from pydantic import BaseModel, Field
 
+from guidang.der import subject_public_key_info
 from guidang.errors import ConfigError, InputError
 
 SM2_SM3_OID = "1.2.156.10197.1.501"  # SM2 signature with SM3 (GM/T 0006)
@@ -42,6 +47,11 @@ class SigningOptions(BaseModel):
     certificate: Path | None = None  # PEM or DER X.509 certificate of that key
     signer: str = ""  # 签名人 written into the EEP
     password_env: str = ""  # name of an environment variable holding the key's password, if encrypted
+    # certificates (PEM or DER files) whose holders, or whose directly issued certificates, are trusted
+    # signers of EEPs and PDFs; a signature by anyone else is "intact, signer not trusted", never valid
+    trusted_certificates: list[Path] = Field(default_factory=list)
+    # what an intact signature by an untrusted signer is: "warn" (reported) or "fail" (verification fails)
+    untrusted_signer: Literal["warn", "fail"] = "warn"
 
 
 @dataclass(frozen=True)
@@ -173,49 +183,60 @@ def verify(data: bytes, signature: bytes, certificate_der: bytes, algorithm_oid:
     raise SignatureError(f"不支持的签名算法标识：{algorithm_oid}", f"unsupported signature algorithm: {algorithm_oid}")
 
 
-# -- a minimal DER reader: enough to take the SubjectPublicKeyInfo out of an X.509 certificate ---------
-
-
-def _tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
-    """(tag, content start, content end) of the DER element at ``pos``."""
-    if pos + 2 > end:
-        raise ValueError("truncated")
-    tag, length = data[pos], data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        n = length & 0x7F
-        if n == 0 or n > 4 or pos + n > end:
-            raise ValueError("bad length")
-        length = int.from_bytes(data[pos : pos + n], "big")
-        pos += n
-    if pos + length > end:
-        raise ValueError("truncated")
-    return tag, pos, pos + length
-
-
 def certificate_public_key(certificate_der: bytes) -> bytes:
     """The DER SubjectPublicKeyInfo of an X.509 certificate (RFC 5280 4.1)."""
     try:
-        tag, start, end = _tlv(certificate_der, 0, len(certificate_der))
-        if tag != 0x30:
-            raise ValueError("not a SEQUENCE")
-        tag, pos, tbs_end = _tlv(certificate_der, start, end)  # tbsCertificate
-        if tag != 0x30:
-            raise ValueError("no tbsCertificate")
-        fields: list[tuple[int, int, int]] = []
-        while pos < tbs_end:
-            t, s, e = _tlv(certificate_der, pos, tbs_end)
-            fields.append((t, pos, e))
-            pos = e
-        if fields and fields[0][0] == 0xA0:  # [0] version
-            fields = fields[1:]
-        # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
-        t, s, e = fields[5]
-        if t != 0x30:
-            raise ValueError("no subjectPublicKeyInfo")
-        return certificate_der[s:e]
+        return subject_public_key_info(certificate_der)
     except (ValueError, IndexError) as exc:
         raise SignatureError(
             f"证书无法解析（不是 DER 编码的 X.509 证书）：{exc}",
             f"the certificate cannot be parsed (not a DER X.509 certificate): {exc}",
         ) from exc
+
+
+# -- trust anchors -------------------------------------------------------------------------------------
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.S)
+
+
+def load_certificates(paths: Sequence[Path], home: Path | None = None) -> tuple[bytes, ...]:
+    """The trusted certificates (``[signing] trusted_certificates``), PEM or DER, as DER.
+
+    A PEM file may hold several certificates; relative paths are taken from ``home``."""
+    out: list[bytes] = []
+    for path in paths:
+        full = home / path if home is not None and not path.is_absolute() else path
+        try:
+            data = full.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"无法读取受信任证书 {full}：{exc}",
+                              f"cannot read trusted certificate {full}: {exc}") from exc
+        try:
+            for der in [_pem_or_der_certificate(pem) for pem in _PEM_CERT.findall(data)] or [data]:
+                certificate_public_key(der)  # refused now, not at the first signature it should judge
+                out.append(der)
+        except SignatureError as exc:
+            raise ConfigError(f"受信任证书 {full} 无效：{exc.zh}",
+                              f"trusted certificate {full} is invalid: {exc.en}") from exc
+    return tuple(out)
+
+
+def is_trusted(certificate_der: bytes, anchors: Sequence[bytes]) -> bool:
+    """True when the certificate is one of ``anchors`` or was issued (signed) directly by one.
+
+    Issuance is verified for RSA and ECDSA issuers (``cryptography``); an SM2-issued certificate is
+    trusted only when it is itself configured (cryptography has no SM2)."""
+    if certificate_der in anchors:
+        return True
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(certificate_der)
+    except ValueError:
+        return False
+    for anchor in anchors:
+        try:
+            cert.verify_directly_issued_by(x509.load_der_x509_certificate(anchor))
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            continue
+        return True
+    return False

@@ -33,6 +33,8 @@ from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link
 from guidang.pipeline.problems import Problem
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, DecisionRow, FileRow, ItemRow
+from guidang.validators.antivirus import open_scanner
+from guidang.validators.clamav import Scanner
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import CheckResult, Evidence, Status
 
@@ -198,15 +200,37 @@ def keep_rejected(settings: Settings, profile: str, batch_label: str, item: step
     return dest
 
 
+def _security_events(cat: Catalogue, batch_id: int, intake: BatchIntake) -> None:
+    """A virus found at intake is a security event: a structured log record and an audit-log row."""
+    found = [p for p in intake.problems if p.check_id == "4-2" and p.finding.key == "infected"]
+    if not found:
+        return
+    with cat.session() as s:
+        for p in found:
+            event = {"event": "virus_found", "batch": intake.root.name, "batch_id": batch_id, "item": p.item_code,
+                     "file": p.finding.params.get("file"), "signature": p.finding.params.get("signature")}
+            log.warning("安全事件 security event: virus %s in %s", event["signature"], event["file"],
+                        extra={"security_event": event})
+            cat.log(s, AGENT, "security.virus_found", p.item_code or intake.root.name, **event)
+
+
 def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> BatchOutcome:
+    """Process one delivered batch with the configured antivirus held for the length of the run."""
+    settings.profile(profile_name)  # a bad profile is refused before any daemon starts
+    with open_scanner(settings) as scanner:
+        return _ingest(settings, profile_name, batch_dir, scanner)
+
+
+def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Scanner | None) -> BatchOutcome:
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
     policy = IntakePolicy(rule=get_rule(profile.archival_code_rule, settings.archival_code_rules),
                           dat70=settings.dat70, classified_system=settings.classified_system,
                           limits=profile.limits)
-    intake = read_batch(batch_dir, policy)
+    intake = read_batch(batch_dir, policy, scanner)
     batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake)
+    _security_events(cat, batch_id, intake)
     batch_results = tuple(p.result() for p in intake.batch_problems)
     common = dict(batch_id=batch_id, name=batch_dir.name, profile=profile_name, vendor=profile.vendor,
                   delivery=delivery, content_digest=intake.content_digest, source=str(batch_dir),
@@ -218,7 +242,7 @@ def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> Batc
         # an unreadable catalogue: the batch failed, and each delivered folder is returned with the reason
         label = names.batch_folder(batch_dir.name, delivery)
         redelivery_of, links = _redelivery(cat, profile_name, batch_id, intake)
-        items = _process_items(settings, cat, profile_name, batch_id, label, intake, received, links)
+        items = _process_items(settings, cat, profile_name, batch_id, label, intake, received, links, scanner)
         status = "done" if intake.catalogue.usable else "failed"
         outcome = BatchOutcome(**common, status=status, items=tuple(items),  # type: ignore[arg-type]
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC),
@@ -275,7 +299,7 @@ def _already_archived(cat: Catalogue, item_id: int, intake: BatchIntake, code: s
 
 def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_id: int, label: str,
                    intake: BatchIntake, received: dt.datetime,
-                   links: dict[str, tuple[str, Link]]) -> list[ItemOutcome]:
+                   links: dict[str, tuple[str, Link]], scanner: Scanner | None) -> list[ItemOutcome]:
     item_ids = _register_items(cat, batch_id, intake)
     work_root = settings.work_root / f"batch-{batch_id}"
     shutil.rmtree(work_root, ignore_errors=True)  # scratch of an interrupted attempt: rebuilt, never reused
@@ -292,7 +316,7 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
             outcomes[code] = _already_archived(cat, item_ids[code], intake, code, link)
     try:
         for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received,
-                                        decided=frozenset(outcomes)):
+                                        decided=frozenset(outcomes), scanner=scanner):
             if work.accepted:
                 work, object_id, stored = steps.archive(settings, work)
             else:

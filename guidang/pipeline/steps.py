@@ -47,9 +47,8 @@ from guidang.pipeline.problems import Problem
 from guidang.pipeline.row_checks import db_record
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
-from guidang.validators.clamav import ClamdClient
-from guidang.validators.clamd_service import ensure_running
-from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
+from guidang.validators.clamav import Scanner
+from guidang.validators.dat70 import Dat70Context, IntakeRegistration, run_dat70
 from guidang.validators.result import CheckResult, Report
 from guidang.validators.scan_checks import BatchContext, ScanItemSubject, batch_context, run_scan_checks
 from guidang.validators.spec import Stage
@@ -201,7 +200,8 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
 
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
-                  cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset()) -> Iterator[ItemWork]:
+                  cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset(),
+                  scanner: Scanner | None = None) -> Iterator[ItemWork]:
     """Run every step for every item of the batch; yield each item when it is decided.
 
     Items in ``decided`` (decided by an interrupted run of the same delivery) are measured, since
@@ -223,7 +223,8 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
         if work.code in decided:
             continue
         if not work.blocked:
-            assemble(settings, profile, work, work_root, received, lookups)
+            registration = intake_registration(work.item, intake.vendor_manifest_covers(work.item))
+            assemble(settings, profile, work, work_root, received, lookups, scanner, registration)
         yield work
 
 
@@ -277,8 +278,16 @@ def _computer_files(work: ItemWork, vendor: str, pdf: tuple[str, int], text: tup
     return files
 
 
+def intake_registration(item: Item, vendor_manifest: bool) -> IntakeRegistration:
+    """What intake registered for the item, keyed by the masters' place in the package (aip)."""
+    return IntakeRegistration(
+        digests={f"{aip.MASTERS_DIR}/{Path(p.relpath).name}": p.sha256 for p in item.pages},
+        total_bytes=sum(p.size for p in item.pages), vendor_manifest=vendor_manifest)
+
+
 def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Path, received: dt.datetime,
-             lookups: CatalogueDbLookups) -> None:
+             lookups: CatalogueDbLookups, scanner: Scanner | None = None,
+             registration: IntakeRegistration | None = None) -> None:
     """PDF/A, metadata XML, package and the DA/T 70 checks for one item; findings go into ``work``."""
     failed_pages = [p for p in work.pages if p.ocr is None and not p.blank]
     for page in failed_pages:
@@ -319,16 +328,14 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
         work.add(_fail(check, key, file=pdf_path.name, row=row.row, detail=exc.message("zh")))
         return
     work.package_dir = package.root
-    records = {rel: d for rel, d in package.files.items() if not rel.startswith(aip.METADATA_DIR + "/")}
     context = Dat70Context(
         options=settings.dat70.model_copy(update={"pdfa_part": part}),  # one PDF/A setting: pdfa.part
-        db=lookups, clamd=_clamd(settings),
+        db=lookups, clamd=scanner, test_signatures_block=not profile.accept_test_signatures,
         archival_code_rule=rule, db_record=db_record(work.item.row),
         fonds_code=profile.fonds_code,
-        # the sender of the archival package is the packaging step: what it declared, the checks recompute
-        sender=SenderDeclaration(package_digest=package.package_digest.get("sha256"), algorithm="sha256",
-                                 file_count=len(records), total_bytes=sum(d.size for d in records.values()),
-                                 source="guidang packaging"),
+        # 1-14, 2-1, 2-2 compare with what intake registered (and the vendor's manifest), never
+        # with figures taken from the package itself
+        intake=registration or intake_registration(work.item, vendor_manifest=False),
     )
     report = run_dat70(package.root, Stage.GD, context)
     work.add(report)
@@ -379,7 +386,3 @@ def archive(settings: Settings, work: ItemWork) -> tuple[ItemWork, str | None, l
     ]
     return work, code, files
 
-
-def _clamd(settings: Settings) -> ClamdClient:
-    sock = settings.clamav.socket or ensure_running(settings.path("clamav"))
-    return ClamdClient(sock)

@@ -16,7 +16,7 @@ from guidang.validators.dat70_options import Dat70Options
 from guidang.validators.formats import extension_fits, identify
 from guidang.validators.registry import REGISTRY, check
 from guidang.validators.result import Evidence, Finding, Report, Status
-from guidang.validators.signatures import ofd_signature_problems
+from guidang.validators.signatures import ofd_signature_problems, ofd_signatures
 
 IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".jp2", ".bmp", ".gif"})
 
@@ -107,8 +107,13 @@ def ofd_structure(s: FileSubject) -> Iterator[Finding]:
     except (zipfile.BadZipFile, OSError) as exc:
         yield Finding(Status.FAIL, "not_zip", {"detail": str(exc)}, s.ev(found=str(exc)))
         return
-    for problem in ofd_signature_problems(s.path):
+    problems = ofd_signature_problems(s.path)
+    for problem in problems:
         yield Finding(Status.FAIL, "signature", {"detail": problem}, s.ev("Signature.xml", "digests match", problem))
+    if not problems:
+        for sig_path in ofd_signatures(s.path):  # SM2 seal values: unverified, never a pass
+            yield Finding(Status.WARN, "unverified", {"name": sig_path}, s.ev(sig_path, "signature value verified",
+                                                                              "not verified (SM2 seal)"))
 
 
 def checks_for(path: Path) -> tuple[str, ...]:

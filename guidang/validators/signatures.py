@@ -19,7 +19,7 @@ import hashlib
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +28,8 @@ import pikepdf
 from lxml import etree
 
 from guidang import safexml
+from guidang.der import oid_text, read_der
+from guidang.packaging.signing import is_trusted
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 
@@ -51,7 +53,8 @@ MESSAGE_DIGEST_OID = "1.2.840.113549.1.9.4"
 
 
 class SigStatus(StrEnum):
-    VALID = "valid"
+    VALID = "valid"  # intact, and made by a trusted signer ([signing] trusted_certificates)
+    UNTRUSTED = "untrusted"  # intact, but the signer's certificate is not trusted
     INVALID = "invalid"
     UNVERIFIED = "unverified"  # the signed digest matches; the signature value could not be checked
 
@@ -61,53 +64,6 @@ class PdfSignature:
     name: str
     status: SigStatus
     detail: str
-
-
-# -- a minimal DER reader (enough for CMS SignedData) -----------------------------------------------
-@dataclass(frozen=True)
-class Der:
-    tag: int
-    content: bytes
-    raw: bytes  # header + content
-
-    def children(self) -> list[Der]:
-        out, pos = [], 0
-        while pos < len(self.content):
-            node, pos = read_der(self.content, pos)
-            out.append(node)
-        return out
-
-
-def read_der(buf: bytes, pos: int = 0) -> tuple[Der, int]:
-    start = pos
-    tag = buf[pos]
-    pos += 1
-    length = buf[pos]
-    pos += 1
-    if length & 0x80:
-        n = length & 0x7F
-        if n == 0 or n > 4:
-            raise ValueError("unsupported DER length")
-        length = int.from_bytes(buf[pos : pos + n], "big")
-        pos += n
-    end = pos + length
-    if end > len(buf):
-        raise ValueError("DER value runs past the end")
-    return Der(tag, buf[pos:end], buf[start:end]), end
-
-
-def oid_text(node: Der) -> str:
-    if node.tag != 0x06:
-        raise ValueError("not an OID")
-    b = node.content
-    parts = [b[0] // 40, b[0] % 40]
-    value = 0
-    for byte in b[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
-            value = 0
-    return ".".join(str(p) for p in parts)
 
 
 @dataclass(frozen=True)
@@ -148,8 +104,9 @@ def parse_cms(data: bytes) -> SignerInfo:
     return SignerInfo(DIGEST_OIDS.get(digest_alg, digest_alg), message_digest, signed_attrs, sig_alg, signature, certs)
 
 
-def _verify_value(info: SignerInfo) -> tuple[SigStatus, str]:
-    """Verify the signature over the signed attributes with the signer certificate (RSA / ECDSA)."""
+def _verify_value(info: SignerInfo, trusted: Sequence[bytes]) -> tuple[SigStatus, str]:
+    """Verify the signature over the signed attributes with the signer certificate (RSA / ECDSA),
+    then whether that certificate is trusted (a certificate the file carries proves nothing alone)."""
     try:
         from cryptography import x509
         from cryptography.exceptions import InvalidSignature
@@ -179,12 +136,16 @@ def _verify_value(info: SignerInfo) -> tuple[SigStatus, str]:
                 continue
         except InvalidSignature:
             continue
-        return SigStatus.VALID, "signature value verified with the embedded certificate"
+        if is_trusted(der, trusted):
+            return SigStatus.VALID, "signature value verified; the signer's certificate is trusted"
+        subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+        return SigStatus.UNTRUSTED, f"intact, signer not trusted ({subject})"
     return SigStatus.INVALID, "the signature value does not verify with any embedded certificate"
 
 
-def pdf_signatures(path: Path) -> list[PdfSignature]:
-    """Every signature of a PDF, checked; an unreadable PDF has none (its structure is another check)."""
+def pdf_signatures(path: Path, trusted: Sequence[bytes] = ()) -> list[PdfSignature]:
+    """Every signature of a PDF, checked against the ``trusted`` certificates (DER); an unreadable
+    PDF has none (its structure is another check)."""
     try:
         pdf = pikepdf.open(path)
     except (pikepdf.PdfError, OSError):
@@ -194,7 +155,7 @@ def pdf_signatures(path: Path) -> list[PdfSignature]:
         if not fields:
             return []
         data = path.read_bytes()
-        return [_check_signature(name, value, data) for name, value in fields]
+        return [_check_signature(name, value, data, trusted) for name, value in fields]
 
 
 def _signature_fields(pdf: pikepdf.Pdf) -> Iterator[tuple[str, pikepdf.Dictionary]]:
@@ -217,7 +178,7 @@ def _signature_fields(pdf: pikepdf.Pdf) -> Iterator[tuple[str, pikepdf.Dictionar
             yield str(field.get("/T", "signature")), value
 
 
-def _check_signature(name: str, value: pikepdf.Dictionary, data: bytes) -> PdfSignature:
+def _check_signature(name: str, value: pikepdf.Dictionary, data: bytes, trusted: Sequence[bytes]) -> PdfSignature:
     try:
         br = [int(x) for x in value.get("/ByteRange", pikepdf.Array())]
     except (TypeError, ValueError):
@@ -255,8 +216,8 @@ def _check_signature(name: str, value: pikepdf.Dictionary, data: bytes) -> PdfSi
             f"{info.digest_algorithm} digest of the signed bytes differs from messageDigest",
         )
     covered = c + d == len(data)
-    status, detail = _verify_value(info)
-    if status is SigStatus.VALID and not covered:
+    status, detail = _verify_value(info, trusted)
+    if status in (SigStatus.VALID, SigStatus.UNTRUSTED) and not covered:
         return PdfSignature(
             name, SigStatus.UNVERIFIED, "valid, but the file was changed after signing (later revision)"
         )
@@ -280,12 +241,23 @@ def _resolve(base_dir: str, ref: str) -> str:
 
 def ofd_signature_problems(path: Path) -> list[str]:
     """Problems with the digests of every signature/seal in an OFD (empty: all verified or none)."""
+    return _ofd_walk(path)[0]
+
+
+def ofd_signatures(path: Path) -> list[str]:
+    """The signatures/seals of an OFD (their Signature.xml paths). Their signature values (SM2,
+    GB/T 38540) are not verified here: a caller reports them unverified, as PDF SM2 signatures are."""
+    return _ofd_walk(path)[1]
+
+
+def _ofd_walk(path: Path) -> tuple[list[str], list[str]]:
     problems: list[str] = []
+    found: list[str] = []
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
             if "OFD.xml" not in names:
-                return ["OFD.xml missing: not an OFD package"]
+                return ["OFD.xml missing: not an OFD package"], []
             for sig_list in (e.text or "" for e in _xml(z, "OFD.xml").iter() if _local(e.tag) == "Signatures"):
                 list_path = _resolve("", sig_list)
                 if list_path not in names:
@@ -293,11 +265,13 @@ def ofd_signature_problems(path: Path) -> list[str]:
                     continue
                 base = posixpath.dirname(list_path)
                 for sig in (e for e in _xml(z, list_path).iter() if _local(e.tag) == "Signature"):
-                    problems.extend(_ofd_signature(z, names, _resolve(base, sig.get("BaseLoc", ""))))
+                    sig_path = _resolve(base, sig.get("BaseLoc", ""))
+                    found.append(sig_path)
+                    problems.extend(_ofd_signature(z, names, sig_path))
     except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, etree.XMLSyntaxError) as exc:
         # RuntimeError: zipfile refuses encrypted members; unverifiable is not verified
         problems.append(f"cannot read the OFD signatures: {exc}")
-    return problems
+    return problems, found
 
 
 def _ofd_signature(z: zipfile.ZipFile, names: set[str], sig_path: str) -> list[str]:

@@ -102,6 +102,7 @@ stop_grace_seconds = 0
 [profiles.{PROFILE}]
 quiet_seconds = 2  # zipped deliveries are taken once stable this long
 vendor = "压力测试扫描公司"
+accept_test_signatures = true  # the test clamd holds test signatures only: 4-2 warns instead of failing
 archive_name = "示例市档案馆"
 fonds_name = "示例市政务服务中心"
 unit_name = "示例市政务服务中心"

@@ -16,6 +16,7 @@ from guidang.validators.dat70.context import (
     CatalogueLookups,
     Dat70Context,
     Event,
+    IntakeRegistration,
     Registered,
     SenderDeclaration,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "Dat70Context",
     "Dat70Options",
     "Event",
+    "IntakeRegistration",
     "Registered",
     "SenderDeclaration",
     "run_dat70",

@@ -95,8 +95,15 @@ def fixity_valid(s: Dat70Subject) -> Iterator[Finding]:
         p = s.path(relpath)
         suffix = p.suffix.lower()
         if suffix == ".pdf":
-            for sig in signatures.pdf_signatures(p):
-                if sig.status is signatures.SigStatus.INVALID:
+            for sig in signatures.pdf_signatures(p, s.context.trusted_certificates):
+                if sig.status is signatures.SigStatus.UNTRUSTED:
+                    yield Finding(
+                        FAIL if s.context.untrusted_signer == "fail" else WARN,
+                        "pdf_signature_untrusted",
+                        {"file": relpath, "name": sig.name, "detail": sig.detail},
+                        ev(relpath, sig.name, "signer in [signing] trusted_certificates", sig.detail),
+                    )
+                elif sig.status is signatures.SigStatus.INVALID:
                     yield Finding(
                         FAIL,
                         "pdf_signature_invalid",
@@ -117,6 +124,13 @@ def fixity_valid(s: Dat70Subject) -> Iterator[Finding]:
                     "ofd_signature_invalid",
                     {"file": relpath, "detail": problem},
                     ev(relpath, found=problem),
+                )
+            for sig_path in signatures.ofd_signatures(p):
+                yield Finding(
+                    WARN,
+                    "ofd_signature_unverified",
+                    {"file": relpath, "name": sig_path},
+                    ev(relpath, sig_path, "signature value verified", "not verified (SM2 seal)"),
                 )
 
 
@@ -725,8 +739,41 @@ def package_digest(s: Dat70Subject, algorithm: str) -> str | None:
     return s.digest(name, algorithm)
 
 
+def _against_intake(s: Dat70Subject) -> Iterator[Finding]:
+    """GD in the pipeline: every delivered file in the package has the digest registered at intake."""
+    intake = s.context.intake
+    assert intake is not None
+    bad = False
+    for relpath, expected in sorted(intake.digests.items()):
+        if not s.path(relpath).is_file():
+            bad = True
+            yield Finding(FAIL, "intake_missing", {"file": relpath}, ev(relpath, "sha256", expected, "absent"))
+            continue
+        found = s.digest(relpath, "sha256")
+        if found != expected:
+            bad = True
+            yield Finding(FAIL, "intake_mismatch", {"file": relpath, "expected": expected, "found": found},
+                          ev(relpath, "sha256", expected, found))
+    for relpath in s.package.master_files:
+        if relpath not in intake.digests:
+            bad = True
+            yield Finding(FAIL, "intake_unregistered", {"file": relpath}, ev(relpath, "sha256", "registered", "not"))
+    if bad:
+        return
+    params = {"count": intake.file_count}
+    if intake.vendor_manifest:
+        yield Finding(PASS, "intake_matches", params,
+                      ev(field="sha256", expected="intake registration, vendor manifest"))
+    else:
+        yield Finding(WARN, "no_independent_evidence", params,
+                      ev(field="sha256", expected="vendor manifest", found="none (intake registration only)"))
+
+
 @check("1-14")
 def package_consistent(s: Dat70Subject) -> Iterator[Finding]:
+    if s.context.intake is not None:
+        yield from _against_intake(s)
+        return
     sender = s.context.sender
     algorithm = sender.algorithm if sender is not None else "sha256"
     expected = sender.package_digest.lower() if sender is not None and sender.package_digest else None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from guidang.packaging.archival_code import ArchivalCodeRule, get_rule
-from guidang.validators.clamav import ClamdClient
+from guidang.validators.clamav import Scanner
 from guidang.validators.dat70_options import Dat70Options
 
 
@@ -27,6 +27,24 @@ class SenderDeclaration:
     file_count: int | None = None
     total_bytes: int | None = None
     source: str = "发送方 / sender"
+
+
+@dataclass(frozen=True)
+class IntakeRegistration:
+    """What was registered for an item at intake, before any processing (GD 1-14, 2-1, 2-2).
+
+    ``digests`` maps the package path of each delivered file (``masters/<name>``) to the SHA-256
+    measured at intake. ``vendor_manifest``: the vendor's manifest listed every one of these files
+    and intake found them equal; without it the registration is guidang's own measurement, and
+    the checks that rely on it say there is no independent evidence."""
+
+    digests: Mapping[str, str]
+    total_bytes: int
+    vendor_manifest: bool
+
+    @property
+    def file_count(self) -> int:
+        return len(self.digests)
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,15 @@ class Dat70Context:
     options: Dat70Options = field(default_factory=lambda: Dat70Options())
     db: CatalogueLookups | None = None
     sender: SenderDeclaration | None = None
-    clamd: ClamdClient | None = None
+    intake: IntakeRegistration | None = None  # GD in the pipeline: the intake registration (1-14, 2-1, 2-2)
+    clamd: Scanner | None = None  # the antivirus (clamd or a command-line scanner)
+    # 4-2 with test signatures only (no vendor database): fail (True) or warn (the profile's
+    # accept_test_signatures); never pass
+    test_signatures_block: bool = True
+    # 1-1, 1-16: trust anchors (DER certificates, [signing] trusted_certificates) and what an intact
+    # signature by anyone else is ("warn" or "fail", [signing] untrusted_signer)
+    trusted_certificates: tuple[bytes, ...] = ()
+    untrusted_signer: str = "warn"
     carrier: Carrier | None = None  # None: online intake
     backups: Sequence[Path] = ()  # 3-9: backup copies of the package (folders or .tar/.zip)
     eeps: Sequence[Path] = ()  # 1-15, 1-16: EEPs (DA/T 48) of the package kept outside it

@@ -68,11 +68,19 @@ def eep_signature_valid(s: Dat70Subject) -> Iterator[Finding]:
 
     yield from _none(s)
     for shown, path in eep_files(s):
-        result = eep.verify_eep(path.read_bytes(), require_signature=False)
+        result = eep.verify_eep(path.read_bytes(), require_signature=False,
+                                trusted_certificates=s.context.trusted_certificates)
         if not result.signed:
             yield Finding(Status.FAIL, "unsigned", {"file": shown}, ev(shown, "电子签名块", "signed", "none"))
             continue
         for sig in result.signatures:
+            if sig.valid and not sig.trusted:
+                yield Finding(
+                    Status.FAIL if s.context.untrusted_signer == "fail" else Status.WARN,
+                    "untrusted",
+                    {"file": shown, "name": sig.identifier},
+                    ev(shown, f"签名 {sig.identifier}", "trusted signer", "intact, signer not trusted"),
+                )
             if sig.valid:
                 continue
             detail = next((p.zh for p in result.problems if sig.identifier.removeprefix("lock:") in p.zh), "")

@@ -24,12 +24,19 @@ from guidang.validators.spec import Stage
 FAIL, WARN, PASS = Status.FAIL, Status.WARN, Status.PASS
 
 
+INTAKE_SOURCE = "入库登记 / intake registration"
+
+
 def _register(s: Dat70Subject, what: str) -> tuple[int | None, str, tuple[str, ...]]:
     """(registered value, source, files it covers) for ``what`` ("count" or "bytes").
 
-    The sender's declaration covers the record files (content and masters); the catalogue DB
-    registers what the vendor delivered at intake (the masters). The sender's comes first.
+    The intake registration (in the pipeline) and the catalogue DB cover what the vendor delivered
+    (the masters); the sender's declaration covers the record files (content and masters). The
+    intake registration comes first, then the sender's, then the DB's.
     """
+    intake = s.context.intake
+    if intake is not None:
+        return (intake.file_count if what == "count" else intake.total_bytes), INTAKE_SOURCE, s.package.master_files
     sender = s.context.sender
     if sender is not None:
         value = sender.file_count if what == "count" else sender.total_bytes
@@ -41,6 +48,14 @@ def _register(s: Dat70Subject, what: str) -> tuple[int | None, str, tuple[str, .
             value = reg.file_count if what == "count" else reg.total_bytes
             return value, "数据库登记 / catalogue DB", s.package.master_files
     return None, "", s.package.record_files
+
+
+def _unsupported(s: Dat70Subject, field: str, found: int) -> Iterator[Finding]:
+    """A count that matches guidang's own intake measurement only, with no vendor manifest behind it."""
+    intake = s.context.intake
+    if intake is not None and not intake.vendor_manifest:
+        yield Finding(WARN, "no_independent_evidence", {"found": found},
+                      ev(field=field, expected="vendor manifest", found="none (intake registration only)"))
 
 
 @check("2-1")
@@ -56,6 +71,8 @@ def count_matches(s: Dat70Subject) -> Iterator[Finding]:
             {"found": found, "expected": expected, "source": source},
             ev(field="文件数", expected=expected, found=found),
         )
+    else:
+        yield from _unsupported(s, "文件数", found)
 
 
 @check("2-2")
@@ -71,6 +88,8 @@ def bytes_match(s: Dat70Subject) -> Iterator[Finding]:
             {"found": found, "expected": expected, "source": source},
             ev(field="字节数", expected=expected, found=found),
         )
+    else:
+        yield from _unsupported(s, "字节数", found)
 
 
 # ---------------------------------------------------------------------------------------------- 2-3, 2-4

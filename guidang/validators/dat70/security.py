@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from guidang.validators.clamav import ClamdError, ScanStatus
+from guidang.validators.clamav import ClamdError, Scanner, ScannerInfo, ScanStatus
 from guidang.validators.dat70.subject import Dat70Subject, ev
 from guidang.validators.registry import check
 from guidang.validators.result import Finding, Status
@@ -35,23 +35,27 @@ def _signature_age(db_date: dt.datetime) -> int:
 def antivirus_present(s: Dat70Subject) -> Iterator[Finding]:
     client = s.context.clamd
     if client is None:
-        yield Finding(FAIL, "no_antivirus", evidence=ev(field="clamd", expected="configured", found="none"))
+        yield Finding(FAIL, "no_antivirus", evidence=ev(field="antivirus", expected="configured", found="none"))
         return
     try:
         if not client.ping():
-            raise ClamdError("PING did not answer PONG")
-        version = client.version()
+            raise ClamdError("the scanner did not answer")
+        info = client.info()
     except ClamdError as exc:
         yield Finding(FAIL, "unreachable", {"detail": str(exc)}, ev(field=client.address, found=str(exc)))
         return
-    if version.db_date is None:
-        yield Finding(WARN, "no_db_date", {"engine": version.engine}, ev(field="VERSION", found=version.reply))
+    if info.test_only:
+        yield Finding(WARN, "test_signatures", {"engine": info.product},
+                      ev(field="signature database", expected="vendor database", found=info.reply or "test only"))
         return
-    age = _signature_age(version.db_date)
+    if info.signature_date is None:
+        yield Finding(WARN, "no_db_date", {"engine": info.product}, ev(field="VERSION", found=info.reply))
+        return
+    age = _signature_age(info.signature_date)
     params = {
-        "engine": version.engine,
-        "db_version": version.db_version,
-        "db_date": version.db_date.date().isoformat(),
+        "engine": info.product,
+        "db_version": info.signature_version or "?",
+        "db_date": info.signature_date.date().isoformat(),
     }
     limit = s.options.max_signature_age_days
     if age > limit:
@@ -62,15 +66,39 @@ def antivirus_present(s: Dat70Subject) -> Iterator[Finding]:
             ev(field="signature database", expected=f"≤ {limit} days", found=f"{age} days"),
         )
     else:
-        yield Finding(PASS, "version", params, ev(field="VERSION", found=version.reply))
+        yield Finding(PASS, "version", params, ev(field="VERSION", found=info.reply))
+
+
+def _used(info: ScannerInfo) -> str:
+    date = info.signature_date.date().isoformat() if info.signature_date else "?"
+    return f"{info.product}, signatures {info.signature_version or '?'} of {date}"
 
 
 @check("4-2")
 def virus_scan(s: Dat70Subject) -> Iterator[Finding]:
     client = s.context.clamd
     if client is None:
-        yield Finding(FAIL, "no_antivirus", evidence=ev(field="clamd", expected="configured", found="none"))
+        yield Finding(FAIL, "no_antivirus", evidence=ev(field="antivirus", expected="configured", found="none"))
         return
+    try:
+        info = client.info()
+    except ClamdError as exc:
+        yield Finding(FAIL, "error", {"file": "-", "detail": str(exc)}, ev(field=client.address, found=str(exc)))
+        return
+    findings = list(_scan_files(s, client))
+    yield from findings
+    if any(f.status is FAIL for f in findings):
+        return
+    if info.test_only:  # nothing found, but only test signatures looked: never a pass
+        status = FAIL if s.context.test_signatures_block else WARN
+        yield Finding(status, "test_signatures", {"scanner": _used(info), "files": len(s.package.files)},
+                      ev(field="signature database", expected="vendor database", found=_used(info)))
+    else:
+        yield Finding(PASS, "scanned", {"scanner": _used(info), "files": len(s.package.files)},
+                      ev(field="antivirus", found=_used(info)))
+
+
+def _scan_files(s: Dat70Subject, client: Scanner) -> Iterator[Finding]:
     for relpath in s.package.files:
         path = s.path(relpath)
         if path.is_symlink():
@@ -204,11 +232,11 @@ def system_vulnerabilities(s: Dat70Subject) -> Iterator[Finding]:
     client = s.context.clamd
     if client is not None:
         try:
-            version = client.version()
+            info: ScannerInfo | None = client.info()
         except ClamdError:
-            version = None
-        if version is not None and version.db_date is not None:
-            age = _signature_age(version.db_date)
+            info = None
+        if info is not None and info.signature_date is not None:
+            age = _signature_age(info.signature_date)
             if age > s.options.max_signature_age_days:
                 yield Finding(
                     WARN,
