@@ -16,7 +16,9 @@ Nothing here imports guidang: it is the other generator the verdicts are judged 
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
+CACHE = Path(__file__).resolve().parent / ".cache" / "scan_vendor"  # git-ignored
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 LATIN_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
 SCAN_AREAS_MM = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "B5": (176.0, 250.0)}
@@ -191,8 +194,29 @@ def save(sheet: Sheet, path: Path) -> Path:
 
 
 def write_batch(root: Path, items: Sequence[VendorItem]) -> VendorBatch:
-    """The batch folder: one folder per 档号 with ``档号-0001.jpg`` …, catalogue.csv, READY."""
-    root.mkdir(parents=True, exist_ok=True)
+    """The batch folder: one folder per 档号 with ``档号-0001.jpg`` …, catalogue.csv, READY.
+
+    Batches are kept in ``tests/.cache/scan_vendor`` under the digest of their description and
+    this module's source, and copied from there (making them costs a few CPU seconds a page)."""
+    made = repr([(i.code, i.title, i.sheets, i.page_count) for i in items])  # not the expectations
+    key = hashlib.sha256((made + Path(__file__).read_text("utf-8")).encode()).hexdigest()[:16]
+    cached = CACHE / key
+    if not cached.is_dir():
+        tmp = CACHE / f"{key}.part{random.getrandbits(32):08x}"
+        try:
+            _write(tmp, items)
+            tmp.rename(cached)
+        except OSError:
+            if not cached.is_dir():
+                raise
+        finally:  # another worker may have made it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(cached, root)
+    return VendorBatch(root, list(items))
+
+
+def _write(root: Path, items: Sequence[VendorItem]) -> None:
+    root.mkdir(parents=True)
     with (root / "catalogue.csv").open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["序号", "档号", "责任者", "题名", "日期", "密级", "页数", "保管期限"])
@@ -206,5 +230,4 @@ def write_batch(root: Path, items: Sequence[VendorItem]) -> VendorBatch:
             suffix = ".jpg" if sheet.fmt == "JPEG" else ".tif"
             save(sheet, folder / f"{item.code}-{n:04d}{suffix}")
     (root / "READY").write_text("", encoding="utf-8")
-    return VendorBatch(root, list(items))
 
