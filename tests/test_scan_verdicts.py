@@ -28,6 +28,7 @@ from conftest import corpus
 from PIL import Image
 from scan_vendor import Sheet, VendorItem, write_batch
 
+from guidang.config import load_settings
 from guidang.ingest.scanqa import ScanQAOptions, inspect_batch
 from guidang.pipeline.intake import read_batch
 from guidang.pipeline.steps import ItemWork, _measure
@@ -217,3 +218,28 @@ def test_real_scans_of_the_ocrmypdf_corpus(tmp_path: Path) -> None:
     got = verdicts(root, DEFAULTS, pipeline=False)
     wrong = differences({i.code: i for i in REAL}, got)
     assert not wrong, "\n".join(wrong)
+
+
+# Under `scan_qa.strict = true` (DA/T 31's letter: the vendor deskews, crops and keeps one format per
+# batch) the same clean batch is refused where guidang would otherwise correct: skew over 1°, a border
+# over 3 mm, and every item of a batch that mixes formats.
+STRICT_FAILS = {
+    "JX01-2024-0001": A({"SCAN-FORMAT"}),
+    "JX01-2024-0002": A({"SCAN-SKEW", "SCAN-BORDER", "SCAN-FORMAT"}),
+    "JX01-2024-0004": A({"SCAN-BORDER", "SCAN-FORMAT"}),
+    "JX01-2024-0009": A({"SCAN-SKEW", "SCAN-BORDER", "SCAN-FORMAT"}),
+}
+
+
+def test_strict_profile_applies_the_letter_of_dat31(
+    batches: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "guidang.toml").write_text(
+        '[profiles.letter]\nvendor = "某扫描公司"\n\n[profiles.letter.scan_qa]\nstrict = true\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("GUIDANG_HOME", str(tmp_path))
+    options = load_settings().profile("letter").scan_qa
+    assert options.strict and not DEFAULTS.strict
+    got = verdicts(batches["clean"], options, pipeline=True)
+    assert not any(v.accepted for v in got.values())
+    assert {code: got[code].fails for code in STRICT_FAILS} == STRICT_FAILS
