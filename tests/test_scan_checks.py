@@ -118,6 +118,24 @@ def test_rotation_is_found_by_the_layout_heuristic(tmp_path: Path, turned: int) 
     assert abs((subject.pages[0].skew_deg or 0) - 1.5) <= 0.3  # skew is measured whichever way it lies
 
 
+def test_a_turn_claimed_by_the_cues_alone_stays_unsure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found on the independent vendor pages (tests/scan_vendor.py): the layout cues called 10 of
+    30 upright letter pages upside down with confidence. A turned page is now corrected
+    automatically, so only a confident OSD may claim a turn; an unsure OSD leaves it unsure."""
+    import guidang.ingest.scanqa.inspect as inspect_module
+    from guidang.ingest.scanqa.orientation import Orientation
+
+    data = encode(rotate(skew(render_page(150, seed=12), 1.5), 180), "TIFF", 150)
+    path = write(tmp_path / f"{CODE}-0001.tif", data)
+    layout = inspect_page(path, ScanQAOptions(osd="never")).orientation
+    assert layout is not None and layout.confident and layout.rotation == 180
+    monkeypatch.setattr(inspect_module, "tesseract_osd", lambda *a: Orientation(0, False, "osd", "OSD confidence 0.4"))
+    m = inspect_page(path, ScanQAOptions(osd="uncertain"))
+    assert m.orientation is not None and not m.orientation.confident and "OSD confidence 0.4" in m.orientation.detail
+    report = run_scan_checks(ScanItemSubject(CODE, (m,), 1, OPTS), ["SCAN-ROTATION"])
+    assert [r.status for r in report.results] == [Status.WARN] and "无法可靠判定" in report.results[0].message_zh
+
+
 @pytest.mark.parametrize("turned", [270])
 def test_rotation_by_tesseract_osd_agrees(tmp_path: Path, turned: int) -> None:
     data = encode(rotate(render_page(150, seed=13, red_header=True), turned), "TIFF", 150)

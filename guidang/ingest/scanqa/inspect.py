@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from guidang.ingest.scanqa.colour import measure_colour
@@ -139,8 +139,11 @@ def _inspect(path: Path, options: ScanQAOptions, frame: int) -> PageMeasurement:
         t0 = time.perf_counter()
         osd = tesseract_osd(osd_crop(work.grey, regions.ink), options.osd_min_confidence, options.osd_characters)
         osd_seconds = time.perf_counter() - t0
-        if osd.rotation is not None and (osd.confident or not orientation.confident):
+        if osd.confident:
             orientation = osd
+        elif not upright:  # a turn is claimed only by a confident OSD: the cues alone have been wrong
+            unsure = osd if osd.rotation is not None else orientation
+            orientation = replace(unsure, confident=False, detail=f"{orientation.detail}; {osd.detail}")
     if blank:
         orientation = Orientation(None, False, "none", "blank page")
 
