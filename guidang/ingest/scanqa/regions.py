@@ -107,13 +107,12 @@ def content_at_border(regions: Regions, reach: int) -> tuple[float, float, float
         lines = np.flatnonzero((edge > 0) & ~lid.all(axis=1))
         if lines.size == 0:
             return 0.0
-        counts = np.concatenate((np.zeros((ink.shape[0], 1), np.int32), np.cumsum(ink, axis=1, dtype=np.int32)), 1)
-        start = edge[lines]
-        stop = np.minimum(start + reach, ink.shape[1])
-        touching = counts[lines, stop] - counts[lines, start] > 0
-        return float(touching.mean())
+        window = np.minimum(edge[lines, None] + np.arange(reach), ink.shape[1] - 1)
+        return float(ink[lines[:, None], window].any(axis=1).mean())
 
     lid, ink = regions.lid, regions.ink
+    if not lid.any():
+        return (0.0, 0.0, 0.0, 0.0)
     reach += _margin(lid.shape)
     return (
         leading(lid, ink),
