@@ -16,7 +16,19 @@ from guidang.config import Settings, load_settings
 from guidang.home import init_home
 from guidang.validators import clamd_service
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+def _shared() -> Path:
+    """../shared beside the checkout; in a git worktree, beside the main checkout it belongs to."""
+    root = Path(__file__).resolve().parents[1]
+    dotgit = root / ".git"
+    if not (root.parent / "shared").is_dir() and dotgit.is_file():  # "gitdir: <main>/.git/worktrees/<name>"
+        gitdir = Path(dotgit.read_text(encoding="utf-8").partition("gitdir:")[2].strip())
+        if gitdir.parent.name == "worktrees":
+            return gitdir.parents[2].parent / "shared"
+    return root.parent / "shared"
+
+
+SHARED = _shared()
 CORPORA = SHARED / "corpora"
 
 

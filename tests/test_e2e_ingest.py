@@ -184,22 +184,36 @@ def test_pdfa_1b_profile_is_archived_as_1b(home: Settings, tmp_path: Path, monke
         assert pdf.open_metadata().pdfa_status == "1B"
 
 
-def test_upside_down_page_is_returned_by_the_ocr_orientation(home: Settings, tmp_path: Path) -> None:
-    """Scan QA leaves orientation to the OCR pass (no second Tesseract run): an upside-down master
-    still fails SCAN-ROTATION, and the other item of the batch is archived, its blank page without
-    OCR text (bleed-through is not text)."""
+def test_corrected_defects_are_warnings_recorded_and_told(home: Settings, tmp_path: Path) -> None:
+    """Skew within the limit, a black border over the margin and an upside-down page are corrected
+    without loss (issue #11): both items are archived, each correction is in the process metadata
+    and in the receipt as a warning. Scan QA leaves orientation to the OCR pass (no second
+    Tesseract run); the blank page gets no OCR text (bleed-through is not text)."""
+    bordered = Degradation(skew_deg=2.0, border_px=round(8 / 25.4 * 200), border_edges="l")
     truth = make_batch(tmp_path / "drop", page_counts=(2, 1), seed=5, dpi=200, profile="clean", colour="none",
                        scripts=["hans"], batch_id="TURNED", truth_path=tmp_path / "truth.json",
-                       overrides={(1, 0): Degradation(rotate=180), (0, 1): Degradation(blank=True, bleed_through=0.15)})
+                       overrides={(1, 0): Degradation(rotate=180), (0, 1): Degradation(blank=True, bleed_through=0.15),
+                                  (0, 0): bordered})
     code, out = ingest_json(truth.batch_dir)
     assert code == 0
     upright, turned = (truth.items[0].archival_code, truth.items[1].archival_code)
     items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
-    assert items[upright]["status"] == "accepted", items[upright]
-    assert items[turned]["failed_checks"] == ["SCAN-ROTATION"], items[turned]
-    finding = next(p for p in items[turned]["problems"] if p["check"] == "SCAN-ROTATION")
-    assert finding["evidence"][0]["found"] == "180°"
-    sidecar = OcflStore(home.store_root).read_file(upright, f"content/{upright}.txt").decode("utf-8")
+    assert items[upright]["status"] == items[turned]["status"] == "accepted", out
+    warnings = {(p["check"], p["status"]): p for i in (upright, turned) for p in items[i]["problems"]}
+    rotation = warnings[("SCAN-ROTATION", "warn")]
+    assert rotation["evidence"][0]["found"] == "180°" and "已自动旋转为正向" in rotation["message_zh"]
+    skew = warnings[("SCAN-SKEW", "warn")]
+    assert "已自动纠偏2.0°" in skew["message_zh"] and "请今后在扫描端纠偏" in skew["message_zh"]
+    assert "deskewed automatically by 2.0°" in skew["message_en"]
+    assert "已自动裁边" in warnings[("SCAN-BORDER", "warn")]["message_zh"]
+    receipt = json.loads(Path(out["receipt"][0]).read_text("utf-8"))  # type: ignore[index]
+    told = [p["message_zh"] for i in receipt["items"] for p in i["problems"]]
+    assert any("已自动纠偏" in m for m in told) and any("已自动旋转" in m for m in told)
+    store = OcflStore(home.store_root)
+    metadata = store.read_file(upright, "metadata/metadata.xml").decode("utf-8")
+    assert "纠偏：旋转" in metadata and "裁边：去除扫描黑边" in metadata and "SCAN-SKEW warn" in metadata
+    assert "旋转：顺时针旋转180度" in store.read_file(turned, "metadata/metadata.xml").decode("utf-8")
+    sidecar = store.read_file(upright, f"content/{upright}.txt").decode("utf-8")
     first, blank = sidecar.split("\f")
     assert cjk_recall(truth.items[0].pages[0].text, first) > 0.75 and blank == ""
 

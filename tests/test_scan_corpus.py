@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from conftest import CORPORA
 
 from guidang.ingest.scanqa import ScanQAOptions, digitisation_metadata, inspect_batch, inspect_page
 from guidang.ingest.scanqa.inspect import PageMeasurement
 from guidang.validators.result import Status
 from guidang.validators.scan_checks import ScanItemSubject, batch_context, run_scan_checks
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "ocrmypdf-resources"
+CORPUS = CORPORA / "ocrmypdf-resources"
 pytestmark = [
     pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus folder absent: {CORPUS}"),
     pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed"),
@@ -85,7 +86,7 @@ def test_skew_matches_the_pdf_placement_matrix(rendered: Callable[[str], Path], 
     assert m.paper is not None and m.paper.paper == "Letter" and m.dpi == 150
     subject = ScanItemSubject("skew", (m,), 1, OPTS)
     report = run_scan_checks(subject, ["SCAN-SKEW", "SCAN-ROTATION", "SCAN-BORDER", "SCAN-BLANK"])
-    assert [r.status for r in report.by_id("SCAN-SKEW")] == [Status.FAIL]
+    assert [r.status for r in report.by_id("SCAN-SKEW")] == [Status.WARN]  # within 3°: deskewed, the vendor told
     assert {r.status for r in report.results if r.check_id != "SCAN-SKEW"} == {Status.PASS}
 
 
@@ -107,7 +108,7 @@ def test_blank_pdf_renders_to_a_blank_page(rendered: Callable[[str], Path]) -> N
     m = inspect_page(one(rendered("blank"), "blank-"), OPTS)
     assert m.blank and m.ink_fraction == 0.0 and m.skew_deg is None
     report = run_scan_checks(ScanItemSubject("blank", (m,), 0, OPTS), ["SCAN-BLANK", "SCAN-COUNT", "SCAN-ROTATION"])
-    assert [r.status for r in report.by_id("SCAN-BLANK")] == [Status.WARN]
+    assert [r.status for r in report.by_id("SCAN-BLANK")] == [Status.FAIL]  # an item with nothing on it
     assert [r.status for r in report.by_id("SCAN-COUNT")] == [Status.PASS]  # 页数 0: no page with content
 
 
@@ -143,8 +144,9 @@ def test_image_files_of_the_corpus(tmp_path: Path) -> None:
     def status(name: str, check_id: str) -> set[Status]:
         return {r.status for r in reports[name].by_id(check_id)}
 
-    # one format per batch: PNG is not a DA/T 31 storage format, and JPEG is mixed in
-    assert all(Status.FAIL in status(n, "SCAN-FORMAT") for n in names)
+    # PNG is not a DA/T 31 storage format; the JPEG items are in the batch's only storage format
+    assert all(status(n, "SCAN-FORMAT") == {Status.FAIL} for n in names if n.endswith(".png"))
+    assert all(status(n, "SCAN-FORMAT") == {Status.PASS} for n in names if n.endswith(".jpg"))
     assert dict(ctx.formats) == {"PNG": 7, "JPEG": 2}
     # pixel modes that are not bitonal/grey/RGB
     for n, found in [

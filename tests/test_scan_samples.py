@@ -75,6 +75,13 @@ def test_checks_on_the_vendor_batch(batch: BatchTruth) -> None:
         skewed = [p.sequence for p in item.pages if abs(p.degradation.skew_deg) > OPTS.max_skew_deg]
         got = [e.page for r in report.by_id("SCAN-SKEW") if r.status is Status.FAIL for e in r.evidence]
         assert got == skewed
+        # deskewed and told: clearly over the warning angle (the measurement is within 0.3°)
+        warned = {e.page for r in report.by_id("SCAN-SKEW") if r.status is Status.WARN for e in r.evidence}
+        for p in item.pages:
+            if OPTS.warn_skew_deg + 0.3 < abs(p.degradation.skew_deg) <= OPTS.max_skew_deg - 0.3:
+                assert p.sequence in warned, p.file
+            elif abs(p.degradation.skew_deg) < OPTS.warn_skew_deg - 0.3:
+                assert p.sequence not in warned, p.file
         blanks = [p.sequence for p in item.pages if p.degradation.blank]
         got = [e.page for r in report.by_id("SCAN-BLANK") if r.status is Status.WARN for e in r.evidence]
         assert got == blanks

@@ -241,6 +241,10 @@ def _events(work: ItemWork, profile: Profile, received: dt.datetime) -> list[Pro
         for op in page.operations:
             events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
                                        description=f"{page.source.name}：{op.describe()}（仅衍生图像，原图未改动）"))
+        if page.ocr is not None and page.ocr.rotation:  # the orientation the OCR found: the PDF shows it turned
+            events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT, description=(
+                f"{page.source.name}：旋转：顺时针旋转{page.ocr.rotation}度，使页面正向（方向由文字识别判定；"
+                "PDF 中按此显示，原图未改动）")))
     languages = {p.ocr.languages for p in work.pages if p.ocr}
     engines = {p.ocr.engine for p in work.pages if p.ocr}
     ocr = f"{'、'.join(sorted(engines))} 识别 {len(work.pages)} 页，语言 {'、'.join(sorted(languages))}"

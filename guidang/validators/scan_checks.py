@@ -44,6 +44,18 @@ class BatchContext:
 
     formats: Mapping[str, int] = field(default_factory=dict)  # format -> pages in the batch
     cross_duplicates: Mapping[tuple[str, int], tuple[DuplicateRef, ...]] = field(default_factory=dict)
+    item_formats: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # 档号 -> formats of its pages
+
+    def batch_formats(self, allowed: Sequence[str]) -> tuple[str, ...]:
+        """The batch's storage format: the allowed format most items use (each item in one
+        format is one vote), more pages deciding between formats with as many items. Several
+        formats come back only on a full tie (as many items and as many pages)."""
+        items = Counter(fs[0] for fs in self.item_formats.values() if len(fs) == 1 and fs[0] in allowed)
+        votes = {f: (n, self.formats.get(f, 0)) for f, n in items.items()}
+        if not votes:
+            return ()
+        best = max(votes.values())
+        return tuple(sorted(f for f, v in votes.items() if v == best))
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,13 @@ def batch_context(batch: BatchMeasurement, options: ScanQAOptions) -> BatchConte
                 d = int(dist[off])
                 dups[(code, page)].append(DuplicateRef(other_code, other_page, other.name, d, round(corr, 3)))
                 dups[(other_code, other_page)].append(DuplicateRef(code, page, m.name, d, round(corr, 3)))
-    return BatchContext(formats=dict(formats), cross_duplicates={k: tuple(v) for k, v in dups.items()})
+    item_formats = {
+        code: tuple(sorted({p.header.format for p in item.pages if p.header is not None}))
+        for code, item in batch.items.items()
+    }
+    return BatchContext(
+        formats=dict(formats), cross_duplicates={k: tuple(v) for k, v in dups.items()}, item_formats=item_formats
+    )
 
 
 def run_scan_checks(subject: ScanItemSubject, ids: Sequence[str] = SCAN_CHECK_IDS) -> Report:
@@ -142,6 +160,21 @@ def _group(
         },
         evidence,
     )
+
+
+def _corrected(
+    subject: ScanItemSubject,
+    keys: tuple[str, str],
+    hits: Sequence[tuple[int, PageMeasurement, str]],
+    field_name: str,
+    expected: str,
+) -> Iterator[Finding]:
+    """A defect guidang corrects without loss on the derivative: a warning that tells the vendor
+    (``keys[1]``), or under ``strict`` (DA/T 31's letter: the vendor corrects) a failure (``keys[0]``)."""
+    if subject.options.strict:
+        yield from _group(Status.FAIL, keys[0], hits, field_name, expected)
+    else:
+        yield from _group(Status.WARN, keys[1], hits, field_name, expected)
 
 
 def _dpi_text(value: float) -> str:
@@ -263,13 +296,21 @@ def colour(subject: ScanItemSubject) -> Iterator[Finding]:
 
 @check("SCAN-SKEW")
 def skew(subject: ScanItemSubject) -> Iterator[Finding]:
-    limit = subject.options.max_skew_deg
-    hits = [
-        (i, p, f"{abs(p.skew_deg):.2f}°")
-        for i, p in _readable(subject)
-        if p.skew_deg is not None and abs(p.skew_deg) > limit
-    ]
-    yield from _group(Status.FAIL, "skewed", hits, "skew", f"<= {limit:g}°")
+    """Beyond ``max_skew_deg`` fails; beyond ``warn_skew_deg`` the derivative is deskewed and the
+    vendor told (a warning), or, under ``strict``, it fails (DA/T 31: the vendor deskews)."""
+    o = subject.options
+    beyond: list[tuple[int, PageMeasurement, str]] = []
+    deskewed: list[tuple[int, PageMeasurement, str]] = []
+    for i, p in _readable(subject):
+        if p.skew_deg is None:
+            continue
+        angle = abs(p.skew_deg)
+        if angle > o.max_skew_deg:
+            beyond.append((i, p, f"{angle:.2f}°"))
+        elif angle > o.warn_skew_deg:
+            deskewed.append((i, p, f"{angle:.1f}°"))
+    yield from _group(Status.FAIL, "beyond_limit", beyond, "skew", f"<= {o.max_skew_deg:g}°")
+    yield from _corrected(subject, ("skewed", "deskewed"), deskewed, "skew", f"<= {o.warn_skew_deg:g}°")
 
 
 @check("SCAN-ROTATION")
@@ -286,27 +327,51 @@ def rotation(subject: ScanItemSubject) -> Iterator[Finding]:
             unsure.append((i, p, f"{o.rotation}° ({o.method})" if o.rotation is not None else "?"))
         elif o.rotation != 0:
             rotated.append((i, p, f"{o.rotation}°"))
-    yield from _group(Status.FAIL, "rotated", rotated, "rotation", "0°")
+    yield from _corrected(subject, ("rotated", "turned"), rotated, "rotation", "0°")  # the PDF shows it upright
     detail = "；".join(dict.fromkeys(p.orientation.detail for _, p, _ in unsure if p.orientation))
     yield from _group(Status.WARN, "uncertain", unsure, "rotation", "0°", detail=detail)
 
 
 @check("SCAN-BLANK")
 def blank(subject: ScanItemSubject) -> Iterator[Finding]:
+    """A blank page is an extra scan to look at (``blank_status``). An item with nothing on any
+    page fails: no correction makes an empty scan hold the record (the back scanned instead of
+    the front, an empty sheet). Whether a blank page stands in for a missing one cannot be told
+    from 页数, which some catalogues count with the blank pages and some without."""
     o = subject.options
     hits = [(i, p, f"{(p.ink_fraction or 0.0):.4%}") for i, p in _readable(subject) if p.blank]
-    yield from _group(Status(o.blank_status), "blank", hits, "ink_fraction", f"{o.blank_max_ink:.4%}")
+    expected = f"{o.blank_max_ink:.4%}"
+    if hits and all(p.blank for p in subject.pages):
+        yield from _group(Status.FAIL, "all_blank", hits, "ink_fraction", expected)
+    else:
+        yield from _group(Status(o.blank_status), "blank", hits, "ink_fraction", expected)
+
+
+_SIDES = ("左/left", "上/top", "右/right", "下/bottom")
 
 
 @check("SCAN-BORDER")
 def border(subject: ScanItemSubject) -> Iterator[Finding]:
-    limit = subject.options.max_border_mm
-    hits = [
-        (i, p, f"{max(p.border_mm):.1f}mm")
-        for i, p in _readable(subject)
-        if p.border_mm is not None and max(p.border_mm) > limit
-    ]
-    yield from _group(Status.FAIL, "border", hits, "border_mm", f"<= {limit:g}mm")
+    """A border lying over content fails (cropping cannot bring the content back); a wider border
+    than ``max_border_mm`` is cropped on the derivative and the vendor told (a warning), or,
+    under ``strict``, fails."""
+    o = subject.options
+    covering: list[tuple[int, PageMeasurement, str]] = []
+    wide: list[tuple[int, PageMeasurement, str]] = []
+    for i, p in _readable(subject):
+        if p.border_mm is None:
+            continue
+        over = [
+            f"{_SIDES[side]} {p.border_mm[side]:.1f}mm：{share:.0%}"
+            for side, share in enumerate(p.border_content or ())
+            if share > o.border_content_max
+        ]
+        if over:
+            covering.append((i, p, "；".join(over)))
+        elif max(p.border_mm) > o.max_border_mm:
+            wide.append((i, p, f"{max(p.border_mm):.1f}mm"))
+    yield from _group(Status.FAIL, "covers_content", covering, "border_content", f"<= {o.border_content_max:.0%}")
+    yield from _corrected(subject, ("border", "cropped"), wide, "border_mm", f"<= {o.max_border_mm:g}mm")
 
 
 @check("SCAN-DUP")
@@ -439,6 +504,10 @@ def naming(subject: ScanItemSubject) -> Iterator[Finding]:
 
 @check("SCAN-FORMAT")
 def storage_format(subject: ScanItemSubject) -> Iterator[Finding]:
+    """DA/T 31 9.5: TIFF, JPEG or JPEG 2000, one format per batch. The items in a format other
+    than the batch's (:meth:`BatchContext.batch_formats`) are returned; the rest of the batch is
+    unaffected. On a full tie no format is the batch's and every item of the tied formats is
+    returned. ``strict`` fails every item of a batch that mixes formats."""
     o = subject.options
     allowed = "、".join(o.allowed_formats)
     hits = [
@@ -446,17 +515,42 @@ def storage_format(subject: ScanItemSubject) -> Iterator[Finding]:
     ]
     yield from _group(Status.FAIL, "not_allowed", hits, "format", allowed)
     mine = Counter(p.header.format for p in subject.pages if p.header is not None)
-    batch = Counter(subject.batch.formats) if subject.batch else Counter()
-    batch.update({} if subject.batch else mine)
-    if len(batch | mine) > 1:
-        found = "、".join(f"{f}（{n}页）" for f, n in (batch | mine).most_common())
-        this = "、".join(mine)
+    if o.strict:
+        batch = Counter(subject.batch.formats) if subject.batch else Counter()
+        batch.update({} if subject.batch else mine)
+        if len(batch | mine) > 1:
+            found = "、".join(f"{f}（{n}页）" for f, n in (batch | mine).most_common())
+            yield Finding(
+                Status.FAIL,
+                "mixed",
+                {"found": found, "this": "、".join(mine)},
+                (Evidence(field="format", expected="one format per batch", found=found),),
+            )
+        return
+    own = sorted(f for f in mine if f in o.allowed_formats)
+    if len(own) > 1:
+        found = "、".join(f"{f}（{mine[f]}页）" for f in own)
         yield Finding(
             Status.FAIL,
-            "mixed",
-            {"found": found, "this": this},
-            (Evidence(field="format", expected="one format per batch", found=found),),
+            "item_mixed",
+            {"found": found},
+            (Evidence(field="format", expected="one format per item and batch", found=found),),
         )
+        return
+    if not own or subject.batch is None:
+        return
+    batch_formats = subject.batch.batch_formats(o.allowed_formats)
+    if own[0] in batch_formats and len(batch_formats) == 1:
+        return
+    items = Counter(fs[0] for fs in subject.batch.item_formats.values() if len(fs) == 1)
+    found = "、".join(f"{f}（{items[f]}件，{subject.batch.formats.get(f, 0)}页）" for f in sorted(items))
+    key = "tie" if own[0] in batch_formats else "minority"
+    yield Finding(
+        Status.FAIL,
+        key,
+        {"found": found, "this": own[0], "expected": "、".join(batch_formats)},
+        (Evidence(field="format", expected="、".join(batch_formats), found=own[0]),),
+    )
 
 
 @check("SCAN-DEPTH")

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from guidang.ingest.scanqa.colour import measure_colour
@@ -22,12 +22,14 @@ from guidang.ingest.scanqa.header import FileHeader, PageRejected, check_complet
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.ingest.scanqa.orientation import Orientation, layout_orientation, osd_crop, tesseract_osd
 from guidang.ingest.scanqa.paper import PaperFit, fit_paper
-from guidang.ingest.scanqa.regions import find_regions
+from guidang.ingest.scanqa.regions import content_at_border, find_regions
 from guidang.ingest.scanqa.skew import ink_points, measure_skew
 
 log = logging.getLogger(__name__)
 
 FALLBACK_DPI = 300.0  # only to express widths in mm when neither header nor paper tell the dpi
+#: how far past the border (and its shadow margin) ink counts as touching it
+BORDER_REACH_MM = 3.0
 LINE_POINTS = 400_000  # ink pixels for the text-line cues (a 150 dpi A4 page has 50-150 thousand)
 
 
@@ -54,6 +56,8 @@ class PageMeasurement:
     ink_fraction: float | None = None
     blank: bool | None = None
     border_mm: tuple[float, float, float, float] | None = None  # left, top, right, bottom
+    #: per side, the share of the lines across the border with ink next to it (it covers content)
+    border_content: tuple[float, float, float, float] | None = None
     page_box: tuple[int, int, int, int] | None = None  # sheet without border, full-resolution px
     text_height_mm: float | None = None
     phash: int | None = None
@@ -135,8 +139,11 @@ def _inspect(path: Path, options: ScanQAOptions, frame: int) -> PageMeasurement:
         t0 = time.perf_counter()
         osd = tesseract_osd(osd_crop(work.grey, regions.ink), options.osd_min_confidence, options.osd_characters)
         osd_seconds = time.perf_counter() - t0
-        if osd.rotation is not None and (osd.confident or not orientation.confident):
+        if osd.confident:
             orientation = osd
+        elif not upright:  # a turn is claimed only by a confident OSD: the cues alone have been wrong
+            unsure = osd if osd.rotation is not None else orientation
+            orientation = replace(unsure, confident=False, detail=f"{orientation.detail}; {osd.detail}")
     if blank:
         orientation = Orientation(None, False, "none", "blank page")
 
@@ -174,6 +181,9 @@ def _inspect(path: Path, options: ScanQAOptions, frame: int) -> PageMeasurement:
         ink_fraction=regions.ink_fraction,
         blank=blank,
         border_mm=tuple(round(v / work_px_per_mm, 2) for v in regions.border),  # type: ignore[arg-type]
+        border_content=tuple(  # type: ignore[arg-type]
+            round(v, 3) for v in content_at_border(regions, max(1, round(BORDER_REACH_MM * work_px_per_mm)))
+        ),
         page_box=(
             round(x0 * s),
             round(y0 * s),

@@ -1,9 +1,12 @@
 """Per-profile thresholds of the scan QA (DA/T 31-2017), as one pydantic model.
 
 Defaults follow DA/T 31-2017 where it gives a number (>= 200 dpi, one storage format per
-batch, TIFF/JPEG/JPEG 2000) and common acceptance rules where it does not (skew limit,
-border width). Every threshold a check compares against lives here, so a profile can
-tighten or relax it in ``guidang.toml`` under ``[profiles.<name>.scan_qa]``.
+batch, TIFF/JPEG/JPEG 2000), common local acceptance rules where it does not (skew <= 3°),
+and measurements where neither does (docs/scanqa.md lists each default with its source).
+A defect guidang corrects without loss on the derivative (skew within the limit, a wrong
+orientation, a black border over the margin) is a warning by default; ``strict`` applies
+DA/T 31's letter and refuses it. Every threshold a check compares against lives here, so a
+profile can tighten or relax it in ``guidang.toml`` under ``[profiles.<name>.scan_qa]``.
 """
 
 from __future__ import annotations
@@ -48,8 +51,18 @@ class ScanQAOptions(BaseModel):
         default=28.0, gt=0, description="Lab chroma distance from the paper tint that is colour"
     )
     red_min_fraction: float = Field(default=0.0003, ge=0, description="red pixels above this share: red header/seal")
+    strict: bool = Field(
+        default=False,
+        description="DA/T 31's letter: the vendor deskews, turns, crops and delivers one format per batch; "
+        "what guidang would correct fails instead of warning",
+    )
     # geometry
-    max_skew_deg: float = Field(default=1.0, ge=0, description="larger measured skew: SCAN-SKEW fails")
+    max_skew_deg: float = Field(
+        default=3.0, ge=0, description="larger measured skew: SCAN-SKEW fails (beyond what deskewing should mend)"
+    )
+    warn_skew_deg: float = Field(
+        default=1.0, ge=0, description="larger measured skew: SCAN-SKEW warns that it was deskewed (strict: fails)"
+    )
     skew_search_deg: float = Field(default=15.0, gt=0, le=45, description="skew angles searched: +- this")
     osd: Literal["never", "uncertain", "always"] = Field(
         default="uncertain",
@@ -62,7 +75,14 @@ class ScanQAOptions(BaseModel):
         default=2.0, ge=0, description="OSD orientation confidence needed to report rotation"
     )
     max_border_mm: float = Field(
-        default=3.0, ge=0, description="wider black scanner border on any side: SCAN-BORDER fails"
+        default=3.0, ge=0, description="wider black scanner border: SCAN-BORDER warns it was cropped (strict: fails)"
+    )
+    border_content_max: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="share of the lines across a border with ink next to it above which the border covers "
+        "content: SCAN-BORDER fails",
     )
     border_threshold: int = Field(
         default=70, ge=0, le=255, description="grey level under which an edge band is 'black'"

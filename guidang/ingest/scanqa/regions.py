@@ -20,6 +20,7 @@ Mask = NDArray[np.bool_]
 @dataclass(frozen=True)
 class Regions:
     border: tuple[float, float, float, float]  # left, top, right, bottom black-band widths, working px
+    lid: Mask  # the black border itself (dark regions joined to the image frame)
     page_box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the sheet without border, working px
     page: Mask  # sheet pixels (border excluded, edges eroded)
     ink: Mask  # ink pixels, specks removed
@@ -32,7 +33,7 @@ def find_regions(grey: NDArray[np.uint8], border_threshold: int, ink_contrast: f
     border = _border_mask(grey, border_threshold)
     widths = _band_widths(border)
     page = ~border
-    margin = max(2, round(max(h, w) * 0.006))  # edge shadows and the sheet's own edge are not ink
+    margin = _margin(grey.shape)
     page_u8 = cv2.erode(page.astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
     page_u8[:margin, :] = 0
     page_u8[-margin:, :] = 0
@@ -47,6 +48,7 @@ def find_regions(grey: NDArray[np.uint8], border_threshold: int, ink_contrast: f
     box = _box(~border) or (0, 0, w, h)
     return Regions(
         border=widths,
+        lid=border,
         page_box=box,
         page=page,
         ink=ink,
@@ -82,6 +84,41 @@ def _band_widths(border: Mask) -> tuple[float, float, float, float]:
         leading(border.T),
         leading(border[:, ::-1]),
         leading(border.T[:, ::-1]),
+    )
+
+
+def _margin(shape: tuple[int, ...]) -> int:
+    """Pixels next to the border that are never ink: edge shadows and the sheet's own edge."""
+    return max(2, round(max(shape[:2]) * 0.006))
+
+
+def content_at_border(regions: Regions, reach: int) -> tuple[float, float, float, float]:
+    """Per side (left, top, right, bottom): the share of the lines across the black border in
+    which ink lies within ``reach`` px beyond the shadow margin next to the border's inner edge.
+
+    A scanner's border lies outside the sheet, or over its blank margin: nothing is written next
+    to it. A border lying over the text (a cover sheet, a sheet fed half off the glass) cuts
+    through the text lines, so ink runs up to its edge along much of that side. Lines are
+    followed one by one, so the wedge of a skewed sheet is followed too.
+    """
+
+    def leading(lid: Mask, ink: Mask) -> float:
+        edge = np.argmin(lid, axis=1)  # first sheet pixel of each line; 0 where no border
+        lines = np.flatnonzero((edge > 0) & ~lid.all(axis=1))
+        if lines.size == 0:
+            return 0.0
+        window = np.minimum(edge[lines, None] + np.arange(reach), ink.shape[1] - 1)
+        return float(ink[lines[:, None], window].any(axis=1).mean())
+
+    lid, ink = regions.lid, regions.ink
+    if not lid.any():
+        return (0.0, 0.0, 0.0, 0.0)
+    reach += _margin(lid.shape)
+    return (
+        leading(lid, ink),
+        leading(lid.T, ink.T),
+        leading(lid[:, ::-1], ink[:, ::-1]),
+        leading(lid.T[:, ::-1], ink.T[:, ::-1]),
     )
 
 
