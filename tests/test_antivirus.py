@@ -16,11 +16,11 @@ from sqlalchemy import select
 from guidang.config import Profile, Settings, load_settings
 from guidang.errors import MissingDependencyError
 from guidang.home import init_home
+from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.intake import read_batch
 from guidang.pipeline.run import ingest_batch
 from guidang.storage.catalogue import Catalogue, EventRow
 from guidang.validators import clamd_service
-from guidang.validators.antivirus import open_scanner
 from guidang.validators.clamav import ClamdClient, CommandScanner, ScanStatus
 from guidang.validators.dat70 import Dat70Context, run_dat70
 from guidang.validators.result import Status

@@ -12,10 +12,10 @@ from markup import injected_markup
 
 import guidang
 from guidang import csvout
+from guidang.cli.check import to_csv
 from guidang.models import ItemStatus
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
 from guidang.reports.receipt import write_receipt
-from guidang.validators.cli_check import to_csv
 from guidang.validators.report_html import CheckedSubject, render_html
 from guidang.validators.result import CheckResult, Evidence, Report, Status
 

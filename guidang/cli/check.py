@@ -26,7 +26,7 @@ from guidang import csvout
 from guidang.cli.errors import fail, handle_errors, language
 from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
-from guidang.validators.antivirus import open_scanner
+from guidang.pipeline.antivirus import open_scanner
 from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
 from guidang.validators.dat70.integrity import numbering_across

@@ -28,12 +28,12 @@ from guidang.config import Settings
 from guidang.models import BatchStatus, ItemStatus
 from guidang.packaging.archival_code import get_rule
 from guidang.pipeline import steps
+from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.intake import BatchIntake, IntakePolicy, read_batch
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link
 from guidang.pipeline.problems import Problem
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, DecisionRow, FileRow, ItemRow
-from guidang.validators.antivirus import open_scanner
 from guidang.validators.clamav import Scanner
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import CheckResult, Evidence, Status
