@@ -45,7 +45,7 @@ def _eicar_batch(root: Path, name: str = "VIRUS-1") -> Path:
 
 # -- scan first ------------------------------------------------------------------------------------------
 def test_a_virus_in_an_item_is_gd_4_2_not_a_file_type_problem(tmp_path: Path, clamd_socket: Path) -> None:
-    intake = read_batch(_eicar_batch(tmp_path), ClamdClient(clamd_socket))
+    intake = read_batch(_eicar_batch(tmp_path), scanner=ClamdClient(clamd_socket))
     results = [p.result() for p in intake.problems_of(CODE)]
     assert [(r.check_id, r.status) for r in results] == [("GD-4-2", Status.FAIL)], results
     assert "Guidang.Test.EICAR" in results[0].message_en

@@ -412,7 +412,7 @@ def test_an_archived_record_without_an_offline_copy_is_refused_naming_the_comman
     archived = meta.model_copy(update={"record": meta.record.model_copy(update={"storage": None})})
     aip.replace_files(pkg.root, {aip.METADATA_XML: to_xml(archived)})
     home = tmp_path / "home"
-    OcflStore(home / "store").add(pkg.root)
+    store_package(OcflStore(home / "store"), pkg.root)
     monkeypatch.setenv("GUIDANG_HOME", str(home))
     out = tmp_path / "eep.xml"
     zh = CliRunner().invoke(export_eep_command, [CODE, "-o", str(out)])

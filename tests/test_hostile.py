@@ -337,7 +337,6 @@ def test_formula_cells_are_data(arena: Arena, good_batch: BatchTruth, tmp_path: 
 # -- links, encodings, batch names -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="link refusal lands with h-verdicts")
 def test_a_linked_catalogue_is_never_read(arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
     batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
     rows = catalogue_rows(batch)
@@ -351,7 +350,6 @@ def test_a_linked_catalogue_is_never_read(arena: Arena, good_batch: BatchTruth, 
     assert_contract(arena, before, batch, out, [])
 
 
-@pytest.mark.xfail(strict=True, reason="link refusal lands with h-verdicts")
 def test_a_linked_manifest_is_never_read(arena: Arena, good_batch: BatchTruth, tmp_path: Path) -> None:
     batch = copy_batch(good_batch, tmp_path / "drop" / "HOSTILE")
     rows = catalogue_rows(batch)

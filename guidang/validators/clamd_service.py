@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from guidang.errors import MissingDependencyError
+from guidang.fsutil import fsync_dir
 from guidang.validators.clamav import ClamdClient, ClamdError
 
 log = logging.getLogger(__name__)
@@ -97,13 +98,14 @@ def install_updates(folder: Path) -> list[Path]:
         if problem is None:
             for older in (db / f"{candidate.stem}.cvd", db / f"{candidate.stem}.cld"):
                 older.unlink(missing_ok=True)  # daily.cld replaces daily.cvd and the reverse
-            os.replace(candidate, db / candidate.name)
+            os.rename(candidate, db / candidate.name)  # a move of the verified file, not a write
+            fsync_dir(db)
             installed.append(db / candidate.name)
             log.warning("antivirus signatures %s verified and installed", candidate.name)
         else:
             refused = updates / "refused"
             refused.mkdir(exist_ok=True)
-            os.replace(candidate, refused / candidate.name)
+            os.rename(candidate, refused / candidate.name)
             (refused / f"{candidate.name}.reason.txt").write_text(problem + "\n", encoding="utf-8")
             log.error("antivirus signatures %s refused: %s", candidate.name, problem)
     return installed
