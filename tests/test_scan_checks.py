@@ -367,3 +367,60 @@ def test_rotation_found_later_settles_an_unsure_page(tmp_path: Path) -> None:
     settled = run_scan_checks(ScanItemSubject(CODE, (m,), 1, OPTS, rotations={1: 180}), ["SCAN-ROTATION"])
     assert [r.status for r in settled.results] == [Status.FAIL]
     assert settled.results[0].evidence[0].found == "180°"
+
+
+def _multipage(sizes: list[tuple[int, int]]) -> bytes:
+    frames = [Image.new("L", size, 255) for size in sizes]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], dpi=(150, 150), compression="tiff_lzw")
+    return buf.getvalue()
+
+
+def test_the_bomb_guard_holds_on_every_page_of_a_multi_page_tiff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guidang.ingest.scanqa.inspect as inspect_module
+    from guidang.ingest.scanqa.decode import decode_working as real
+
+    decoded: list[int] = []
+
+    def counting(img: Image.Image, data: bytes, long_side: int, frame: int = 0) -> object:
+        decoded.append(frame)
+        return real(img, data, long_side, frame)
+
+    monkeypatch.setattr(inspect_module, "decode_working", counting)
+    path = write(tmp_path / f"{CODE}.tif", _multipage([(200, 200), (1000, 1000), (200, 200)]))
+    pages = inspect_item(CODE, [path], ScanQAOptions(max_pixels=100_000)).pages
+    assert [p.rejected for p in pages] == [None, "bomb", None]
+    assert pages[1].error == "page 2: 1000x1000 > 100000 pixels" and decoded == [0, 2]
+
+
+def test_a_file_of_more_pages_than_the_profile_allows_is_one_rejection(tmp_path: Path) -> None:
+    path = write(tmp_path / f"{CODE}.tif", _multipage([(64, 64)] * 7))
+    options = ScanQAOptions(max_pages_per_file=5)
+    (page,) = inspect_item(CODE, [path], options).pages
+    assert (page.rejected, page.error) == ("too_many_pages", "> 5 pages in one file")
+    assert page.header is not None and page.header.frames == 6  # counted one past the limit, no further
+    report = run_scan_checks(ScanItemSubject.of(inspect_item(CODE, [path], options), 7, options))
+    (r,) = report.by_id("SCAN-READ")
+    assert r.status is Status.FAIL and "页数过多" in r.message_zh and "too many pages" in r.message_en
+    assert len(inspect_item(CODE, [path], ScanQAOptions(max_pages_per_file=7)).pages) == 7
+
+
+def test_a_multi_page_file_is_read_and_opened_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages of a file are measured from one opening (each opening counted every page: the cost
+    grew with the square of the pages). Timings are bench/bench_multipage.py's."""
+    import guidang.ingest.scanqa.inspect as inspect_module
+    from guidang.ingest.scanqa.header import open_image as real
+
+    opened: list[int] = []
+
+    def counting(data: bytes, options: ScanQAOptions) -> Image.Image:
+        opened.append(len(data))
+        return real(data, options)
+
+    monkeypatch.setattr(inspect_module, "open_image", counting)
+    path = write(tmp_path / f"{CODE}.tif", _multipage([(64, 64)] * 30))
+    pages = inspect_item(CODE, [path], OPTS).pages
+    assert [p.frame for p in pages] == list(range(30)) and all(p.header and p.header.frames == 30 for p in pages)
+    assert len(opened) == 1

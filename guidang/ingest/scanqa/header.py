@@ -1,7 +1,9 @@
 """What a page file says about itself, read from its header with Pillow without decoding.
 
 The decompression-bomb guard lives here: a header that claims more pixels than the profile
-allows is rejected before a single pixel is decoded.
+allows is rejected before a single pixel is decoded, on every page of a multi-page file
+(:func:`select_frame`); the pages of a file are counted only up to the profile's limit
+(:func:`count_frames`), so a file of a million tiny pages costs no more than one of the limit.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class PageRejected(Exception):
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
-        self.reason = reason  # "unreadable" | "truncated" | "bomb" | "too_large"
+        self.reason = reason  # "unreadable" | "truncated" | "bomb" | "too_large" | "too_many_pages"
         self.detail = detail
 
 
@@ -85,9 +87,47 @@ def open_image(data: bytes, options: ScanQAOptions) -> Image.Image:
         if truncated:
             raise PageRejected("truncated", truncated) from exc
         raise PageRejected("unreadable", f"{type(exc).__name__}: {exc}") from exc
-    if img.width * img.height > options.max_pixels or img.width <= 0 or img.height <= 0:
-        raise PageRejected("bomb", f"{img.width}x{img.height} > {options.max_pixels} pixels")
+    _guard(img, options)
     return img
+
+
+def _guard(img: Image.Image, options: ScanQAOptions) -> None:
+    if img.width * img.height > options.max_pixels or img.width <= 0 or img.height <= 0:
+        page = f"page {img.tell() + 1}: " if img.tell() else ""
+        raise PageRejected("bomb", f"{page}{img.width}x{img.height} > {options.max_pixels} pixels")
+
+
+def count_frames(img: Image.Image, limit: int) -> int:
+    """The pages of ``img``, counted up to ``limit + 1`` at most. Pillow's ``n_frames`` walks every
+    page directory of the file, however many; this stops one past the limit. Each step reads one
+    page directory after the one before (linear in the pages counted), and the file is left on
+    its first page with every counted page's position known, so a later seek costs no walk."""
+    if not getattr(img, "is_animated", False):
+        return 1
+    count = 1
+    try:
+        while count <= limit:
+            img.seek(count)
+            count += 1
+    except EOFError:
+        pass
+    except Exception as exc:  # a broken page directory (a loop, an offset past the end)
+        img.seek(0)
+        raise PageRejected("unreadable", f"page {count + 1}: {type(exc).__name__}: {exc}") from exc
+    img.seek(0)
+    return count
+
+
+def select_frame(img: Image.Image, frame: int, options: ScanQAOptions) -> None:
+    """Move ``img`` to page ``frame`` (0-based) and apply the decompression-bomb guard to it."""
+    if img.tell() != frame:
+        try:
+            img.seek(frame)
+        except EOFError as exc:
+            raise PageRejected("unreadable", f"page {frame + 1}: no such page") from exc
+        except Exception as exc:
+            raise PageRejected("unreadable", f"page {frame + 1}: {type(exc).__name__}: {exc}") from exc
+    _guard(img, options)
 
 
 def _truncation(data: bytes) -> str | None:
@@ -103,7 +143,9 @@ def _truncation(data: bytes) -> str | None:
     return None
 
 
-def read_header(img: Image.Image, file_bytes: int) -> FileHeader:
+def read_header(img: Image.Image, file_bytes: int, frames: int | None = None) -> FileHeader:
+    """The header of the current page; ``frames``: the page count if already counted (see
+    :func:`count_frames`; Pillow's own count walks every page of the file)."""
     fmt = img.format or "unknown"
     compression = _compression(img, fmt)
     bands = len(img.getbands())
@@ -117,7 +159,7 @@ def read_header(img: Image.Image, file_bytes: int) -> FileHeader:
         compression=compression,
         bits_per_sample=bits,
         samples=bands,
-        frames=int(getattr(img, "n_frames", 1)),
+        frames=frames if frames is not None else int(getattr(img, "n_frames", 1)),
         jpeg_quality=_jpeg_quality(img) if fmt == "JPEG" else None,
         file_bytes=file_bytes,
     )
