@@ -72,7 +72,12 @@ def find_catalogue(batch_dir: Path) -> tuple[Path | None, list[Problem]]:
 def decode_text(raw: bytes) -> tuple[str | None, Problem | None]:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; else a specific problem."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), None
+        try:
+            return raw.decode("utf-16"), None
+        except UnicodeDecodeError as utf16_err:  # a lone surrogate, an odd byte count (found by fuzzing)
+            return None, Problem.fail(
+                "INTAKE-CATALOGUE", "encoding_utf16", offset=utf16_err.start, detail=utf16_err.reason
+            )
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as utf8_err:
@@ -93,7 +98,10 @@ def _table_from_csv(path: Path) -> tuple[list[list[str]], Problem | None]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)], None
+    try:  # newline="": the csv module sees \r, \n and \r\n itself (a bare \r was an error; found by fuzzing)
+        return [row for row in csv.reader(io.StringIO(text, newline=""), dialect) if any(c.strip() for c in row)], None
+    except csv.Error as exc:  # a field over the csv module's limit (128 KiB), a NUL, …
+        return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"CSV: {exc}")
 
 
 def _table_from_xlsx(path: Path) -> tuple[list[list[str]], Problem | None]:
