@@ -247,3 +247,15 @@ def test_a_refused_zip_is_rejected_with_a_receipt_and_no_claim_stays_claimed(tmp
     assert run_claim(s, ids[0] or 0) == Stage.REJECTED  # run again: no second receipt, no second batch
     with cat.session() as ses:
         assert ses.query(BatchRow).count() == 2
+
+
+def test_a_corrupt_compressed_stream_is_unreadable_not_an_error(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/zip_batch/crash-zip-corrupt-deflate-stream.zip): zlib.error
+    went through as an error of the unit of work (retried, then 'worker_error')."""
+    path = _deflated(tmp_path / "z.zip", {"目录.csv": b"x", "A/1.tif": bytes(range(256)) * 64})
+    data = bytearray(path.read_bytes())
+    start = data.index(b"A/1.tif") + len("A/1.tif")  # the member's compressed bytes follow its local name
+    data[start : start + 8] = b"\xff" * 8
+    path.write_bytes(bytes(data))
+    reason, detail = _refused(path)
+    assert reason == "zip_unreadable" and detail.startswith("A/1.tif: error: Error -3")

@@ -16,11 +16,13 @@ folder renamed into place when whole, so a crash never leaves a half batch that 
 from __future__ import annotations
 
 import errno
+import lzma
 import os
 import shutil
 import stat
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -262,6 +264,19 @@ def unpack(zip_path: Path, limits: ZipLimits | int) -> Path:
     return batch_folder(dest)
 
 
+def _read(src: zipfile.ZipExtFile, name: str) -> bytes:
+    """The next chunk of a member; a corrupt compressed stream refuses the zip (zlib, LZMA and bz2
+    report it by their own exceptions, bz2 as an OSError without an errno; found by fuzzing)."""
+    try:
+        return src.read(_CHUNK)
+    except (zlib.error, lzma.LZMAError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        raise ZipRefused("zip_unreadable", f"{name}: {type(exc).__name__}: {exc}") from None
+    except OSError as exc:
+        if exc.errno is not None:
+            raise
+        raise ZipRefused("zip_unreadable", f"{name}: {type(exc).__name__}: {exc}") from None
+
+
 def _unpack_into(zip_path: Path, staging: Path, limits: ZipLimits) -> None:
     budget = limits.budget(staging)
     packed = zip_path.stat().st_size  # members sharing their bytes (overlapping entries) count once
@@ -279,7 +294,7 @@ def _unpack_into(zip_path: Path, staging: Path, limits: ZipLimits) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             member = 0
             with zf.open(info) as src, target.open("xb") as out:
-                while chunk := src.read(_CHUNK):  # the sizes in the directory can lie: count again
+                while chunk := _read(src, "/".join(parts)):  # the sizes in the directory can lie: count again
                     written += len(chunk)
                     member += len(chunk)
                     if written > limits.max_bytes:
