@@ -25,6 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from guidang.fsutil import fsync_dir
 from guidang.hotfolders.options import WatchOptions
@@ -264,7 +265,7 @@ def unpack(zip_path: Path, limits: ZipLimits | int) -> Path:
     return batch_folder(dest)
 
 
-def _read(src: zipfile.ZipExtFile, name: str) -> bytes:
+def _read(src: IO[bytes], name: str) -> bytes:
     """The next chunk of a member; a corrupt compressed stream refuses the zip (zlib, LZMA and bz2
     report it by their own exceptions, bz2 as an OSError without an errno; found by fuzzing)."""
     try:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from guidang.errors import InputError
 from guidang.ingest.scanqa.decode import decode_full
-from guidang.ingest.scanqa.header import PageRejected, open_image, select_frame
+from guidang.ingest.scanqa.header import PageRejected, open_page
 from guidang.ingest.scanqa.inspect import PageMeasurement
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.ingest.scanqa.regions import find_regions
@@ -99,9 +99,9 @@ def prepare_page(
     if out is not None and out.exists() and os.path.samefile(out, path):
         raise InputError(f"衍生图像不能覆盖原始文件：{out}", f"a derivative must not overwrite the master: {out}")
     try:
-        img = open_image(path.read_bytes(), options)
-        select_frame(img, measurement.frame, options)  # the bomb guard, on this page's own header
-        pixels = decode_full(img, measurement.frame)
+        # the page alone (a later page of a TIFF copied out), the bomb guard on its own header
+        img, _ = open_page(path.read_bytes(), measurement.frame, options)
+        pixels = decode_full(img, img.tell())
     except PageRejected as exc:
         raise InputError(f"无法解码{path.name}：{exc.detail}", f"cannot decode {path.name}: {exc.detail}") from exc
     ops: list[ImageOperation] = []

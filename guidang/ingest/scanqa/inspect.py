@@ -26,8 +26,10 @@ from guidang.ingest.scanqa.header import (
     check_complete,
     count_frames,
     open_image,
+    open_page,
     read_header,
     select_frame,
+    tiff_pages,
 )
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.ingest.scanqa.orientation import Orientation, layout_orientation, osd_crop, tesseract_osd
@@ -115,16 +117,21 @@ def _inspect(path: Path, options: ScanQAOptions, frame: int) -> PageMeasurement:
     opened = _open(path, options)
     if isinstance(opened, PageMeasurement):
         return opened if frame == 0 else replace(opened, frame=frame)
-    img, data, size, frames = opened
-    return _inspect_frame(path, img, data, size, frames, frame, options, start)
+    return _inspect_frame(path, opened, frame, options, start)
 
 
-_Opened = tuple[Image.Image, bytes, int, int]
+@dataclass(frozen=True)
+class _Opened:
+    img: Image.Image  # the file opened on its first page
+    data: bytes
+    size: int
+    frames: int
+    pages: list[int] | None  # directory offsets of a classic TIFF's pages
 
 
 def _open(path: Path, options: ScanQAOptions) -> _Opened | PageMeasurement:
-    """The file opened (header only) with its bytes, size and page count, or the measurement
-    that says why it cannot be measured."""
+    """The file opened (header only) with its bytes, size and pages, or the measurement that says
+    why it cannot be measured."""
     start = time.perf_counter()
     try:
         size = path.stat().st_size
@@ -136,27 +143,33 @@ def _open(path: Path, options: ScanQAOptions) -> _Opened | PageMeasurement:
     try:
         data = path.read_bytes()
         img = open_image(data, options)
-        frames = count_frames(img, options.max_pages_per_file)
+        limit = options.max_pages_per_file
+        pages = tiff_pages(data, limit) if getattr(img, "is_animated", False) else None
+        frames = len(pages) if pages else count_frames(img, limit)
         header = read_header(img, size, frames)
-        if frames > options.max_pages_per_file:
-            raise PageRejected("too_many_pages", f"> {options.max_pages_per_file} pages in one file")
+        if frames > limit:
+            raise PageRejected("too_many_pages", f"> {limit} pages in one file")
     except PageRejected as exc:
         return PageMeasurement(path, 0, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start)
     except OSError as exc:
         return PageMeasurement(path, 0, size, header, "unreadable", f"{type(exc).__name__}: {exc}")
-    return img, data, size, frames
+    return _Opened(img, data, size, frames, pages)
 
 
-def _inspect_frame(
-    path: Path, img: Image.Image, data: bytes, size: int, frames: int, frame: int, options: ScanQAOptions, start: float
-) -> PageMeasurement:
-    """Measure page ``frame`` of the opened file; never raises for a bad page."""
+def _inspect_frame(path: Path, f: _Opened, frame: int, options: ScanQAOptions, start: float) -> PageMeasurement:
+    """Measure page ``frame`` of the opened file; never raises for a bad page. A later page of a
+    TIFF is decoded from a TIFF of its own (header.open_page), so each page costs its own bytes."""
     header: FileHeader | None = None
+    size = f.size
     try:
-        select_frame(img, frame, options)
-        header = read_header(img, size, frames)
+        if frame == 0:
+            img, data = f.img, f.data
+            select_frame(img, 0, options)
+        else:
+            img, data = open_page(f.data, frame, options, f.pages)
+        header = read_header(img, size, f.frames)
         check_complete(data, img)
-        work = decode_working(img, data, options.work_long_side, frame)
+        work = decode_working(img, data, options.work_long_side, img.tell())
     except PageRejected as exc:
         return PageMeasurement(path, frame, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start)
     except OSError as exc:
@@ -247,11 +260,9 @@ def inspect_file(path: Path, options: ScanQAOptions) -> tuple[PageMeasurement, .
         opened = _open(path, options)
         if isinstance(opened, PageMeasurement):
             return (opened,)
-        img, data, size, frames = opened
-        pages = []
-        for frame in range(frames):
-            pages.append(_inspect_frame(path, img, data, size, frames, frame, options, time.perf_counter()))
-        return tuple(pages)
+        return tuple(
+            _inspect_frame(path, opened, frame, options, time.perf_counter()) for frame in range(opened.frames)
+        )
     except Exception as exc:  # an odd file must not take its batch down; SCAN-READ reports it
         log.exception("measuring %s failed", path)
         return (PageMeasurement(path, 0, 0, None, "unreadable", f"measurement failed: {type(exc).__name__}: {exc}"),)
