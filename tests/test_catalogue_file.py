@@ -115,3 +115,12 @@ def test_csv_line_ends_and_oversized_fields_found_by_fuzzing(tmp_path: Path) -> 
     parse = read_catalogue(tmp_path)
     [problem] = parse.problems
     assert (problem.check_id, problem.finding.key) == ("INTAKE-CATALOGUE", "unreadable") and not parse.rows
+
+
+def test_an_xlsx_with_a_corrupt_compressed_part_is_unreadable_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/catalogue_xlsx/crash-xlsx-corrupt-deflate-part.xlsx)."""
+    fixture = Path(__file__).parent / "data" / "fuzz" / "catalogue_xlsx" / "crash-xlsx-corrupt-deflate-part.xlsx"
+    (tmp_path / "目录.xlsx").write_bytes(fixture.read_bytes())
+    parse = read_catalogue(tmp_path)
+    [problem] = parse.problems
+    assert (problem.check_id, problem.finding.key) == ("INTAKE-CATALOGUE", "unreadable") and not parse.rows

@@ -368,3 +368,11 @@ def test_modified_eep_keeps_every_version_signed(store: OcflStore, keys: Path, t
     checked = verify_eep(bad)
     assert not checked.valid
     assert {s.identifier for s in checked.signatures if not s.valid} == {"S1", "v2-S1"}
+
+
+def test_a_payload_with_characters_outside_ascii_is_a_problem_not_a_crash() -> None:
+    """Found by fuzzing (tests/data/fuzz/eep/crash-non-ascii-base64-payload.xml): base64 raised a
+    plain ValueError, not binascii.Error, and verify_eep ended in a traceback."""
+    data = (Path(__file__).parent / "data" / "fuzz" / "eep" / "crash-non-ascii-base64-payload.xml").read_bytes()
+    result = verify_eep(data, require_signature=False)
+    assert not result.valid and any("Base64" in p.en for p in result.problems)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,10 +105,17 @@ def _table_from_csv(path: Path) -> tuple[list[list[str]], Problem | None]:
         return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"CSV: {exc}")
 
 
+# what openpyxl raises for a damaged workbook: a broken zip or deflate stream (zlib.error, found by
+# fuzzing), a missing part, XML that does not parse (SyntaxError: ElementTree's ParseError), values
+# of the wrong type
+_XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError, ValueError, TypeError, IndexError,
+                AttributeError, SyntaxError)
+
+
 def _table_from_xlsx(path: Path) -> tuple[list[list[str]], Problem | None]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except _XLSX_ERRORS as exc:
         return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"{type(exc).__name__}: {exc}")
     try:
         sheet = wb.worksheets[0]
@@ -115,6 +123,8 @@ def _table_from_xlsx(path: Path) -> tuple[list[list[str]], Problem | None]:
             ["" if v is None else _cell_text(v) for v in row]
             for row in sheet.iter_rows(values_only=True)
         ]
+    except _XLSX_ERRORS as exc:
+        return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"{type(exc).__name__}: {exc}")
     finally:
         wb.close()
     return [r for r in rows if any(c.strip() for c in r)], None
