@@ -90,3 +90,20 @@ def test_a_pid_now_held_by_another_process_is_left_alone(tmp_path: Path) -> None
     finally:
         if other.poll() is None:
             other.kill()
+
+
+def test_the_crash_test_sees_a_process_of_its_run_by_its_home(tmp_path: Path) -> None:
+    """The check the crash test ends with (stress.crash.survivors) finds a process left running."""
+    from stress.crash import processes_of, survivors
+
+    left = subprocess.Popen(["sleep", "60"], env={**os.environ, "GUIDANG_HOME": str(tmp_path)})
+    other = subprocess.Popen(["sleep", "60"], env={**os.environ, "GUIDANG_HOME": str(tmp_path / "other")})
+    try:
+        assert [line.split()[0] for line in processes_of(tmp_path)] == [str(left.pid)]
+        left.kill()
+        left.wait()
+        assert survivors(tmp_path, wait=5) == []
+    finally:
+        for p in (left, other):
+            p.kill()
+            p.wait()
