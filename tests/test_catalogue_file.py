@@ -124,3 +124,12 @@ def test_an_xlsx_with_a_corrupt_compressed_part_is_unreadable_not_a_crash(tmp_pa
     parse = read_catalogue(tmp_path)
     [problem] = parse.problems
     assert (problem.check_id, problem.finding.key) == ("INTAKE-CATALOGUE", "unreadable") and not parse.rows
+
+
+def test_an_xlsx_part_compressed_by_an_unknown_method_is_unreadable(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/catalogue_xlsx/crash-xlsx-unknown-compression-method.xlsx)."""
+    fixture = Path(__file__).parent / "data" / "fuzz" / "catalogue_xlsx" / "crash-xlsx-unknown-compression-method.xlsx"
+    (tmp_path / "目录.xlsx").write_bytes(fixture.read_bytes())
+    [problem] = read_catalogue(tmp_path).problems
+    assert (problem.finding.key, problem.finding.params["detail"]) == (
+        "unreadable", "NotImplementedError: That compression method is not supported")

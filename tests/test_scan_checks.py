@@ -467,3 +467,12 @@ def test_page_directories_that_loop_or_leave_the_file_are_not_followed() -> None
     assert tiff_pages(bytes(data), 10) is None
     assert tiff_pages(bytes(data[: pages[2] + 4]), 10) is None
     assert tiff_pages(bytes(_multipage([(8, 8)] * 9)), 4) == tiff_pages(bytes(_multipage([(8, 8)] * 9)), 20)[:5]  # type: ignore[index]
+
+
+def test_a_resolution_that_is_not_a_number_is_no_resolution(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/image_header/crash-resolution-not-a-number.tif)."""
+    from guidang.ingest.scanqa.header import open_image, read_header
+
+    data = (Path(__file__).parent / "data" / "fuzz" / "image_header" / "crash-resolution-not-a-number.tif").read_bytes()
+    img = open_image(data, OPTS)
+    assert read_header(img, len(data)).dpi is None

@@ -797,7 +797,10 @@ def import_eep(
             files[f"{folder}/{name}"] = base64.b64decode(
                 "".join((payload.text or "").split()) if payload is not None else ""
             )
-    entity_meta = _metadata_from_entity(content, entity)
+    try:
+        entity_meta = _metadata_from_entity(content, entity)
+    except ValueError as exc:  # a date, a number or a field the schema lets through as text (found by fuzzing)
+        raise EepError(f"EEP 中的元数据无效：{exc}", f"invalid metadata in the EEP: {exc}") from exc
     code = _archival_code_text(entity)
     embedded = files.get(aip.METADATA_XML)
     metadata = from_xml(embedded) if embedded is not None else entity_meta

@@ -105,11 +105,12 @@ def _table_from_csv(path: Path) -> tuple[list[list[str]], Problem | None]:
         return [], Problem.fail("INTAKE-CATALOGUE", "unreadable", detail=f"CSV: {exc}")
 
 
-# what openpyxl raises for a damaged workbook: a broken zip or deflate stream (zlib.error, found by
+# what openpyxl raises for a damaged workbook: a broken zip or deflate stream (zlib.error), a part
+# compressed by an unknown method (NotImplementedError) or encrypted (RuntimeError) (all found by
 # fuzzing), a missing part, XML that does not parse (SyntaxError: ElementTree's ParseError), values
 # of the wrong type
 _XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError, ValueError, TypeError, IndexError,
-                AttributeError, SyntaxError)
+                AttributeError, SyntaxError, NotImplementedError, RuntimeError)
 
 
 def _table_from_xlsx(path: Path) -> tuple[list[list[str]], Problem | None]:

@@ -210,7 +210,10 @@ def _bits_per_sample(img: Image.Image) -> int:
 def _dpi(img: Image.Image) -> tuple[float, float] | None:
     dpi = img.info.get("dpi")
     if dpi and len(dpi) == 2:
-        x, y = float(dpi[0]), float(dpi[1])
+        try:
+            x, y = float(dpi[0]), float(dpi[1])
+        except (TypeError, ValueError):  # a resolution tag that is not a number (found by fuzzing)
+            return None
         if x > 1 and y > 1:  # JFIF "aspect ratio only" and TIFFs without units give 1 or 72-less junk
             return (round(x, 2), round(y, 2))
     return None
