@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Run one fuzz target under atheris (libFuzzer): ``python tests/fuzz/run.py TARGET [libFuzzer
 options] [corpus dirs]``, e.g. ``-max_total_time=300``. Without corpus dirs, new inputs go to
 .fuzz/TARGET/ (scratch) and the kept corpus tests/data/fuzz/TARGET/ is read; ``make fuzz`` then
@@ -7,6 +8,7 @@ input, replayed by tests/test_fuzz_replay.py."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,18 +22,26 @@ with atheris.instrument_imports(include=["guidang"]):
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+    given = sys.argv[1:2]
+    if given and given[0] in TARGETS:  # run by hand or by make
+        name, rest = given[0], sys.argv[2:]
+    elif os.environ.get("GUIDANG_FUZZ_TARGET") in TARGETS:  # run again by libFuzzer itself (-merge)
+        name, rest = os.environ["GUIDANG_FUZZ_TARGET"], sys.argv[1:]
+    else:
         sys.exit(f"usage: run.py TARGET [libFuzzer options]; targets: {', '.join(TARGETS)}")
-    name = sys.argv[1]
+    os.environ["GUIDANG_FUZZ_TARGET"] = name
     corpus = TESTS / "data" / "fuzz" / name
     corpus.mkdir(parents=True, exist_ok=True)
-    options = [a for a in sys.argv[2:] if a.startswith("-")]
-    dirs = [a for a in sys.argv[2:] if not a.startswith("-")]
+    options = [a for a in rest if a.startswith("-")]
+    dirs = [a for a in rest if not a.startswith("-")]
     if not dirs:
         scratch = TESTS.parent / ".fuzz" / name
         scratch.mkdir(parents=True, exist_ok=True)
         dirs = [str(scratch), str(corpus)]
-    args = [sys.argv[0], *options, f"-artifact_prefix={corpus}/", *dirs]
+    # libFuzzer's -merge runs this script again as argv[0]: its "python3" must be this interpreter
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    prefix = [] if any(o.startswith("-artifact_prefix=") for o in options) else [f"-artifact_prefix={corpus}/"]
+    args = [sys.argv[0], *options, *prefix, *dirs]
     atheris.Setup(args, TARGETS[name])
     atheris.Fuzz()
 
