@@ -259,3 +259,21 @@ def test_a_corrupt_compressed_stream_is_unreadable_not_an_error(tmp_path: Path) 
     path.write_bytes(bytes(data))
     reason, detail = _refused(path)
     assert reason == "zip_unreadable" and detail.startswith("A/1.tif: error: Error -3")
+
+
+def test_a_refused_zip_is_rejected_even_when_its_receipt_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guidang.hotfolders.unit as unit
+
+    def fail(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(unit, "write_refusal_receipt", fail)
+    s = Settings(home=tmp_path / "home", profiles={"v": Profile(vendor="v")})  # type: ignore[call-arg]
+    check_layout(s)
+    _zip(s.inbox_of("v") / "B9.zip", {"extra": b"f", "extra/y.txt": b"y"})
+    cat = open_catalogue(s.db_url)
+    [entry] = judge_entries(s.inbox_of("v"), os.listdir(os.fsencode(s.inbox_of("v"))))
+    claim_id = claim(cat, s, "v", entry)
+    assert claim_id is not None and run_claim(s, claim_id) == Stage.REJECTED

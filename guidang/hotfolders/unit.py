@@ -146,7 +146,10 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
     except ZipRefused as refused:
         zh, en = message(refused.reason, name=path.name, detail=refused.detail, count=0)
         result = refusal_result(refused.reason, zh, en)
-        write_refusal_receipt(cat, settings, profile, path, unpacked_dir(path).name, result)
+        try:
+            write_refusal_receipt(cat, settings, profile, path, unpacked_dir(path).name, result)
+        except Exception:  # the rejection (with its reasons.json) must not wait on the receipt
+            log.exception("claim %d: the receipt of the refused zip could not be written", claim_id)
         reject(cat, settings, claim_id, refused.reason, refused.detail, frm=(Stage.RUNNING,))
         return str(Stage.REJECTED)
     except WorkerInterrupted:
