@@ -14,7 +14,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesser
 	python3-venv
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time
 
-.PHONY: run test install system-deps venv lint bench stress clean
+.PHONY: run test install system-deps venv lint bench stress fuzz clean
 
 run: install
 	$(VENV)/bin/guidang run
@@ -51,5 +51,18 @@ bench: install
 stress: install
 	GUIDANG_STRESS=full $(PY) -m pytest -m stress -p no:cacheprovider $(PYTEST_ARGS)
 
+# fuzz each target for FUZZ_SECONDS (atheris, dev extra); what is new and interesting is merged into
+# tests/data/fuzz/<target>/, which `make test` replays; a crash stops the run (tests/fuzz/run.py)
+FUZZ_TARGETS ?= catalogue_csv catalogue_xlsx zip_batch image_header manifest_intake manifest_package eep
+FUZZ_SECONDS ?= 300
+FUZZ_MAX_LEN ?= 16384
+fuzz: install
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		$(PY) tests/fuzz/run.py $$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -rss_limit_mb=3072 || exit 1; \
+		$(PY) tests/fuzz/run.py $$t -merge=1 -max_len=$(FUZZ_MAX_LEN) tests/data/fuzz/$$t .fuzz/$$t || exit 1; \
+		rm -rf .fuzz/$$t; \
+	done
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .fuzz

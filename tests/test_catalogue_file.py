@@ -97,3 +97,41 @@ def test_xlsx(tmp_path: Path) -> None:
 def test_corrupt_xlsx(tmp_path: Path) -> None:
     (tmp_path / "目录.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     assert check_ids(read_catalogue(tmp_path)) == [("INTAKE-CATALOGUE", "unreadable")]
+
+
+def test_a_utf16_catalogue_that_is_not_valid_utf16_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/catalogue_csv/crash-utf16-bom-lone-surrogate.csv)."""
+    (tmp_path / "catalogue.csv").write_bytes("档号,题名\n".encode("utf-16") + b"\x00\xd8,\x00")  # a lone surrogate
+    parse = read_catalogue(tmp_path)
+    [problem] = parse.problems
+    assert (problem.check_id, problem.finding.key) == ("INTAKE-CATALOGUE", "encoding_utf16") and not parse.rows
+    assert "UTF-16" in problem.result().message_zh
+
+
+def test_csv_line_ends_and_oversized_fields_found_by_fuzzing(tmp_path: Path) -> None:
+    """tests/data/fuzz/catalogue_csv/crash-csv-*: a bare carriage return ended the run with
+    csv.Error; a field over the csv module's 128 KiB limit too."""
+    (tmp_path / "catalogue.csv").write_bytes("序号,档号,题名\r1,A-1,标题一\r\n2,A-2,标题二\n".encode())
+    assert [(r.archival_code, r.title) for r in read_catalogue(tmp_path).rows] == [("A-1", "标题一"), ("A-2", "标题二")]
+    (tmp_path / "catalogue.csv").write_text("档号,题名\nA-1," + "x" * 140_000 + "\n", "utf-8")
+    parse = read_catalogue(tmp_path)
+    [problem] = parse.problems
+    assert (problem.check_id, problem.finding.key) == ("INTAKE-CATALOGUE", "unreadable") and not parse.rows
+
+
+def test_an_xlsx_with_a_corrupt_compressed_part_is_unreadable_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/catalogue_xlsx/crash-xlsx-corrupt-deflate-part.xlsx)."""
+    fixture = Path(__file__).parent / "data" / "fuzz" / "catalogue_xlsx" / "crash-xlsx-corrupt-deflate-part.xlsx"
+    (tmp_path / "目录.xlsx").write_bytes(fixture.read_bytes())
+    parse = read_catalogue(tmp_path)
+    [problem] = parse.problems
+    assert (problem.check_id, problem.finding.key) == ("INTAKE-CATALOGUE", "unreadable") and not parse.rows
+
+
+def test_an_xlsx_part_compressed_by_an_unknown_method_is_unreadable(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/catalogue_xlsx/crash-xlsx-unknown-compression-method.xlsx)."""
+    fixture = Path(__file__).parent / "data" / "fuzz" / "catalogue_xlsx" / "crash-xlsx-unknown-compression-method.xlsx"
+    (tmp_path / "目录.xlsx").write_bytes(fixture.read_bytes())
+    [problem] = read_catalogue(tmp_path).problems
+    assert (problem.finding.key, problem.finding.params["detail"]) == (
+        "unreadable", "NotImplementedError: That compression method is not supported")

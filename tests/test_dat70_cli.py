@@ -225,3 +225,55 @@ def test_store_status_values_are_known(env: Path) -> None:
     data = json.loads(run(str(root), "--format", "json").output)
     assert {r["status"] for r in data["subjects"][0]["results"]} <= {s.value for s in Status}
     shutil.rmtree(root)
+
+
+def test_a_fifo_named_as_the_path_is_a_finding_not_a_traceback(env: Path) -> None:
+    import os
+
+    fifo = env / "pipe.tif"
+    os.mkfifo(fifo)
+    result = run(str(fifo), "--format", "json")
+    assert result.exit_code == 1, result.output
+    [subject] = json.loads(result.output)["subjects"]
+    [r] = subject["results"]
+    assert (r["check"], r["status"]) == ("FILE-KIND", "fail") and "FIFO" in r["message_en"]
+
+
+def test_links_and_fifos_in_a_checked_folder_are_flagged_never_followed(env: Path) -> None:
+    import os
+
+    batch = env / "batch"
+    (batch / "A").mkdir(parents=True)
+    name, data = mf.default_masters()[0]
+    (batch / "A" / name).write_bytes(data)
+    outside = env / "outside.pdf"
+    outside.write_bytes(b"%PDF-1.4 canary outside the batch")
+    os.symlink(outside, batch / "A" / "linked.pdf")
+    os.symlink(env, batch / "A" / "up")  # a link to a folder above: never walked into
+    os.mkfifo(batch / "A" / "pipe.tif")
+    result = run(str(batch), "--format", "json")
+    data = json.loads(result.output)
+    by_path = {s["path"]: s for s in data["subjects"]}
+    assert sorted(by_path) == sorted(["A/linked.pdf", f"A/{name}", "A/pipe.tif", "A/up"])
+    for name, found in (("A/linked.pdf", f"symlink -> {outside}"), ("A/up", f"symlink -> {env}"),
+                        ("A/pipe.tif", "FIFO")):
+        [r] = by_path[name]["results"]
+        assert (r["check"], r["status"], r["evidence"][0]["found"]) == ("FILE-KIND", "fail", found)
+    assert "canary" not in result.output and result.exit_code == 1
+
+
+@pytest.mark.parametrize("content", ["empty", "link loop", "control files only"])
+def test_a_folder_with_nothing_to_check_says_so_and_exits_2(env: Path, content: str) -> None:
+    import os
+
+    folder = env / "nothing"
+    folder.mkdir()
+    if content == "link loop":
+        os.symlink(folder / "b", folder / "a")
+        os.symlink(folder / "a", folder / "b")
+    elif content == "control files only":
+        (folder / "READY").write_text("")
+    result = run(str(folder))
+    assert result.exit_code == 2, result.output
+    assert "未检测任何文件" in result.output and "nothing checked" in result.output
+    assert ("FILE-KIND" in result.output) is (content == "link loop")

@@ -459,3 +459,20 @@ def test_verify_eep_judges_signers_against_the_configured_trust_anchors(
     assert done.exit_code == 1 and "signer not trusted" in done.output
     config.write_text('[signing]\ntrusted_certificates = ["absent.crt"]\n', "utf-8")
     assert runner.invoke(verify_eep_command, [str(eep)]).exit_code == 3
+
+
+def test_a_payload_with_characters_outside_ascii_is_a_problem_not_a_crash() -> None:
+    """Found by fuzzing (tests/data/fuzz/eep/crash-non-ascii-base64-payload.xml): base64 raised a
+    plain ValueError, not binascii.Error, and verify_eep ended in a traceback."""
+    data = (Path(__file__).parent / "data" / "fuzz" / "eep" / "crash-non-ascii-base64-payload.xml").read_bytes()
+    result = verify_eep(data, require_signature=False)
+    assert not result.valid and any("Base64" in p.en for p in result.problems)
+
+
+def test_an_action_time_that_is_not_iso_8601_is_refused_not_a_crash() -> None:
+    """Found by fuzzing (tests/data/fuzz/eep/crash-action-time-not-iso-8601.xml): schema-valid,
+    yet import_eep ended in ValueError."""
+    data = (Path(__file__).parent / "data" / "fuzz" / "eep" / "crash-action-time-not-iso-8601.xml").read_bytes()
+    with pytest.raises(EepError) as info:
+        import_eep(data)
+    assert "202,6-11-25" in info.value.en

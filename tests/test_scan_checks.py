@@ -478,3 +478,116 @@ def test_rotation_found_later_settles_an_unsure_page(tmp_path: Path) -> None:
     settled = run_scan_checks(ScanItemSubject(CODE, (m,), 1, OPTS, rotations={1: 180}), ["SCAN-ROTATION"])
     assert [r.status for r in settled.results] == [Status.WARN]  # the PDF shows it turned upright
     assert settled.results[0].evidence[0].found == "180°" and "已自动旋转" in settled.results[0].message_zh
+
+
+    assert [r.status for r in settled.results] == [Status.FAIL]
+    assert settled.results[0].evidence[0].found == "180°"
+
+
+def _multipage(sizes: list[tuple[int, int]]) -> bytes:
+    frames = [Image.new("L", size, 255) for size in sizes]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], dpi=(150, 150), compression="tiff_lzw")
+    return buf.getvalue()
+
+
+def test_the_bomb_guard_holds_on_every_page_of_a_multi_page_tiff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import guidang.ingest.scanqa.inspect as inspect_module
+    from guidang.ingest.scanqa.decode import decode_working as real
+
+    decoded: list[tuple[int, int]] = []
+
+    def counting(img: Image.Image, data: bytes, long_side: int, frame: int = 0) -> object:
+        decoded.append(img.size)
+        return real(img, data, long_side, frame)
+
+    monkeypatch.setattr(inspect_module, "decode_working", counting)
+    path = write(tmp_path / f"{CODE}.tif", _multipage([(200, 200), (1000, 1000), (300, 200)]))
+    pages = inspect_item(CODE, [path], ScanQAOptions(max_pixels=100_000)).pages
+    assert [p.rejected for p in pages] == [None, "bomb", None]
+    assert pages[1].error == "page 2: 1000x1000 > 100000 pixels" and decoded == [(200, 200), (300, 200)]
+    assert [p.header.width if p.header else 0 for p in pages] == [200, 0, 300]
+
+
+def test_a_file_of_more_pages_than_the_profile_allows_is_one_rejection(tmp_path: Path) -> None:
+    path = write(tmp_path / f"{CODE}.tif", _multipage([(64, 64)] * 7))
+    options = ScanQAOptions(max_pages_per_file=5)
+    (page,) = inspect_item(CODE, [path], options).pages
+    assert (page.rejected, page.error) == ("too_many_pages", "> 5 pages in one file")
+    assert page.header is not None and page.header.frames == 6  # counted one past the limit, no further
+    report = run_scan_checks(ScanItemSubject.of(inspect_item(CODE, [path], options), 7, options))
+    (r,) = report.by_id("SCAN-READ")
+    assert r.status is Status.FAIL and "页数过多" in r.message_zh and "too many pages" in r.message_en
+    assert len(inspect_item(CODE, [path], ScanQAOptions(max_pages_per_file=7)).pages) == 7
+
+
+def test_a_multi_page_file_is_read_and_opened_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages of a file are measured from one opening (each opening counted every page: the cost
+    grew with the square of the pages). Timings are bench/bench_multipage.py's."""
+    import guidang.ingest.scanqa.inspect as inspect_module
+    from guidang.ingest.scanqa.header import open_image as real
+
+    opened: list[int] = []
+
+    def counting(data: bytes, options: ScanQAOptions) -> Image.Image:
+        opened.append(len(data))
+        return real(data, options)
+
+    monkeypatch.setattr(inspect_module, "open_image", counting)
+    path = write(tmp_path / f"{CODE}.tif", _multipage([(64, 64)] * 30))
+    pages = inspect_item(CODE, [path], OPTS).pages
+    assert [p.frame for p in pages] == list(range(30)) and all(p.header and p.header.frames == 30 for p in pages)
+    assert len(opened) == 1
+
+
+@pytest.mark.parametrize("compression", ["raw", "tiff_lzw", "tiff_adobe_deflate", "packbits", "group4", "jpeg"])
+def test_a_page_copied_out_of_a_multi_page_tiff_decodes_to_the_same_pixels(compression: str) -> None:
+    """header.single_page_tiff: each page decoded from a TIFF of its own (libtiff walks every
+    earlier page directory on each opening; see bench/bench_multipage.py)."""
+    import numpy as np
+
+    from guidang.ingest.scanqa.header import single_page_tiff, tiff_pages
+
+    mode = "1" if compression == "group4" else "RGB" if compression == "jpeg" else "L"
+    frames = [
+        Image.fromarray(render_page(100, seed=s, colour=False)).convert(mode).resize((120 + 40 * i, 160))
+        for i, s in enumerate((41, 42, 43))
+    ]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], compression=compression,
+                   dpi=(100, 100), strip_size=4096)
+    data = buf.getvalue()
+    pages = tiff_pages(data, 10)
+    assert pages is not None and len(pages) == 3
+    whole = Image.open(io.BytesIO(data))
+    for i, offset in enumerate(pages):
+        page = single_page_tiff(data, offset)
+        assert page is not None and len(page) < len(data)
+        alone = Image.open(io.BytesIO(page))
+        whole.seek(i)
+        assert getattr(alone, "n_frames", 1) == 1 and alone.info.get("dpi") == whole.info.get("dpi")
+        assert np.array_equal(np.asarray(alone), np.asarray(whole)), (compression, i)
+
+
+def test_page_directories_that_loop_or_leave_the_file_are_not_followed() -> None:
+    from guidang.ingest.scanqa.header import tiff_pages
+
+    data = bytearray(_multipage([(8, 8)] * 3))
+    pages = tiff_pages(bytes(data), 10)
+    assert pages is not None and len(pages) == 3
+    count = int.from_bytes(data[pages[2] : pages[2] + 2], "little")
+    data[pages[2] + 2 + 12 * count : pages[2] + 6 + 12 * count] = pages[0].to_bytes(4, "little")  # back to page 1
+    assert tiff_pages(bytes(data), 10) is None
+    assert tiff_pages(bytes(data[: pages[2] + 4]), 10) is None
+    assert tiff_pages(bytes(_multipage([(8, 8)] * 9)), 4) == tiff_pages(bytes(_multipage([(8, 8)] * 9)), 20)[:5]  # type: ignore[index]
+
+
+def test_a_resolution_that_is_not_a_number_is_no_resolution(tmp_path: Path) -> None:
+    """Found by fuzzing (tests/data/fuzz/image_header/crash-resolution-not-a-number.tif)."""
+    from guidang.ingest.scanqa.header import open_image, read_header
+
+    data = (Path(__file__).parent / "data" / "fuzz" / "image_header" / "crash-resolution-not-a-number.tif").read_bytes()
+    img = open_image(data, OPTS)
+    assert read_header(img, len(data)).dpi is None

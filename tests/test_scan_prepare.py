@@ -87,3 +87,22 @@ def test_results_cross_process_pools(tmp_path: Path) -> None:
     prepared = prepare_page(master, batch.items["z"].pages[0], OPTS)
     for obj in (batch, subject, prepared.operations):
         assert pickle.loads(pickle.dumps(obj)) == obj
+
+
+def test_a_later_page_of_a_multi_page_tiff_is_prepared_from_its_own_pixels_under_the_guard(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    frames = [Image.fromarray(render_page(150, seed=s, colour=False)) for s in (61, 62)]
+    frames[1] = frames[1].crop((0, 0, 1000, 1200))
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], dpi=(150, 150), compression="tiff_lzw")
+    master = write(tmp_path / "m.tif", buf.getvalue())
+    m = inspect_page(master, OPTS, frame=1)
+    prepared = prepare_page(master, m, OPTS)
+    h, w = prepared.image.shape[:2]
+    assert h <= 1200 and w <= 1000  # the second page (1000 x 1200), not the first (1240 x 1754)
+    strict = ScanQAOptions(max_pixels=1_000_000)  # the first page fits, the second does not
+    with pytest.raises(InputError, match="1000x1200"):
+        prepare_page(master, m, strict)

@@ -8,12 +8,18 @@
   digest and file count recorded in the object's inventory as the reference (1-14, 2-1);
 * any other folder: its packages if it holds some, else a vendor batch: every delivered file.
 
-Exit codes: 0 nothing failed, 1 failures found, 2 something could not be checked at all.
+Entries are judged by ``lstat``: a link or a special file (FIFO, socket, device) inside a checked
+folder, or named as PATH, is never followed or opened; it is a FILE-KIND failure. A folder in which
+no file could be checked (empty, or only links) is reported as "nothing checked".
+
+Exit codes: 0 nothing failed, 1 failures found, 2 something (or nothing at all) could not be checked.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -31,7 +37,7 @@ from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
 from guidang.validators.dat70.integrity import numbering_across
 from guidang.validators.dat70.package import PackageView
-from guidang.validators.file_checks import check_file
+from guidang.validators.file_checks import check_file, check_kind
 from guidang.validators.pdf_checks import check_pdf
 from guidang.validators.report_html import CheckedSubject, render_html, spec_of
 from guidang.validators.result import Report, Status
@@ -46,7 +52,8 @@ STATUS_ZH = {"fail": "不合格", "warn": "警告", "manual": "待人工", "not_
 # -- what a path is ----------------------------------------------------------------------------------------
 def is_package(path: Path) -> bool:
     return (
-        path.is_dir()
+        not path.is_symlink()
+        and path.is_dir()
         and (path / "content").is_dir()
         and ((path / "metadata" / "metadata.xml").is_file() or (path / "manifest-sha256.txt").is_file())
     )
@@ -94,6 +101,23 @@ def _catalogue(settings: Settings) -> Any:
 
 
 # -- running -----------------------------------------------------------------------------------------------
+def regular(path: Path) -> bool:
+    """A regular file or a folder, by ``lstat`` (a link is neither, whatever it points to)."""
+    mode = os.lstat(path).st_mode
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
+
+
+def flagged(path: Path, shown: str | None = None) -> CheckedSubject:
+    """A link or special file: reported (FILE-KIND), never followed or opened."""
+    return CheckedSubject(shown or str(path), "文件", check_kind(path, shown))
+
+
+NOTHING_CHECKED = (
+    "未检测任何文件（空目录，或只有链接、特殊文件和控制文件）",
+    "nothing checked (an empty folder, or only links, special files and control files)",
+)
+
+
 def check_one_file(path: Path, settings: Settings, shown: str | None = None) -> CheckedSubject:
     pdf = path.suffix.lower() == ".pdf"
     report = check_pdf(path, None, shown) if pdf else check_file(path, settings.dat70, shown)
@@ -146,11 +170,28 @@ def check_store(path: Path, stage: Stage, ctx: Dat70Context) -> Iterator[Checked
             yield replace(checked, path=shown, kind="保存对象")
 
 
+def walk(path: Path) -> Iterator[Path]:
+    """Every entry under ``path``, by ``lstat``: folders are entered, links never (a link to a
+    folder, or a link loop, is one entry)."""
+    for p in sorted(path.iterdir()):
+        yield p
+        if not p.is_symlink() and p.is_dir():
+            yield from walk(p)
+
+
 def check_batch(path: Path, settings: Settings) -> Iterator[CheckedSubject]:
-    for p in sorted(path.rglob("*")):
-        if not p.is_file() or p.name in BATCH_CONTROL_FILES or p.name.startswith(("manifest-", "tagmanifest-")):
+    checked = 0
+    for p in walk(path):
+        shown = p.relative_to(path).as_posix()
+        if not regular(p):
+            yield flagged(p, shown)
+        elif p.is_dir() or p.name in BATCH_CONTROL_FILES or p.name.startswith(("manifest-", "tagmanifest-")):
             continue
-        yield check_one_file(p, settings, p.relative_to(path).as_posix())
+        else:
+            checked += 1
+            yield check_one_file(p, settings, shown)
+    if not checked:
+        yield CheckedSubject(str(path), "目录", Report(), error=" / ".join(NOTHING_CHECKED))
 
 
 def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str | None = None) -> list[CheckedSubject]:
@@ -158,6 +199,8 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
         raise InputError(f"路径不存在：{path}", f"no such path: {path}")
     if path.is_file():
         return [check_one_file(path, settings)]
+    if not path.is_dir():  # a FIFO, socket or device: never opened
+        return [flagged(path)]
     packages = [] if is_package(path) or is_store(path) else [p for p in sorted(path.iterdir()) if is_package(p)]
     if not (is_package(path) or is_store(path) or packages):
         return list(check_batch(path, settings))
@@ -169,6 +212,7 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
             subjects = list(check_store(path, stage or Stage.BC, ctx))
             return subjects + classes(path, [s.path.rsplit("#", 1)[1] for s in subjects], stage or Stage.BC, ctx)
         subjects = [check_package(p, stage or Stage.GD, ctx) for p in packages]
+        subjects += [flagged(p, p.name) for p in sorted(path.iterdir()) if not regular(p)]
         codes = [PackageView(p).archival_code for p in packages]
         return subjects + classes(path, codes, stage or Stage.GD, ctx)
 

@@ -27,8 +27,14 @@ class WatchOptions(BaseModel):
     stop_grace_seconds: float = Field(default=60.0, ge=0)
     # days a done delivery stays in processed/ before it is deleted (its masters are archived); 0: kept
     keep_processed_days: float = Field(default=30, ge=0)
-    # a batch delivered as a ZIP file is refused (zip bomb) when it would unpack to more bytes than this
-    max_unpacked_bytes: int = Field(default=64 * 1024**3, ge=1)
+    # a batch delivered as a ZIP file is refused (zip bomb) when it would unpack to more bytes than this:
+    # 128 GiB holds 1,000 A4 pages scanned at 600 dpi in 24-bit colour, uncompressed (104.4 MB each)
+    max_unpacked_bytes: int = Field(default=128 * 1024**3, ge=1)
+    # ... or when a member, or the whole zip, unpacks to more than this many times its packed size
+    # (members and zips under 1 MiB unpacked are not judged); a clean 600 dpi colour page deflates ~90:1
+    max_zip_ratio: float = Field(default=200.0, ge=1)
+    # unpacking stops (disk full: retried later) rather than leave less free space than this
+    zip_min_free_bytes: int = Field(default=1024**3, ge=0)
     # module:function(settings, profile, batch_dir) run on each claimed batch
     processor: str = "guidang.pipeline.run:ingest_batch"
     # per profile: a processing area on the inbox's filesystem (default <home>/processing/<profile>)

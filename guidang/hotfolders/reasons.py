@@ -69,13 +69,18 @@ REASONS: dict[str, tuple[str, str]] = {
         "'{detail}' in the ZIP file '{name}' is encrypted; deliver it unencrypted",
     ),
     "zip_bad_member": (
-        "ZIP 文件“{name}”中的条目 {detail} 不安全（链接、特殊文件、重复或越出批次目录的名称），整个文件未解压",
-        "the entry {detail} in the ZIP file '{name}' is unsafe (a link, special file, repeated name or a name "
-        "escaping the batch); nothing was unpacked",
+        "ZIP 文件“{name}”中的条目 {detail} 不安全（链接、特殊文件、重复或仅大小写不同的名称、既是文件又是目录、"
+        "越出批次目录的名称），整个文件未解压",
+        "the entry {detail} in the ZIP file '{name}' is unsafe (a link, special file, a name repeated or differing "
+        "only in case, a file that is also a folder, or a name escaping the batch); nothing was unpacked",
     ),
     "zip_too_large": (
         "ZIP 文件“{name}”解压后超过允许的大小（{detail}），疑似压缩炸弹，未解压",
         "the ZIP file '{name}' unpacks to more than allowed ({detail}): a possible zip bomb, not unpacked",
+    ),
+    "zip_ratio": (
+        "ZIP 文件“{name}”压缩比异常（{detail}），疑似压缩炸弹，未解压",
+        "the ZIP file '{name}' expands far more than scans do ({detail}): a possible zip bomb, not unpacked",
     ),
     "missing": ("处理区中找不到已认领的批次", "the claimed batch is missing from the processing area"),
 }

@@ -33,7 +33,7 @@ from guidang.errors import ConfigError, MissingDependencyError
 from guidang.hotfolders import claim as claims_mod
 from guidang.hotfolders.mounts import mount_of
 from guidang.hotfolders.options import WatchOptions
-from guidang.hotfolders.pool import WorkerPool
+from guidang.hotfolders.pool import WorkerPool, end_leftovers
 from guidang.hotfolders.readiness import QuietTracker, Verdict, marker_verdict
 from guidang.hotfolders.retention import PRUNE_EVERY_SECONDS, prune_processed
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries
@@ -342,6 +342,8 @@ class Watcher:
             return self._run()
 
     def _run(self) -> int:
+        if ended := end_leftovers(self.settings):  # before reconcile: their locks are then free
+            log.warning("killed %d process(es) left running by the workers of an earlier watcher", ended)
         # --once finishes what a stop interrupted before it exits: no back-off for those claims
         done = claims_mod.reconcile(self.cat, self.settings, retry_now=self.once)
         if any(done.values()):

@@ -13,13 +13,19 @@ A claim row is the queue entry too: a worker needs nothing but its id and this t
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import asdict, dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from guidang.fsutil import replace_file
 from guidang.storage.catalogue import Base, Catalogue, utcnow
+
+WORKERS_FILE = "watch-workers.json"  # in the working home: the worker processes the watcher started
 
 
 class Stage(StrEnum):
@@ -98,3 +104,28 @@ def is_due(not_before: dt.datetime | None, now: dt.datetime) -> bool:
     """Whether a claim whose retry waits until ``not_before`` may run at ``now``."""
     when = as_utc(not_before)
     return when is None or when <= now
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    """A worker process as the watcher started it: its pid (also its session id: each worker leads
+    its own session) and its start time in clock ticks since boot (``/proc/<pid>/stat`` field 22),
+    which tells it apart from a later process given the same pid."""
+
+    pid: int
+    start: int
+    claim_id: int
+
+
+def recorded_workers(home: Path) -> list[WorkerRecord]:
+    """The workers recorded in the home's state; a missing or damaged file records none."""
+    try:
+        rows = json.loads((home / WORKERS_FILE).read_text("utf-8"))
+        return [WorkerRecord(int(r["pid"]), int(r["start"]), int(r["claim_id"])) for r in rows]
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
+
+
+def save_workers(home: Path, workers: list[WorkerRecord]) -> None:
+    """Replace the record (whole or not at all: a SIGKILL mid-write leaves the previous one)."""
+    replace_file(home / WORKERS_FILE, json.dumps([asdict(w) for w in workers]).encode())

@@ -23,8 +23,10 @@ from sqlalchemy import select
 
 from guidang.config import Settings
 from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
+from guidang.hotfolders.reasons import message
+from guidang.hotfolders.refused import refusal_result, write_refusal_receipt
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
-from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, unpack
+from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, limits_of, unpack, unpacked_dir
 from guidang.models import BatchStatus
 from guidang.storage.catalogue import BatchRow, Catalogue
 
@@ -137,11 +139,17 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
         reject(cat, settings, claim_id, kind, detail, frm=(Stage.RUNNING,))
         return str(Stage.REJECTED)
     try:
-        batch_dir = unpack(path, settings.watch.max_unpacked_bytes) if zipped else path
+        batch_dir = unpack(path, limits_of(settings.watch)) if zipped else path
         outcome = finished_before(cat, batch_dir) or load_processor(settings.watch.processor)(
             settings, profile, batch_dir
         )
     except ZipRefused as refused:
+        zh, en = message(refused.reason, name=path.name, detail=refused.detail, count=0)
+        result = refusal_result(refused.reason, zh, en)
+        try:
+            write_refusal_receipt(cat, settings, profile, path, unpacked_dir(path).name, result)
+        except Exception:  # the rejection (with its reasons.json) must not wait on the receipt
+            log.exception("claim %d: the receipt of the refused zip could not be written", claim_id)
         reject(cat, settings, claim_id, refused.reason, refused.detail, frm=(Stage.RUNNING,))
         return str(Stage.REJECTED)
     except WorkerInterrupted:

@@ -23,7 +23,7 @@ from PIL import Image
 from guidang.errors import InputError
 from guidang.fsutil import replace_file
 from guidang.ingest.scanqa.decode import decode_full
-from guidang.ingest.scanqa.header import PageRejected, open_image
+from guidang.ingest.scanqa.header import PageRejected, open_page
 from guidang.ingest.scanqa.inspect import PageMeasurement
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.ingest.scanqa.regions import find_regions
@@ -100,8 +100,9 @@ def prepare_page(
     if out is not None and out.exists() and os.path.samefile(out, path):
         raise InputError(f"衍生图像不能覆盖原始文件：{out}", f"a derivative must not overwrite the master: {out}")
     try:
-        img = open_image(path.read_bytes(), options)
-        pixels = decode_full(img, measurement.frame)
+        # the page alone (a later page of a TIFF copied out), the bomb guard on its own header
+        img, _ = open_page(path.read_bytes(), measurement.frame, options)
+        pixels = decode_full(img, img.tell())
     except PageRejected as exc:
         raise InputError(f"无法解码{path.name}：{exc.detail}", f"cannot decode {path.name}: {exc.detail}") from exc
     ops: list[ImageOperation] = []

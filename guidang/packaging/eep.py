@@ -32,7 +32,6 @@ the latest layer's metadata and files.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import os
@@ -613,7 +612,7 @@ def _check_signature(
     try:
         result = base64.b64decode(_text(_find(owner, "签名结果")), validate=False)
         cert = base64.b64decode(_text(_find(owner, "证书块/证书")), validate=False)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character outside ASCII (found by fuzzing)
         problems.append(Problem(f"签名 {ident} 的签名结果或证书不是有效的 Base64", f"signature {ident}: bad Base64"))
         return SignatureCheck(ident, oid, signer, False)
     if oid not in ALGORITHM_NAMES:
@@ -746,7 +745,7 @@ def _check_size(enc: etree._Element, data_by_id: Mapping[str, etree._Element], p
         return
     try:
         size = len(base64.b64decode("".join((payload.text or "").split()), validate=True))
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a character outside ASCII (found by fuzzing)
         problems.append(
             Problem(f"文件 {name} 的编码数据不是有效的 Base64", f"file {name}: 编码数据 is not valid Base64")
         )
@@ -824,7 +823,10 @@ def import_eep(
             files[f"{folder}/{name}"] = base64.b64decode(
                 "".join((payload.text or "").split()) if payload is not None else ""
             )
-    entity_meta = _metadata_from_entity(content, entity)
+    try:
+        entity_meta = _metadata_from_entity(content, entity)
+    except ValueError as exc:  # a date, a number or a field the schema lets through as text (found by fuzzing)
+        raise EepError(f"EEP 中的元数据无效：{exc}", f"invalid metadata in the EEP: {exc}") from exc
     code = _archival_code_text(entity)
     embedded = files.get(aip.METADATA_XML)
     metadata = from_xml(embedded) if embedded is not None else entity_meta

@@ -98,7 +98,12 @@ def unsafe_root_file(check_id: str, name: str, st: os.stat_result) -> Problem | 
 def decode_text(raw: bytes) -> tuple[str | None, Problem | None]:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; else a specific problem."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), None
+        try:
+            return raw.decode("utf-16"), None
+        except UnicodeDecodeError as utf16_err:  # a lone surrogate, an odd byte count (found by fuzzing)
+            return None, Problem.fail(
+                "INTAKE-CATALOGUE", "encoding_utf16", offset=utf16_err.start, detail=utf16_err.reason
+            )
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as utf8_err:
@@ -124,8 +129,8 @@ def _table_from_csv(path: Path, limits: BatchLimits) -> tuple[list[list[str]], P
     except csv.Error:
         dialect = csv.excel
     table: list[list[str]] = []
-    try:
-        for row in csv.reader(io.StringIO(text), dialect):
+    try:  # newline="": the csv module sees a bare \r too (an error before; found by fuzzing)
+        for row in csv.reader(io.StringIO(text, newline=""), dialect):
             if any(c.strip() for c in row):
                 table.append(row)
                 if len(table) > limits.max_rows + 1:  # the header, then at most max_rows rows

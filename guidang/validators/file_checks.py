@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -48,6 +50,31 @@ def file_format(s: FileSubject) -> Iterator[Finding]:
         )
     else:
         yield Finding(Status.PASS, "identified", params, s.ev("PRONOM", found=f"{fid.puid} {fid.label()}"))
+
+
+_SPECIAL = {
+    stat.S_IFIFO: ("FIFO", "命名管道（FIFO）"),
+    stat.S_IFSOCK: ("socket", "套接字"),
+    stat.S_IFCHR: ("character device", "字符设备"),
+    stat.S_IFBLK: ("block device", "块设备"),
+}
+
+
+@check("FILE-KIND")
+def file_kind(s: FileSubject) -> Iterator[Finding]:
+    """What ``lstat`` says the entry is: only regular files are opened (links are never followed)."""
+    mode = os.lstat(s.path).st_mode
+    if stat.S_ISLNK(mode):
+        target = os.readlink(s.path)
+        yield Finding(Status.FAIL, "symlink", {"target": target}, s.ev("type", "regular file", f"symlink -> {target}"))
+    elif not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind, kind_zh = _SPECIAL.get(stat.S_IFMT(mode), ("special file", "特殊文件"))
+        yield Finding(Status.FAIL, "special", {"kind": kind, "kind_zh": kind_zh}, s.ev("type", "regular file", kind))
+
+
+def check_kind(path: Path, shown: str | None = None) -> Report:
+    """FILE-KIND alone: for an entry that is a link or a special file, which nothing else may open."""
+    return REGISTRY.run(("FILE-KIND",), FileSubject(path, Dat70Options(), shown or str(path)))
 
 
 @check("FILE-IMAGE")

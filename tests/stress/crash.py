@@ -63,6 +63,7 @@ class Report:
     duplicated: list[str] = dataclasses.field(default_factory=list)
     partial: list[str] = dataclasses.field(default_factory=list)
     disagreements: list[str] = dataclasses.field(default_factory=list)
+    survivors: list[str] = dataclasses.field(default_factory=list)  # processes of the run still alive at its end
     objects: int = 0
     items_accepted: int = 0
     items_rejected: int = 0
@@ -73,7 +74,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.partial or self.disagreements)
+        return not (self.lost or self.duplicated or self.partial or self.disagreements or self.survivors)
 
     def as_dict(self) -> dict[str, object]:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -297,6 +298,33 @@ def _victim(watcher: int, kind: str, rng: random.Random) -> int | None:
     return rng.choice(deeper) if deeper else None
 
 
+def processes_of(home: Path) -> list[str]:
+    """Live processes started for this run's home (every guidang process inherits GUIDANG_HOME):
+    pid and command line. Found by their environment, so nothing of another run is counted."""
+    mine = f"GUIDANG_HOME={home}".encode()
+    out = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if mine not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+        if state != "Z" and int(entry.name) != os.getpid():
+            out.append(f"{entry.name} {command}")
+    return sorted(out)
+
+
+def survivors(home: Path, wait: float = 30.0) -> list[str]:
+    """What of the run is still alive once every watcher has stopped, after ``wait`` seconds for
+    processes that were just signalled to go."""
+    end = time.monotonic() + wait
+    while (left := processes_of(home)) and time.monotonic() < end:
+        time.sleep(0.5)
+    return left
+
+
 def start_watch(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as fh:
         return subprocess.Popen([GUIDANG, "-v", "watch"], env=env, stdout=fh, stderr=subprocess.STDOUT)
@@ -370,6 +398,7 @@ def run(
     if feeder.error is not None:
         raise feeder.error
     settle_down(home, env, log, timeout=600)
+    report.survivors = survivors(home)
     verify(home, feeder.delivered, report)
     report.seconds = round(time.monotonic() - started, 1)
     return report

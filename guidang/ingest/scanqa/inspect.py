@@ -15,10 +15,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from PIL import Image
+
 from guidang.ingest.scanqa.colour import measure_colour
-from guidang.ingest.scanqa.decode import decode_working
+from guidang.ingest.scanqa.decode import WorkImage, decode_working
 from guidang.ingest.scanqa.fingerprint import fingerprint
-from guidang.ingest.scanqa.header import FileHeader, PageRejected, check_complete, open_image, read_header
+from guidang.ingest.scanqa.header import (
+    FileHeader,
+    PageRejected,
+    check_complete,
+    count_frames,
+    open_image,
+    open_page,
+    read_header,
+    select_frame,
+    tiff_pages,
+)
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.ingest.scanqa.orientation import Orientation, layout_orientation, osd_crop, tesseract_osd
 from guidang.ingest.scanqa.paper import PaperFit, fit_paper
@@ -41,7 +53,7 @@ class PageMeasurement:
     frame: int
     file_bytes: int
     header: FileHeader | None  # None: not even the header could be read
-    rejected: str | None = None  # "unreadable" | "truncated" | "bomb" | "too_large"
+    rejected: str | None = None  # "unreadable" | "truncated" | "bomb" | "too_large" | "too_many_pages"
     error: str | None = None
     paper: PaperFit | None = None
     stored_mode: str | None = None  # "bitonal" | "grey" | "colour" as stored in the file
@@ -106,24 +118,75 @@ def inspect_page(path: Path, options: ScanQAOptions, frame: int = 0) -> PageMeas
 
 def _inspect(path: Path, options: ScanQAOptions, frame: int) -> PageMeasurement:
     start = time.perf_counter()
+    opened = _open(path, options)
+    if isinstance(opened, PageMeasurement):
+        return opened if frame == 0 else replace(opened, frame=frame)
+    return _inspect_frame(path, opened, frame, options, start)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    img: Image.Image  # the file opened on its first page
+    data: bytes
+    size: int
+    frames: int
+    pages: list[int] | None  # directory offsets of a classic TIFF's pages
+
+
+def _open(path: Path, options: ScanQAOptions) -> _Opened | PageMeasurement:
+    """The file opened (header only) with its bytes, size and pages, or the measurement that says
+    why it cannot be measured."""
+    start = time.perf_counter()
     try:
         size = path.stat().st_size
     except OSError as exc:
-        return PageMeasurement(path, frame, 0, None, "unreadable", f"{type(exc).__name__}: {exc}")
+        return PageMeasurement(path, 0, 0, None, "unreadable", f"{type(exc).__name__}: {exc}")
     if size > options.max_file_bytes:
-        return PageMeasurement(path, frame, size, None, "too_large", f"{size} bytes > {options.max_file_bytes}")
+        return PageMeasurement(path, 0, size, None, "too_large", f"{size} bytes > {options.max_file_bytes}")
     header: FileHeader | None = None
     try:
         data = path.read_bytes()
         img = open_image(data, options)
-        header = read_header(img, size)
+        limit = options.max_pages_per_file
+        pages = tiff_pages(data, limit) if getattr(img, "is_animated", False) else None
+        frames = len(pages) if pages else count_frames(img, limit)
+        header = read_header(img, size, frames)
+        if frames > limit:
+            raise PageRejected("too_many_pages", f"> {limit} pages in one file")
+    except PageRejected as exc:
+        return PageMeasurement(path, 0, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start)
+    except OSError as exc:
+        return PageMeasurement(path, 0, size, header, "unreadable", f"{type(exc).__name__}: {exc}")
+    return _Opened(img, data, size, frames, pages)
+
+
+def _inspect_frame(path: Path, f: _Opened, frame: int, options: ScanQAOptions, start: float) -> PageMeasurement:
+    """Measure page ``frame`` of the opened file; never raises for a bad page. A later page of a
+    TIFF is decoded from a TIFF of its own (header.open_page), so each page costs its own bytes."""
+    header: FileHeader | None = None
+    size = f.size
+    try:
+        if frame == 0:
+            img, data = f.img, f.data
+            select_frame(img, 0, options)
+        else:
+            img, data = open_page(f.data, frame, options, f.pages)
+        header = read_header(img, size, f.frames)
         check_complete(data, img)
-        work = decode_working(img, data, options.work_long_side, frame)
+        work = decode_working(img, data, options.work_long_side, img.tell())
     except PageRejected as exc:
         return PageMeasurement(path, frame, size, header, exc.reason, exc.detail, seconds=time.perf_counter() - start)
     except OSError as exc:
         return PageMeasurement(path, frame, size, header, "unreadable", f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # an odd page must not take its file down; SCAN-READ reports it
+        log.exception("measuring %s page %d failed", path, frame + 1)
+        return PageMeasurement(path, frame, size, header, "unreadable", f"measurement failed: {type(exc).__name__}")
+    return _measure(path, frame, size, header, work, options, start)
 
+
+def _measure(
+    path: Path, frame: int, size: int, header: FileHeader, work: WorkImage, options: ScanQAOptions, start: float
+) -> PageMeasurement:
     paper = fit_paper(header.width, header.height, header.dpi, options.paper_sizes, options.paper_tolerance)
     dpi = paper.effective_dpi or (min(header.dpi) if header.dpi else FALLBACK_DPI)
     work_px_per_mm = dpi / 25.4 / work.scale
@@ -199,10 +262,20 @@ def _inspect(path: Path, options: ScanQAOptions, frame: int) -> PageMeasurement:
 
 
 def inspect_file(path: Path, options: ScanQAOptions) -> tuple[PageMeasurement, ...]:
-    """All pages of a file: one for a single-page file, one per frame of a multi-page TIFF."""
-    first = inspect_page(path, options)
-    frames = first.header.frames if first.header else 1
-    return (first, *(inspect_page(path, options, frame=i) for i in range(1, frames)))
+    """All pages of a file: one for a single-page file, one per frame of a multi-page TIFF. The
+    file is read and opened once and its pages measured in order, so the cost is linear in the
+    pages (opening it again per page, each open counting every page, was quadratic); a file of
+    more than ``max_pages_per_file`` pages is one rejected measurement, none of its pages decoded."""
+    try:
+        opened = _open(path, options)
+        if isinstance(opened, PageMeasurement):
+            return (opened,)
+        return tuple(
+            _inspect_frame(path, opened, frame, options, time.perf_counter()) for frame in range(opened.frames)
+        )
+    except Exception as exc:  # an odd file must not take its batch down; SCAN-READ reports it
+        log.exception("measuring %s failed", path)
+        return (PageMeasurement(path, 0, 0, None, "unreadable", f"measurement failed: {type(exc).__name__}: {exc}"),)
 
 
 def page_sequence(path: Path, options: ScanQAOptions) -> tuple[str, int] | None:

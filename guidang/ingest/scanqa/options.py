@@ -132,4 +132,9 @@ class ScanQAOptions(BaseModel):
         description="decompression-bomb guard, checked on the header before decoding (600 dpi A2 fits)",
     )
     max_file_bytes: int = Field(default=2_000_000_000, ge=1)
+    max_pages_per_file: int = Field(
+        default=1000,
+        ge=1,
+        description="pages of one multi-page file beyond which SCAN-READ fails and none is measured",
+    )
     work_long_side: int = Field(default=1700, ge=400, description="long side in pixels of the working image")
