@@ -13,6 +13,7 @@ were not caught (issue #12). See docs/security.md.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -120,6 +121,9 @@ def check_ooxml(path: Path, limits: OoxmlLimits) -> OoxmlRefusal | None:
                         refuse_doctype(fh, limits.max_part_bytes)
                 except UnsafeXmlError as exc:
                     return OoxmlRefusal(exc.reason, info.filename, exc.detail)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as exc:
+    # a damaged zip: a broken deflate stream (zlib.error), an unknown compression method, an encrypted part
+    # (RuntimeError), a truncated file (found by fuzzing: tests/data/fuzz/catalogue_xlsx)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
+            OSError) as exc:
         return OoxmlRefusal("not_zip", "", f"{type(exc).__name__}: {exc}")
     return None

@@ -133,5 +133,6 @@ def test_an_xlsx_part_compressed_by_an_unknown_method_is_unreadable(tmp_path: Pa
     fixture = Path(__file__).parent / "data" / "fuzz" / "catalogue_xlsx" / "crash-xlsx-unknown-compression-method.xlsx"
     (tmp_path / "目录.xlsx").write_bytes(fixture.read_bytes())
     [problem] = read_catalogue(tmp_path).problems
-    assert (problem.finding.key, problem.finding.params["detail"]) == (
-        "unreadable", "NotImplementedError: That compression method is not supported")
+    # refused by the zip pre-check (safexml.check_ooxml) before openpyxl would meet the unknown method
+    assert problem.finding.key == "unreadable"
+    assert str(problem.finding.params["detail"]).startswith(("NotImplementedError: ", "BadZipFile: "))

@@ -480,10 +480,6 @@ def test_rotation_found_later_settles_an_unsure_page(tmp_path: Path) -> None:
     assert settled.results[0].evidence[0].found == "180°" and "已自动旋转" in settled.results[0].message_zh
 
 
-    assert [r.status for r in settled.results] == [Status.FAIL]
-    assert settled.results[0].evidence[0].found == "180°"
-
-
 def _multipage(sizes: list[tuple[int, int]]) -> bytes:
     frames = [Image.new("L", size, 255) for size in sizes]
     buf = io.BytesIO()
