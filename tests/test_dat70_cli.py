@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from guidang.cli.check import check_command
-from guidang.validators.report_html import CheckedSubject, render_html
-from guidang.validators.result import Status
+from guidang.reports.check import render_html
+from guidang.validators.result import CheckedSubject, Status
 
 sys.path.insert(0, str(Path(__file__).parent / "data" / "dat70"))
 import make_fixtures as mf

@@ -221,7 +221,8 @@ def test_ofd_seal_digests(tmp_path: Path) -> None:
 def eeps(
     tmp_path_factory: pytest.TempPathFactory, key_and_cert: tuple[rsa.RSAPrivateKey, x509.Certificate]
 ) -> dict[str, Path]:
-    from guidang.packaging import aip, eep
+    from guidang.packaging import aip
+    from guidang.packaging.eep.export import build_eep
     from guidang.packaging.metadata import StorageLocation
     from guidang.packaging.metadata_xml import from_xml
 
@@ -242,8 +243,8 @@ def eeps(
     # DA/T 48 requires 脱机载体编号; an archive that exports EEPs records the carrier
     record = meta.record.model_copy(update={"storage": StorageLocation(offline_ids=("光盘-2024-001",))})
     meta = meta.model_copy(update={"record": record})
-    signed = eep.build_eep(code=mf.CODE, metadata=meta, files=files, creator_unit="某市档案局", signer=signer)
-    unsigned = eep.build_eep(code=mf.CODE, metadata=meta, files=files, creator_unit="某市档案局")
+    signed = build_eep(code=mf.CODE, metadata=meta, files=files, creator_unit="某市档案局", signer=signer)
+    unsigned = build_eep(code=mf.CODE, metadata=meta, files=files, creator_unit="某市档案局")
     out = {"package": root, "cert": folder / "signer.der"}
     out["cert"].write_bytes(cert.public_bytes(serialization.Encoding.DER))
     for name, data in {

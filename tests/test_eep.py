@@ -16,16 +16,10 @@ from test_aip_support import CODE, make_package
 
 from guidang.cli.eep import eep_group, export_eep_command, verify_eep_command
 from guidang.packaging import aip
-from guidang.packaging.eep import (
-    EepError,
-    build_eep,
-    canonical,
-    export_eep,
-    import_eep,
-    schema,
-    verify_eep,
-    write_package,
-)
+from guidang.packaging.eep.document import EepError, canonical, schema
+from guidang.packaging.eep.export import build_eep, export_eep
+from guidang.packaging.eep.reader import import_eep, write_package
+from guidang.packaging.eep.verify import verify_eep
 from guidang.packaging.metadata_xml import from_xml
 from guidang.packaging.ocfl_package import store_package
 from guidang.packaging.signing import RSA_SHA256_OID, SM2_SM3_OID, SignatureError, Signer, load_signer

@@ -12,12 +12,11 @@ from markup import injected_markup
 
 import guidang
 from guidang import csvout
-from guidang.cli.check import to_csv
 from guidang.models import ItemStatus
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
+from guidang.reports.check import render_html, to_csv
 from guidang.reports.receipt import write_receipt
-from guidang.validators.report_html import CheckedSubject, render_html
-from guidang.validators.result import CheckResult, Evidence, Report, Status
+from guidang.validators.result import CheckedSubject, CheckResult, Evidence, Report, Status
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)><a href='javascript:alert(3)'>x</a>"
 PACKAGE = Path(guidang.__file__).parent
@@ -47,7 +46,7 @@ def render_report(tmp_path: Path) -> str:
 # every template in the package, with the function that renders it with hostile values
 RENDERERS: dict[str, Callable[[Path], str]] = {
     "reports/templates/receipt.html.j2": render_receipt,
-    "validators/templates/report.html.j2": render_report,
+    "reports/templates/check.html.j2": render_report,
 }
 
 

@@ -6,7 +6,6 @@ Exit codes are a documented contract (README, "Exit codes"); :mod:`guidang.cli.e
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 from pathlib import Path
@@ -149,12 +148,9 @@ def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
         raise InputError(f"批次目录不存在：{batch_dir}", f"batch folder does not exist: {batch_dir}")
     s = settings()
     outcome = ingest_batch(s, _profile_for(s, batch_dir, profile), batch_dir.resolve())
-    if as_json:
-        click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2))
-    else:
-        from guidang.reports.console import print_outcome
+    from guidang.reports.registry import render
 
-        print_outcome(outcome)
+    click.echo(render("receipt", "json" if as_json else "text", outcome), nl=as_json)
 
 
 @main.command()

@@ -17,7 +17,6 @@ Exit codes: 0 nothing failed, 1 failures found, 2 something (or nothing at all) 
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -28,25 +27,23 @@ from typing import Any
 
 import click
 
-from guidang import csvout
 from guidang.cli.errors import fail, handle_errors, language
 from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
 from guidang.pipeline.antivirus import open_scanner
+from guidang.reports.registry import render
 from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
 from guidang.validators.dat70.integrity import numbering_across
 from guidang.validators.dat70.package import PackageView
 from guidang.validators.file_checks import check_file, check_kind
 from guidang.validators.pdf_checks import check_pdf
-from guidang.validators.report_html import CheckedSubject, render_html, spec_of
-from guidang.validators.result import Report, Status
+from guidang.validators.result import CheckedSubject, Report, exit_code
 from guidang.validators.spec import Stage
 
 BATCH_CONTROL_FILES = frozenset(
     {"READY", "catalogue.csv", "目录.csv", "目录.xlsx", "catalogue.xlsx", "目录文件.xml", "bagit.txt", "bag-info.txt"}
 )
-STATUS_ZH = {"fail": "不合格", "warn": "警告", "manual": "待人工", "not_applicable": "不适用", "pass": "合格"}
 
 
 # -- what a path is ----------------------------------------------------------------------------------------
@@ -223,97 +220,6 @@ def classes(path: Path, codes: list[str], stage: Stage, ctx: Dat70Context) -> li
     return [CheckedSubject(f"{path} [{prefix}]", "类目", report, stage.value) for prefix, report in reports.items()]
 
 
-def exit_code(subjects: Iterable[CheckedSubject]) -> ExitCode:
-    subjects = list(subjects)
-    if any(s.error for s in subjects):
-        return ExitCode.CANNOT_RUN
-    if any(r.status is Status.FAIL for s in subjects for r in s.report.results):
-        return ExitCode.CHECKS_FAILED
-    return ExitCode.OK
-
-
-# -- output ------------------------------------------------------------------------------------------------
-def to_text(subjects: list[CheckedSubject], language: str = "zh") -> str:
-    out = []
-    for s in sorted(subjects, key=lambda s: (not s.failed, s.path)):
-        results = s.report.results
-        fails = sum(1 for r in results if r.status is Status.FAIL)
-        passes = sum(1 for r in results if r.status is Status.PASS)
-        stage = f" [{s.stage}]" if s.stage else ""
-        out.append(f"{s.kind} {s.path}{stage}: 不合格 {fails} 项，合格 {passes} 项 / {fails} failed, {passes} passed")
-        if s.error:
-            out.append(f"  无法检测 / cannot check: {s.error}")
-        order = ("fail", "warn", "manual", "not_applicable")
-        for r in sorted((r for r in results if r.status is not Status.PASS), key=lambda r: order.index(r.status)):
-            spec = spec_of(r.check_id)
-            name = f"{spec.name.zh} " if spec else ""
-            out.append(f"  [{STATUS_ZH[r.status]}] {r.check_id} {name}{r.message(language)}")
-            if language == "zh":
-                out.append(f"      {r.message_en}")
-            for e in r.evidence[:5]:
-                parts = [f"{k}={v}" for k, v in e.as_dict().items()]
-                out.append(f"      · {'; '.join(parts)}")
-    return "\n".join(out) + "\n"
-
-
-def to_json(subjects: list[CheckedSubject]) -> str:
-    data = {
-        "subjects": [
-            {
-                "path": s.path,
-                "kind": s.kind,
-                "stage": s.stage,
-                "error": s.error,
-                "failed": s.failed,
-                "results": s.report.as_dicts(),
-            }
-            for s in subjects
-        ],
-        "exit_code": int(exit_code(subjects)),
-    }
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
-CSV_COLUMNS = (
-    "path",
-    "stage",
-    "check",
-    "status",
-    "blocking",
-    "message_zh",
-    "message_en",
-    "file",
-    "field",
-    "expected",
-    "found",
-)
-
-
-def _csv_rows(subjects: list[CheckedSubject]) -> Iterator[list[object]]:
-    for s in subjects:
-        if s.error:
-            yield [s.path, s.stage or "", "", "error", "", s.error, s.error, "", "", "", ""]
-        for r in s.report.results:
-            for e in r.evidence or (None,):
-                ed = e.as_dict() if e is not None else {}
-                yield [s.path, s.stage or "", r.check_id, r.status.value, r.blocking, r.message_zh, r.message_en,
-                       *(ed.get(k, "") for k in ("file", "field", "expected", "found"))]
-
-
-def to_csv(subjects: list[CheckedSubject]) -> str:
-    return csvout.to_csv(CSV_COLUMNS, _csv_rows(subjects))
-
-
-def render(subjects: list[CheckedSubject], fmt: str, language: str) -> str:
-    if fmt == "json":
-        return to_json(subjects)
-    if fmt == "csv":
-        return to_csv(subjects)
-    if fmt == "html":
-        return render_html(subjects)
-    return to_text(subjects, language)
-
-
 @click.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
@@ -330,7 +236,7 @@ def check_command(path: Path, stage: str | None, fmt: str, output: Path | None, 
         subjects = check_path(path, Stage(stage) if stage else None, settings, profile)
     except GuidangError as exc:  # exit 1 means "checks found failures": an error that could not check is 2
         fail(exc, ExitCode.CANNOT_RUN if exc.exit_code == ExitCode.CHECKS_FAILED else None)
-    text = render(subjects, fmt, language())
+    text = render("check", fmt, subjects, language=language())
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:

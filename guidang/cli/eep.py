@@ -9,7 +9,8 @@ import click
 from guidang.cli.eep_import import import_eep_command
 from guidang.cli.errors import handle_errors
 from guidang.errors import ExitCode
-from guidang.packaging.eep import export_eep, verify_eep
+from guidang.packaging.eep.export import export_eep
+from guidang.packaging.eep.verify import verify_eep
 from guidang.packaging.signing import ALGORITHM_NAMES
 
 

@@ -29,7 +29,8 @@ def import_eep_command(file: Path, output: Path | None, allow_unsigned: bool, as
     With ``-o DIR`` the record is rebuilt as an archival package there, which ``guidang check DIR --stage YJ``
     then checks. An EEP that fails verification exits 1 and writes nothing.
     """
-    from guidang.packaging.eep import EepError, import_eep, write_package
+    from guidang.packaging.eep.document import EepError
+    from guidang.packaging.eep.reader import import_eep, write_package
 
     try:
         imported = import_eep(file, require_signature=not allow_unsigned)

@@ -29,12 +29,11 @@ from sqlalchemy import update
 
 from guidang.config import Settings
 from guidang.fsutil import fsync_dir, replace_file
-from guidang.hotfolders.reasons import message
 from guidang.hotfolders.safety import InboxEntry, processed_area, processing_area, safe_label
 from guidang.hotfolders.state import ClaimRow, Stage, claims, move_stage
 from guidang.hotfolders.zipbatch import made_from, remove_unpacked
 from guidang.storage.catalogue import Catalogue, utcnow
-from guidang.validators.result import CheckResult, Status
+from guidang.validators.registry import refusal
 
 log = logging.getLogger(__name__)
 AGENT = "guidang-watch"
@@ -142,7 +141,8 @@ def reject(
         row = s.get(ClaimRow, claim_id)
         if row is None:
             return False
-        zh, en = message(reason, name=row.name, detail=detail, count=max(row.crashes, row.errors))
+        result = refusal(reason, name=row.name, detail=detail, count=max(row.crashes, row.errors))
+        zh, en = result.message_zh, result.message_en
         final = settings.rejected_root / row.profile / f"claim-{claim_id}"
         moved = move_stage(
             s,
@@ -156,7 +156,7 @@ def reject(
         )
         if moved:
             cat.log(s, AGENT, "claim.rejected", row.name, claim=claim_id, reason=reason, detail=detail)
-            error = CheckResult(reason, Status.FAIL, zh, en).as_dict()
+            error = result.as_dict()
             cat.give_up_batches(s, str(Path(row.processing_path).parent), error, str(final / "delivered"))
     if moved:
         log.warning("rejected claim %d (%s): %s", claim_id, reason, en)

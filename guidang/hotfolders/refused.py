@@ -19,7 +19,7 @@ from guidang.models import BatchStatus
 from guidang.pipeline.outcome import BatchOutcome
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue
-from guidang.validators.result import CheckResult, Status
+from guidang.validators.result import CheckResult
 
 AGENT = "guidang-watch"
 
@@ -62,6 +62,3 @@ def write_refusal_receipt(
         cat.log(s, AGENT, "batch.refused", name, batch_id=row.id, reason=result.check_id)
     return paths[1]
 
-
-def refusal_result(reason: str, zh: str, en: str) -> CheckResult:
-    return CheckResult(reason, Status.FAIL, zh, en)

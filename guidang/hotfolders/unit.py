@@ -23,12 +23,12 @@ from sqlalchemy import select
 
 from guidang.config import Settings
 from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
-from guidang.hotfolders.reasons import message
-from guidang.hotfolders.refused import refusal_result, write_refusal_receipt
+from guidang.hotfolders.refused import write_refusal_receipt
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
 from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, limits_of, unpack, unpacked_dir
 from guidang.models import BatchStatus
 from guidang.storage.catalogue import BatchRow, Catalogue
+from guidang.validators.registry import refusal
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,7 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
             settings, profile, batch_dir
         )
     except ZipRefused as refused:
-        zh, en = message(refused.reason, name=path.name, detail=refused.detail, count=0)
-        result = refusal_result(refused.reason, zh, en)
+        result = refusal(refused.reason, name=path.name, detail=refused.detail, count=0)
         try:
             write_refusal_receipt(cat, settings, profile, path, unpacked_dir(path).name, result)
         except Exception:  # the rejection (with its reasons.json) must not wait on the receipt

@@ -64,7 +64,7 @@ def _no_space(needed: int, budget: int) -> OSError:
 
 
 class ZipRefused(Exception):
-    """Why a zip is not unpacked: a reason of ``hotfolders.reasons`` and its detail."""
+    """Why a zip is not unpacked: a reason of ``validators/checks/_refusals.toml`` and its detail."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(reason, detail)

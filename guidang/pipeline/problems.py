@@ -1,4 +1,9 @@
-"""Intake problems: findings made while reading a batch, tied to an item, to a catalogue row, or to the batch."""
+"""Intake problems: findings made while reading a batch, tied to an item, to a catalogue row, or to the batch.
+
+A :class:`Problem` is a registered check's :class:`~guidang.validators.result.Finding` (the check's ID, a
+message key of its TOML data, the parameters) bound to where it was found; the registry renders it
+(docs/checks.md).
+"""
 
 from __future__ import annotations
 
@@ -21,17 +26,25 @@ class Problem:
     def fail(
         cls, check_id: str, key: str, item_code: str | None = None, file: str | None = None, **params: object
     ) -> Problem:
-        evidence = (Evidence(file=file),) if file else ()
-        row = params.get("row")
-        return cls(check_id, Finding(Status.FAIL, key, {"file": file, **params}, evidence), item_code,
-                   row if isinstance(row, int) else None)
+        return cls.of(Status.FAIL, check_id, key, item_code, file, **params)
 
     @classmethod
     def warn(
         cls, check_id: str, key: str, item_code: str | None = None, file: str | None = None, **params: object
     ) -> Problem:
+        return cls.of(Status.WARN, check_id, key, item_code, file, **params)
+
+    @classmethod
+    def of(
+        cls, status: Status, check_id: str, key: str, item_code: str | None = None, file: str | None = None,
+        **params: object,
+    ) -> Problem:
+        """The check's finding (message ``key``, ``params`` for its text) bound to an item, and to the
+        catalogue row named by an integer ``row`` parameter."""
         evidence = (Evidence(file=file),) if file else ()
-        return cls(check_id, Finding(Status.WARN, key, {"file": file, **params}, evidence), item_code)
+        row = params.get("row")
+        return cls(check_id, Finding(status, key, {"file": file, **params}, evidence), item_code,
+                   row if isinstance(row, int) else None)
 
     @property
     def stops_batch(self) -> bool:
@@ -42,4 +55,5 @@ class Problem:
                 and self.finding.status is Status.FAIL)
 
     def result(self) -> CheckResult:
-        return REGISTRY.render(REGISTRY.specs[self.check_id], self.finding, self.stage)
+        """Rendered by the registry, with the check's messages: a problem has no text of its own."""
+        return REGISTRY.result(self.check_id, self.finding, self.stage)

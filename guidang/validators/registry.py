@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from guidang.validators.result import CheckResult, Finding, Report, Status
-from guidang.validators.spec import Automation, CheckSpec, Stage, load_specs
+from guidang.validators.spec import REFUSAL_MESSAGES, Automation, CheckSpec, Stage, load_specs
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,10 @@ class Registry:
             dat70=tuple(f"{stage or Stage.GD}-{item}" for item in spec.dat70_of(finding.key)),
         )
 
+    def result(self, check_id: str, finding: Finding, stage: Stage | None = None) -> CheckResult:
+        """A finding of the check with this ID as its result (intake problems, steps that fail)."""
+        return self.render(self.specs[check_id], finding, stage)
+
     def run_one(self, check_id: str, subject: object, stage: Stage | None = None) -> Report:
         spec = self.specs[check_id]
         if spec.automation is Automation.MANUAL:
@@ -84,6 +88,13 @@ class Registry:
         for check_id in check_ids:
             report += self.run_one(check_id, subject, stage)
         return report
+
+
+def refusal(reason: str, **params: object) -> CheckResult:
+    """The one failed result of a delivery the watcher refused whole (``reason``: a key of
+    ``checks/_refusals.toml``, which is also the result's ID); not a check of the registry."""
+    text = REFUSAL_MESSAGES[reason]
+    return CheckResult(reason, Status.FAIL, _format(text.zh, params), _format(text.en, params))
 
 
 def _format(template: str, params: dict[str, object]) -> str:

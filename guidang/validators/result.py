@@ -1,4 +1,4 @@
-"""Immutable result types of every check: a finding, a check result, a report.
+"""Immutable result types of every check: a finding, a check result, a report, a checked subject.
 
 A check implementation returns :class:`Finding` objects (a status, a message key and
 its parameters, evidence); the registry renders them into :class:`CheckResult` with the
@@ -7,9 +7,11 @@ Chinese and English texts from the check's data, so no message text lives in cod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from guidang.errors import ExitCode
 
 
 class Status(StrEnum):
@@ -104,3 +106,28 @@ class Report:
 
     def as_dicts(self) -> list[dict[str, object]]:
         return [r.as_dict() for r in self.results]
+
+
+@dataclass(frozen=True)
+class CheckedSubject:
+    """One thing ``guidang check`` checked: a file, a package, a stored object, a class of packages."""
+
+    path: str
+    kind: str  # 文件 / 信息包 / …, as shown
+    report: Report
+    stage: str | None = None
+    error: str | None = None  # could not be checked at all
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or any(r.status is Status.FAIL for r in self.report.results)
+
+
+def exit_code(subjects: Iterable[CheckedSubject]) -> ExitCode:
+    """0 nothing failed, 1 failures found, 2 something could not be checked."""
+    subjects = list(subjects)
+    if any(s.error for s in subjects):
+        return ExitCode.CANNOT_RUN
+    if any(r.status is Status.FAIL for s in subjects for r in s.report.results):
+        return ExitCode.CHECKS_FAILED
+    return ExitCode.OK

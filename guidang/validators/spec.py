@@ -131,12 +131,14 @@ def _dat70_map(raw: Mapping[str, list[str]]) -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType({key: tuple(items) for key, items in raw.items()})
 
 
-def _load_common() -> Mapping[str, Text]:
-    raw = tomllib.loads(resources.files(__package__).joinpath("checks").joinpath("_common.toml").read_text("utf-8"))
+def _load_messages(name: str) -> Mapping[str, Text]:
+    """A message catalogue of ``checks/`` (a file named ``_*.toml`` with ``[messages.<key>]`` tables)."""
+    raw = tomllib.loads(resources.files(__package__).joinpath("checks").joinpath(name).read_text("utf-8"))
     return MappingProxyType({k: _text(v) for k, v in raw["messages"].items()})
 
 
-COMMON_MESSAGES = _load_common()
+COMMON_MESSAGES = _load_messages("_common.toml")  # keys every check may use
+REFUSAL_MESSAGES = _load_messages("_refusals.toml")  # a whole delivery refused by the watcher (not a check)
 
 
 def load_specs() -> dict[str, CheckSpec]:

@@ -54,7 +54,7 @@ def _eep() -> bytes:
     from test_aip_support import CODE, make_package
 
     from guidang.packaging import aip
-    from guidang.packaging.eep import build_eep
+    from guidang.packaging.eep.export import build_eep
     from guidang.packaging.metadata_xml import from_xml
 
     with tempfile.TemporaryDirectory() as tmp:

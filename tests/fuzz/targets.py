@@ -25,7 +25,8 @@ from guidang.ingest.scanqa.header import (
 )
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.packaging.aip import PackageError, parse_manifest
-from guidang.packaging.eep import import_eep, verify_eep
+from guidang.packaging.eep.reader import import_eep
+from guidang.packaging.eep.verify import verify_eep
 from guidang.pipeline.catalogue_file import read_catalogue
 from guidang.pipeline.intake import _read_manifest
 

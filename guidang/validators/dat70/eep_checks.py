@@ -40,7 +40,7 @@ def _none(s: Dat70Subject) -> Iterator[Finding]:
 
 @check("1-15")
 def eep_schema_valid(s: Dat70Subject) -> Iterator[Finding]:
-    from guidang.packaging import eep
+    from guidang.packaging.eep import document
 
     yield from _none(s)
     for shown, path in eep_files(s):
@@ -49,7 +49,7 @@ def eep_schema_valid(s: Dat70Subject) -> Iterator[Finding]:
         except (etree.XMLSyntaxError, OSError) as exc:
             yield Finding(Status.FAIL, "unreadable", {"file": shown, "detail": str(exc)}, ev(shown, found=str(exc)))
             continue
-        xsd = eep.schema()
+        xsd = document.schema()
         if xsd.validate(doc):
             continue
         errors: Any = xsd.error_log  # lxml-stubs do not declare _ErrorLog iterable
@@ -64,11 +64,11 @@ def eep_schema_valid(s: Dat70Subject) -> Iterator[Finding]:
 
 @check("1-16")
 def eep_signature_valid(s: Dat70Subject) -> Iterator[Finding]:
-    from guidang.packaging import eep
+    from guidang.packaging.eep.verify import verify_eep
 
     yield from _none(s)
     for shown, path in eep_files(s):
-        result = eep.verify_eep(path.read_bytes(), require_signature=False,
+        result = verify_eep(path.read_bytes(), require_signature=False,
                                 trusted_certificates=s.context.trusted_certificates)
         if not result.signed:
             yield Finding(Status.FAIL, "unsigned", {"file": shown}, ev(shown, "电子签名块", "signed", "none"))
