@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections import Counter
 from pathlib import Path
 
 import pikepdf
-import pypdfium2
 import pytest
 from click.testing import CliRunner
+from e2e_support import cjk_recall, ingest_json, pdf_text
 from sqlalchemy import select
 
 from guidang.cli import main
@@ -29,27 +28,6 @@ from guidang.storage.catalogue import BatchRow, Catalogue, EventRow, ItemRow
 from guidang.storage.ocfl_store import OcflStore
 
 pytestmark = pytest.mark.e2e
-
-
-def ingest_json(batch: Path) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(main, ["ingest", str(batch), "--profile", "demo", "--json"])
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
-def cjk_recall(truth: str, found: str) -> float:
-    """Share of the true CJK characters found (multiset, reading order ignored)."""
-    want = Counter(ch for ch in truth if "\u4e00" <= ch <= "\u9fff")
-    got = Counter(ch for ch in found if "\u4e00" <= ch <= "\u9fff")
-    return sum((want & got).values()) / max(1, sum(want.values()))
-
-
-def pdf_text(data: bytes) -> list[str]:
-    doc = pypdfium2.PdfDocument(data)
-    try:
-        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
-    finally:
-        doc.close()
 
 
 @pytest.fixture(scope="module")
