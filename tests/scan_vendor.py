@@ -269,11 +269,12 @@ def corpus_batch(root: Path, src: Path, items: Sequence[VendorItem]) -> Path:
     """Files of a scan corpus (``src``) as a vendor batch, one item each: ``item.title`` names the
     source file, PDFs are rendered (skew*.pdf at 300 dpi, others at 200 dpi; ccitt.pdf's image is
     extracted as it is), linn.png (a palette of greys) becomes an 8-bit grey TIFF, anything else is
-    copied. The catalogue is written here with ``item.page_count``; pages are ``档号-0001…``."""
+    copied. The catalogue is written here with ``item.page_count`` and the metadata DA/T 46 makes
+    mandatory (责任者, 日期, 密级 公开; without 密级 the package fails GD-2-3); pages are ``档号-0001…``."""
     root.mkdir()
     tmp = root.parent / f"{root.name}-render"
     tmp.mkdir()
-    lines = ["序号,档号,责任者,题名,日期,页数,保管期限"]
+    lines = ["序号,档号,责任者,题名,日期,密级,页数,保管期限"]
     for n, item in enumerate(items, 1):
         folder = root / item.code
         folder.mkdir()
@@ -293,7 +294,7 @@ def corpus_batch(root: Path, src: Path, items: Sequence[VendorItem]) -> Path:
         pages = sorted(p for p in tmp.iterdir() if p.name.startswith(stem))
         for seq, page in enumerate(pages, 1):
             page.rename(folder / f"{item.code}-{seq:04d}{page.suffix}")
-        lines.append(f"{n},{item.code},OCRmyPDF,{name},20240101,{item.page_count},永久")
+        lines.append(f"{n},{item.code},OCRmyPDF,{name},20240101,公开,{item.page_count},永久")
     (root / "catalogue.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "READY").write_text("", encoding="utf-8")
     return root
