@@ -19,7 +19,8 @@ import csv
 import hashlib
 import random
 import shutil
-from collections.abc import Sequence
+import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -83,6 +84,7 @@ class VendorItem:
     title: str
     sheets: tuple[Sheet, ...]
     page_count: int | None = None  # 页数 in the catalogue; None: the number of sheets
+    retention: str = "永久"  # 保管期限 in the catalogue
     expect: str = "accept"  # "accept" | "refuse"
     fails: frozenset[str] = frozenset()  # the checks that must fail (exactly these)
     warns: frozenset[str] = frozenset()  # checks that must at least warn
@@ -116,6 +118,40 @@ def _lines(rng: random.Random, chars_per_line: int, latin: bool) -> list[tuple[s
     return out
 
 
+def _layout(sheet: Sheet, size_px: tuple[int, int]) -> tuple[str, list[tuple[str, bool]]]:
+    """The heading and the lines (text, is_latin) that fit the sheet: what is written on it."""
+    w, h = size_px
+    dpi = sheet.dpi
+    rng = random.Random(sheet.text_seed)
+    heading = "关于档案数字化工作的通知" if rng.random() < 0.5 else "会议纪要"
+    left, right, top, bottom = _px(25, dpi), _px(20, dpi), _px(30, dpi), _px(25, dpi)
+    cell = _px(4.2, dpi)
+    per_line = max(4, (w - left - right) // cell)
+    y = top + _px(14, dpi)
+    lines: list[tuple[str, bool]] = []
+    for line in _lines(rng, per_line, sheet.latin):
+        if y > h - bottom - _px(8, dpi):
+            break
+        lines.append(line)
+        y += round(cell * 1.7)
+    return heading, lines
+
+
+def sheet_size_px(sheet: Sheet) -> tuple[int, int]:
+    """The sheet's size in pixels: the scan area less the lid showing around it."""
+    aw_mm, ah_mm = SCAN_AREAS_MM[sheet.area]
+    bl, bt, br, bb = (_px(v, sheet.dpi) for v in sheet.borders_mm)
+    return _px(aw_mm, sheet.dpi) - bl - br, _px(ah_mm, sheet.dpi) - bt - bb
+
+
+def sheet_text(sheet: Sheet) -> str:
+    """The text written on the sheet, heading first, one line per line ("" for a blank back)."""
+    if sheet.blank:
+        return ""
+    heading, lines = _layout(sheet, sheet_size_px(sheet))
+    return "\n".join([heading, *(text for text, _ in lines)])
+
+
 def render_sheet(sheet: Sheet, size_px: tuple[int, int]) -> NDArray[np.uint8]:
     """The written sheet (RGB) before scanning: letter layout, 25/20 mm side margins, 30 mm top."""
     w, h = size_px
@@ -123,21 +159,17 @@ def render_sheet(sheet: Sheet, size_px: tuple[int, int]) -> NDArray[np.uint8]:
     img = Image.new("RGB", (w, h), sheet.tone)
     if sheet.blank:
         return np.asarray(img, dtype=np.uint8)
-    rng = random.Random(sheet.text_seed)
+    heading, lines = _layout(sheet, size_px)
     draw = ImageDraw.Draw(img)
     ink = (32, 30, 34)
     left, right, top, bottom = _px(25, dpi), _px(20, dpi), _px(30, dpi), _px(25, dpi)
     body = _font(_px(4.2, dpi))
     title = _font(_px(6.0, dpi))
-    heading = "关于档案数字化工作的通知" if rng.random() < 0.5 else "会议纪要"
     tw = draw.textlength(heading, font=title)
     draw.text(((w - tw) / 2, top), heading, font=title, fill=(150, 20, 24) if sheet.red_seal else ink)
     y = top + _px(14, dpi)
     cell = _px(4.2, dpi)
-    per_line = max(4, (w - left - right) // cell)
-    for text, latin in _lines(rng, per_line, sheet.latin):
-        if y > h - bottom - _px(8, dpi):
-            break
+    for text, latin in lines:
         draw.text((left, y), text, font=_font(_px(3.6, dpi), latin=True) if latin else body, fill=ink)
         y += round(cell * 1.7)
     if sheet.red_seal:
@@ -156,8 +188,8 @@ def scan(sheet: Sheet) -> NDArray[np.uint8]:
     aw_mm, ah_mm = SCAN_AREAS_MM[sheet.area]
     dpi = sheet.dpi
     aw, ah = _px(aw_mm, dpi), _px(ah_mm, dpi)
-    bl, bt, br, bb = (_px(v, dpi) for v in sheet.borders_mm)
-    sw, sh = aw - bl - br, ah - bt - bb
+    bl, bt = _px(sheet.borders_mm[0], dpi), _px(sheet.borders_mm[1], dpi)
+    sw, sh = sheet_size_px(sheet)
     paper = render_sheet(sheet, (sw, sh))
     lid = (22, 22, 24)
     m = cv2.getRotationMatrix2D((sw / 2, sh / 2), sheet.skew_deg, 1.0)
@@ -198,7 +230,7 @@ def write_batch(root: Path, items: Sequence[VendorItem]) -> VendorBatch:
 
     Batches are kept in ``tests/.cache/scan_vendor`` under the digest of their description and
     this module's source, and copied from there (making them costs a few CPU seconds a page)."""
-    made = repr([(i.code, i.title, i.sheets, i.page_count) for i in items])  # not the expectations
+    made = repr([(i.code, i.title, i.sheets, i.page_count, i.retention) for i in items])  # not the expectations
     key = hashlib.sha256((made + Path(__file__).read_text("utf-8")).encode()).hexdigest()[:16]
     cached = CACHE / key
     if not cached.is_dir():
@@ -222,7 +254,7 @@ def _write(root: Path, items: Sequence[VendorItem]) -> None:
         out.writerow(["序号", "档号", "责任者", "题名", "日期", "密级", "页数", "保管期限"])
         for n, item in enumerate(items, 1):
             pages = item.page_count if item.page_count is not None else len(item.sheets)
-            out.writerow([n, item.code, "示例县档案馆", item.title, "20240315", "公开", pages, "永久"])
+            out.writerow([n, item.code, "示例县档案馆", item.title, "20240315", "公开", pages, item.retention])
     for item in items:
         folder = root / item.code
         folder.mkdir(exist_ok=True)
@@ -231,3 +263,68 @@ def _write(root: Path, items: Sequence[VendorItem]) -> None:
             save(sheet, folder / f"{item.code}-{n:04d}{suffix}")
     (root / "READY").write_text("", encoding="utf-8")
 
+
+
+def corpus_batch(root: Path, src: Path, items: Sequence[VendorItem]) -> Path:
+    """Files of a scan corpus (``src``) as a vendor batch, one item each: ``item.title`` names the
+    source file, PDFs are rendered (skew*.pdf at 300 dpi, others at 200 dpi; ccitt.pdf's image is
+    extracted as it is), linn.png (a palette of greys) becomes an 8-bit grey TIFF, anything else is
+    copied. The catalogue is written here with ``item.page_count`` and the metadata DA/T 46 makes
+    mandatory (责任者, 日期, 密级 公开; without 密级 the package fails GD-2-3); pages are ``档号-0001…``."""
+    root.mkdir()
+    tmp = root.parent / f"{root.name}-render"
+    tmp.mkdir()
+    lines = ["序号,档号,责任者,题名,日期,密级,页数,保管期限"]
+    for n, item in enumerate(items, 1):
+        folder = root / item.code
+        folder.mkdir()
+        name = item.title
+        stem = Path(name).stem
+        if name == "ccitt.pdf":
+            subprocess.run(["pdfimages", "-tiff", str(src / name), str(tmp / stem)], check=True)
+        elif name.endswith(".pdf"):
+            dpi = "300" if "skew" in name else "200"
+            subprocess.run(["pdftoppm", "-r", dpi, "-gray", "-tiff", "-tiffcompression", "lzw", str(src / name),
+                            str(tmp / stem)], check=True)
+        elif name == "linn.png":  # a palette of greys: the same pixels as an 8-bit grey TIFF
+            with Image.open(src / name) as im:
+                im.convert("L").save(tmp / f"{stem}.tif", compression="tiff_lzw")
+        else:
+            shutil.copyfile(src / name, tmp / name)
+        pages = sorted(p for p in tmp.iterdir() if p.name.startswith(stem))
+        for seq, page in enumerate(pages, 1):
+            page.rename(folder / f"{item.code}-{seq:04d}{page.suffix}")
+        lines.append(f"{n},{item.code},OCRmyPDF,{name},20240101,公开,{item.page_count},永久")
+    (root / "catalogue.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "READY").write_text("", encoding="utf-8")
+    return root
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What was decided for one item: accepted or not, the checks that failed, those that warned."""
+
+    accepted: bool
+    fails: frozenset[str]
+    warns: frozenset[str]
+
+
+def differences(expected: Mapping[str, VendorItem], got: Mapping[str, Verdict]) -> list[str]:
+    """Every item whose verdict is not the expected one: refused/accepted, exactly the expected
+    failures, at least the expected warnings (an item without a verdict is a difference too)."""
+    wrong = []
+    for code, want in expected.items():
+        v = got.get(code)
+        if v is None:
+            wrong.append(f"{code} ({want.why}): no verdict")
+            continue
+        ok = (
+            v.accepted == (want.expect == "accept")
+            and v.fails == want.fails
+            and want.warns <= v.warns
+        )
+        if not ok:
+            wrong.append(f"{code} ({want.why}): expected {want.expect} fails={sorted(want.fails)} "
+                         f"warns⊇{sorted(want.warns)}; got accepted={v.accepted} fails={sorted(v.fails)} "
+                         f"warns={sorted(v.warns)}")
+    return wrong

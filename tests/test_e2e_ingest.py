@@ -9,47 +9,26 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pikepdf
-import pypdfium2
 import pytest
 from click.testing import CliRunner
+from e2e_support import cjk_recall, ingest_json, pdf_text
 from sqlalchemy import select
 
 from guidang.cli import main
 from guidang.config import Settings
 from guidang.models import BatchStatus, ItemStatus
 from guidang.samples import bad
-from guidang.samples.batch import make_batch
+from guidang.samples.batch import generate_demo, make_batch
 from guidang.samples.degrade import Degradation
 from guidang.samples.truth import BatchTruth
 from guidang.storage.catalogue import BatchRow, Catalogue, EventRow, ItemRow
 from guidang.storage.ocfl_store import OcflStore
 
 pytestmark = pytest.mark.e2e
-
-
-def ingest_json(batch: Path) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(main, ["ingest", str(batch), "--profile", "demo", "--json"])
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, json.loads(result.stdout)
-
-
-def cjk_recall(truth: str, found: str) -> float:
-    """Share of the true CJK characters found (multiset, reading order ignored)."""
-    want = Counter(ch for ch in truth if "\u4e00" <= ch <= "\u9fff")
-    got = Counter(ch for ch in found if "\u4e00" <= ch <= "\u9fff")
-    return sum((want & got).values()) / max(1, sum(want.values()))
-
-
-def pdf_text(data: bytes) -> list[str]:
-    doc = pypdfium2.PdfDocument(data)
-    try:
-        return [doc[i].get_textpage().get_text_range() for i in range(len(doc))]
-    finally:
-        doc.close()
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +233,23 @@ def test_items_decided_before_an_interruption_are_kept_not_run_again(home: Setti
         decisions = {i.archival_code: len(i.decisions) for i in s.scalars(select(ItemRow))}
         assert decisions == {first: 1, second: 2}  # the first was not run again; the second adopted its object
         assert all(i.object_id for i in s.scalars(select(ItemRow)))
+
+
+def test_the_demo_shows_both_outcomes(home: Settings, tmp_path: Path) -> None:
+    """`make run`'s demo batches (generate_demo at its default 300 dpi) end as its docstring says:
+    four 件 archived, the first with its 3.8 mm border over the margin cropped and told; the second
+    returned with SCAN-BORDER, its black band lying over the text."""
+    inbox = tmp_path / "inbox"
+    generate_demo(inbox)
+    items: dict[str, dict[str, Any]] = {}
+    for batch in sorted(inbox.iterdir()):
+        code, out = ingest_json(batch)
+        assert code == 0, out
+        items |= {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
+    codes = [f"Z109-WS·2023-Y-BGS-{n:04d}" for n in range(1, 6)]
+    assert {c: i["status"] for c, i in items.items()} == {c: "rejected" if c == codes[1] else "accepted" for c in codes}
+    cropped = next(p for p in items[codes[0]]["problems"] if p["check"] == "SCAN-BORDER")
+    assert cropped["status"] == "warn" and "已自动裁边" in cropped["message_zh"], cropped
+    assert items[codes[1]]["failed_checks"] == ["SCAN-BORDER"]
+    covered = next(p for p in items[codes[1]]["problems"] if p["check"] == "SCAN-BORDER")
+    assert "遮挡了内容" in covered["message_zh"] and "请重新扫描" in covered["message_zh"], covered

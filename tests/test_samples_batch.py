@@ -193,7 +193,13 @@ def test_demo_is_two_single_format_batches(tmp_path: Path) -> None:
     assert {p.image_format for t in loaded for p in t.pages()} == {"tiff", "jpeg"}
     degradations = [p.degradation for t in loaded for p in t.pages()]
     assert all(0 < abs(d.skew_deg) <= 1.5 and d.noise_sigma > 0 and d.paper for d in degradations)
-    assert any(d.border_px > 0 for d in degradations)
+    # two black borders, on the first two 件: one over the right margin (26 mm), one into the text
+    # behind the left margin (28 mm); test_e2e_ingest.py runs the demo and sees what each becomes
+    first, second = (i for t in loaded for i in t.items if i.archival_code.endswith(("-0001", "-0002")))
+    bordered = [(p.file, p.degradation.border_edges, p.degradation.border_px * 25.4 / DPI)
+                for t in loaded for p in t.pages() if p.degradation.border_px]
+    assert [(f, e) for f, e, _ in bordered] == [(first.pages[0].file, "r"), (second.pages[0].file, "l")]
+    assert 3 < bordered[0][2] < 26 and bordered[1][2] > 28 + 10
 
 
 def test_bench_corpus_shape(tmp_path: Path) -> None:

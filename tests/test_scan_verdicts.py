@@ -18,15 +18,11 @@ right are refused, each with the check that names the defect.
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import corpus
-from PIL import Image
-from scan_vendor import Sheet, VendorItem, write_batch
+from scan_vendor import Sheet, VendorItem, Verdict, corpus_batch, differences, write_batch
 
 from guidang.config import load_settings
 from guidang.ingest.scanqa import ScanQAOptions, inspect_batch
@@ -37,13 +33,6 @@ from guidang.validators.scan_checks import ScanItemSubject, batch_context, run_s
 
 A = frozenset  # short for the tables
 DEFAULTS = ScanQAOptions()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    accepted: bool
-    fails: frozenset[str]
-    warns: frozenset[str]
 
 
 def verdicts(root: Path, options: ScanQAOptions, *, pipeline: bool) -> dict[str, Verdict]:
@@ -73,24 +62,6 @@ def verdicts(root: Path, options: ScanQAOptions, *, pipeline: bool) -> dict[str,
         warns = A(r.check_id for r in w.results if r.status is Status.WARN)
         out[code] = Verdict(not fails, fails, warns)
     return out
-
-
-def differences(expected: Mapping[str, VendorItem], got: Mapping[str, Verdict]) -> list[str]:
-    """Every item whose verdict is not the expected one: refused/accepted, exactly the expected
-    failures, at least the expected warnings."""
-    wrong = []
-    for code, want in expected.items():
-        v = got[code]
-        ok = (
-            v.accepted == (want.expect == "accept")
-            and v.fails == want.fails
-            and want.warns <= v.warns
-        )
-        if not ok:
-            wrong.append(f"{code} ({want.why}): expected {want.expect} fails={sorted(want.fails)} "
-                         f"warns⊇{sorted(want.warns)}; got accepted={v.accepted} fails={sorted(v.fails)} "
-                         f"warns={sorted(v.warns)}")
-    return wrong
 
 
 # DA/T 22 档号 of the three batches' items (fonds J001..J003, 文书, 2024, 永久, 办公室): the rows' own
@@ -184,41 +155,10 @@ REAL = (
 )
 
 
-def _corpus_batch(root: Path, src: Path) -> Path:
-    """The corpus files as a vendor's TIFF batch (one JPEG among them), catalogue written here."""
-    root.mkdir()
-    tmp = root.parent / "render"
-    tmp.mkdir()
-    lines = ["序号,档号,题名,日期,页数,保管期限"]
-    for n, item in enumerate(REAL, 1):
-        folder = root / item.code
-        folder.mkdir()
-        name = item.title
-        stem = Path(name).stem
-        if name == "ccitt.pdf":
-            subprocess.run(["pdfimages", "-tiff", str(src / name), str(tmp / stem)], check=True)
-        elif name.endswith(".pdf"):
-            dpi = "300" if "skew" in name else "200"
-            subprocess.run(["pdftoppm", "-r", dpi, "-gray", "-tiff", "-tiffcompression", "lzw", str(src / name),
-                            str(tmp / stem)], check=True)
-        elif name == "linn.png":  # a palette of greys: the same pixels as an 8-bit grey TIFF
-            with Image.open(src / name) as im:
-                im.convert("L").save(tmp / f"{stem}.tif", compression="tiff_lzw")
-        else:
-            shutil.copyfile(src / name, tmp / name)
-        pages = sorted(p for p in tmp.iterdir() if p.name.startswith(stem))
-        for seq, page in enumerate(pages, 1):
-            page.rename(folder / f"{item.code}-{seq:04d}{page.suffix}")
-        lines.append(f"{n},{item.code},{name},20240101,{item.page_count},永久")
-    (root / "catalogue.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (root / "READY").write_text("", encoding="utf-8")
-    return root
-
-
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) not installed")
 def test_real_scans_of_the_ocrmypdf_corpus(tmp_path: Path) -> None:
     src = corpus("ocrmypdf-resources")
-    root = _corpus_batch(tmp_path / "batch", src)
+    root = corpus_batch(tmp_path / "batch", src, REAL)
     got = verdicts(root, DEFAULTS, pipeline=False)
     wrong = differences({i.code: i for i in REAL}, got)
     assert not wrong, "\n".join(wrong)

@@ -391,6 +391,11 @@ def write_manifest(root: Path, name: str = MANIFEST_NAME) -> Path:
 
 
 DEMO_SKEWS = (0.6, -0.4, 0.7, -0.8, 0.3, -0.5, 0.5, -0.7, 0.4)  # degrees, one per demo page
+# The demo's two black borders, in pixels at 300 dpi (scaled to the batch's dpi): 3.8 mm on the right,
+# over the 26 mm blank margin (cropped, archived with a warning); 40 mm on the left, 12 mm into the
+# text behind the 28 mm margin (render.py's margins_mm), which no crop brings back (returned).
+DEMO_MARGIN_BORDER_PX = 45
+DEMO_COVER_BORDER_PX = 472
 
 
 def generate_demo(dest: Path, seed: int = 0, *, truth_dir: Path | None = None, dpi: int = 300) -> Path:
@@ -400,22 +405,26 @@ def generate_demo(dest: Path, seed: int = 0, *, truth_dir: Path | None = None, d
     (3 件, 6 pages, TIFF/LZW, catalogue.csv) and ``DEMO-JPG-<seed>`` (2 件 of 政务服务 case
     records, 3 pages, JPEG, 目录.xlsx with the 政务服务 columns). 档号 run on from one batch
     to the other (0001-0005). Every page is scanned as a decent vendor would (slight skew
-    under the 1° limit, light noise and blur, grey paper), so four 件 are archived; the first
-    page of the first 件 has a 3.8 mm black border on its right edge (over the 3 mm limit), so
-    the receipt shows one item returned with SCAN-BORDER. Truth files go to ``truth_dir`` when
-    given (never into ``dest``, which may be an inbox).
+    under the 1° warning limit, light noise and blur, grey paper), and the receipt shows both
+    outcomes: four 件 are archived, the first of them with a SCAN-BORDER warning (its first page
+    has a 3.8 mm black border on its right edge, over the blank margin: cropped on the derivative,
+    "已自动裁边"); the second 件 is returned with SCAN-BORDER (a 40 mm black band on the left edge
+    of its page lies over the text). Truth files go to ``truth_dir`` when given (never into
+    ``dest``, which may be an inbox).
     """
 
-    def page(n: int, border: bool = False) -> Degradation:
+    def page(n: int, border: Literal["", "margin", "cover"] = "") -> Degradation:
+        px = {"": 0, "margin": DEMO_MARGIN_BORDER_PX, "cover": DEMO_COVER_BORDER_PX}[border]
         return Degradation(
             skew_deg=DEMO_SKEWS[n % len(DEMO_SKEWS)], noise_sigma=3.0, blur_sigma=0.7 * dpi / 300,
-            paper=GREY_PAPER, border_px=round(45 * dpi / 300) if border else 0,
-            border_edges="r" if border else "", specks=3 if border else 0,
+            paper=GREY_PAPER, border_px=round(px * dpi / 300),
+            border_edges={"": "", "margin": "r", "cover": "l"}[border], specks=3 if border else 0,
         )  # fmt: skip
 
     def overrides(page_counts: Sequence[int], first: int) -> dict[tuple[int, int], Degradation]:
         pages = [(i, p) for i, count in enumerate(page_counts) for p in range(count)]
-        return {ip: page(first + n, border=first == 0 and n == 0) for n, ip in enumerate(pages)}
+        borders: dict[int, Literal["margin", "cover"]] = {0: "margin", 2: "cover"} if first == 0 else {}
+        return {ip: page(first + n, borders.get(n, "")) for n, ip in enumerate(pages)}
 
     tiff_id = DEMO_TIFF_BATCH.format(seed=seed)
     jpeg_id = DEMO_JPEG_BATCH.format(seed=seed)
