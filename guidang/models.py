@@ -54,6 +54,12 @@ class CatalogueRow(BaseModel):
     accepted_at: str | None = None  # 受理时间
     completed_at: str | None = None  # 办结时间
     outcome: str | None = None  # 办理结果
+    # volumes (案卷): a 案卷目录 row's 起止日期; a 卷内目录 row's volume and page range (docs/volumes.md)
+    date_range: str | None = None  # 起止日期 of a volume, as written
+    volume_code: str | None = None  # 案卷档号: the volume a 卷内目录 row belongs to
+    first_page: int | None = None  # 起始页号
+    last_page: int | None = None  # 终止页号
+    page_range: str | None = None  # 页号 as written ("3-5", "7")
 
 
 class PageFile(BaseModel):

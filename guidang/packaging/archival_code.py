@@ -393,6 +393,31 @@ def get_rule(name: str, configured: Mapping[str, ArchivalCodeRule] | None = None
     return builtin_rule(name)
 
 
+def volume_rule(rule: ArchivalCodeRule) -> ArchivalCodeRule | None:
+    """The rule of a volume's (案卷) own 档号 under a by-volume rule: the template without its last
+    level (件号), so 案卷号 is the sequence part (``全宗号-目录号-案卷号`` under ``dat13-catalogue``).
+    None when the rule numbers no volumes (``dat22``, ``dat13``: by item, DA/T 22)."""
+    if len(rule._levels) < 2 or rule._levels[-2][-1].spec.role != "volume":
+        return None
+    kept = LEVEL_SEP.join(rule.template.split(LEVEL_SEP)[:-1])
+    dropped = rule._levels[-1][0].name
+    parts = {k: v for k, v in rule.parts.items() if k != dropped}
+    return ArchivalCodeRule(name=f"{rule.name}/案卷", description=f"{rule.description}（案卷级）", template=kept,
+                            parts=parts, legacy_retention=rule.legacy_retention,
+                            accept_lookalikes=rule.accept_lookalikes)
+
+
+def document_code(volume_code: str, number: int, rule: ArchivalCodeRule) -> ArchivalCode:
+    """The 档号 of the ``number``-th document (件号) of a volume under a by-volume ``rule``;
+    raises :class:`ArchivalCodeError` when the volume's 档号 does not fit or the number is out of range."""
+    seq = rule.slots[-1]
+    issues: list[ArchivalCodeIssue] = []
+    text = _format_number(number, seq, issues)
+    if issues:
+        raise ArchivalCodeError(f"{volume_code}{LEVEL_SEP}{number}", issues)
+    return parse(f"{volume_code}{LEVEL_SEP}{text}", rule)
+
+
 # -- issues and errors ------------------------------------------------------------------------------
 
 

@@ -12,8 +12,9 @@ import io
 import os
 import stat
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -46,7 +47,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "outcome": ("办理结果", "outcome"),
 }
 REQUIRED = ("archival_code", "title")
-_HEADER_INDEX = {h.casefold(): attr for attr, names in COLUMNS.items() for h in names}
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ class CatalogueParse:
         return bool(self.rows)
 
 
-def find_catalogue(batch_dir: Path) -> tuple[Path | None, list[Problem]]:
-    """The batch's one catalogue file. A link (symbolic, or a file with other names) or anything
-    but a regular file is never opened: it is a problem that stops the whole batch."""
+def find_catalogue(batch_dir: Path, file_names: Sequence[str] = CATALOGUE_NAMES) -> tuple[Path | None, list[Problem]]:
+    """The batch's one catalogue file (one of ``file_names``). A link (symbolic, or a file with other
+    names) or anything but a regular file is never opened: it is a problem that stops the whole batch."""
     found: list[Path] = []
-    for name in CATALOGUE_NAMES:
+    for name in file_names:
         try:
             st = os.lstat(batch_dir / name)
         except OSError:
@@ -171,10 +171,30 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _rows_to_models(table: Sequence[Sequence[str]]) -> tuple[list[CatalogueRow], list[Problem]]:
+@dataclass(frozen=True)
+class CatalogueLayout:
+    """What one kind of catalogue file is called and which columns it has: the 归档文件目录 (the
+    default), or a volume batch's 案卷目录 and 卷内目录 (pipeline/volumes.py)."""
+
+    file_names: tuple[str, ...] = CATALOGUE_NAMES
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: COLUMNS)
+    required: tuple[str, ...] = REQUIRED
+    integers: tuple[str, ...] = ("page_count",)
+
+    @cached_property
+    def header_index(self) -> dict[str, str]:
+        return {h.casefold(): attr for attr, names in self.columns.items() for h in names}
+
+
+ITEM_LAYOUT = CatalogueLayout()
+
+
+def _rows_to_models(table: Sequence[Sequence[str]],
+                    layout: CatalogueLayout = ITEM_LAYOUT) -> tuple[list[CatalogueRow], list[Problem]]:
     header = [h.strip().lstrip("\ufeff").casefold() for h in table[0]]
-    mapping = {i: _HEADER_INDEX[h] for i, h in enumerate(header) if h in _HEADER_INDEX}
-    missing = [COLUMNS[a][0] for a in REQUIRED if a not in mapping.values()]
+    index = layout.header_index
+    mapping = {i: index[h] for i, h in enumerate(header) if h in index}
+    missing = [layout.columns[a][0] for a in layout.required if a not in mapping.values()]
     if missing:
         return [], [Problem.fail("INTAKE-CATALOGUE", "column_missing", columns="、".join(missing))]
     rows: list[CatalogueRow] = []
@@ -182,12 +202,14 @@ def _rows_to_models(table: Sequence[Sequence[str]]) -> tuple[list[CatalogueRow],
     for n, raw in enumerate(table[1:], start=1):
         values = {attr: raw[i].strip() for i, attr in mapping.items() if i < len(raw) and raw[i].strip()}
         code = values.get("archival_code")
-        for column in (COLUMNS[a][0] for a in REQUIRED if not values.get(a)):
+        for column in (layout.columns[a][0] for a in layout.required if not values.get(a)):
             problems.append(Problem.fail("INTAKE-ROW", "value_missing", code, row=n, column=column))
-        pages = values.get("page_count")
-        if pages is not None and not pages.isdigit():
-            problems.append(Problem.fail("INTAKE-ROW", "not_integer", code, row=n, column="页数", value=pages))
-            values.pop("page_count")
+        for attr in layout.integers:
+            number = values.get(attr)
+            if number is not None and not number.isdigit():
+                problems.append(Problem.fail("INTAKE-ROW", "not_integer", code, row=n,
+                                             column=layout.columns[attr][0], value=number))
+                values.pop(attr)
         # every row is kept, an empty required value as "": each row gets its own verdict
         rows.append(CatalogueRow.model_validate({"archival_code": "", "title": "", **values, "row": n}))
     problems.extend(_duplicates(rows))
@@ -206,9 +228,10 @@ def _duplicates(rows: Iterable[CatalogueRow]) -> list[Problem]:
     ]
 
 
-def read_catalogue(batch_dir: Path, limits: BatchLimits | None = None) -> CatalogueParse:
+def read_catalogue(batch_dir: Path, limits: BatchLimits | None = None,
+                   layout: CatalogueLayout = ITEM_LAYOUT) -> CatalogueParse:
     limits = limits or BatchLimits()
-    path, problems = find_catalogue(batch_dir)
+    path, problems = find_catalogue(batch_dir, layout.file_names)
     if path is None:
         return CatalogueParse(None, (), tuple(problems))
     reader = _table_from_xlsx if path.suffix.lower() == ".xlsx" else _table_from_csv
@@ -227,5 +250,5 @@ def read_catalogue(batch_dir: Path, limits: BatchLimits | None = None) -> Catalo
         return CatalogueParse(path, (), (problem,))
     if len(table) < 2:
         return CatalogueParse(path, (), (Problem.fail("INTAKE-CATALOGUE", "empty"),))
-    rows, row_problems = _rows_to_models(table)
+    rows, row_problems = _rows_to_models(table, layout)
     return CatalogueParse(path, tuple(rows), tuple(row_problems))

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,18 +21,20 @@ from pathlib import Path
 from guidang import names
 from guidang.models import CatalogueRow, Item, PageFile
 from guidang.packaging import manifest
-from guidang.packaging.archival_code import ArchivalCodeRule, get_rule
+from guidang.packaging.archival_code import ArchivalCodeRule, get_rule, volume_rule
 from guidang.packaging.fixity import digest_file
 from guidang.pipeline.catalogue_file import CATALOGUE_NAMES, CatalogueParse, read_catalogue, unsafe_root_file
 from guidang.pipeline.limits import BatchLimits
 from guidang.pipeline.listing import Entry, Listing, list_tree
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.row_checks import row_problems
+from guidang.pipeline.volumes import FILE_NAMES as VOLUME_FILE_NAMES
+from guidang.pipeline.volumes import Volume, is_volume_batch, read_volume_catalogue, read_volumes
 from guidang.validators.clamav import ClamdError, Scanner, ScanStatus
 from guidang.validators.dat70_options import Dat70Options
 from guidang.validators.spec import Stage
 
-MARKERS = frozenset({"READY", "truth.json"} | set(CATALOGUE_NAMES))
+MARKERS = frozenset({"READY", "truth.json"} | set(CATALOGUE_NAMES) | set(VOLUME_FILE_NAMES))
 MANIFESTS = {"manifest-sha256.txt": "sha256", "manifest-sm3.txt": "sm3"}
 
 
@@ -105,6 +107,8 @@ class BatchIntake:
     units: tuple[Unit, ...] = ()  # every row, then every folder without a row: one verdict each
     # files a vendor manifest listed with the digest intake found: the independent evidence of GD 1-14, 2-1, 2-2
     manifest_verified: frozenset[str] = frozenset()
+    # a volume batch (案卷目录 + 卷内目录): each item is a volume, these are its documents (pipeline/volumes.py)
+    volumes: Mapping[str, Volume] = field(default_factory=dict)
 
     def vendor_manifest_covers(self, item: Item) -> bool:
         """True when the vendor's manifest listed every delivered file of the item, as found."""
@@ -214,7 +218,7 @@ def _unsafe_problems(listing: Listing, codes: set[str]) -> list[Problem]:
         if u.kind != "undecodable"
         else Problem.warn("INTAKE-UNSAFE", u.kind, _owner(u.relpath, codes), file=u.relpath, detail=u.detail)
         for u in listing.unsafe
-        if u.relpath not in CATALOGUE_NAMES and u.relpath not in MANIFESTS
+        if u.relpath not in CATALOGUE_NAMES and u.relpath not in VOLUME_FILE_NAMES and u.relpath not in MANIFESTS
     ]
 
 
@@ -364,20 +368,31 @@ def read_batch(root: Path, policy: IntakePolicy | None = None, scanner: Scanner 
         return BatchIntake(root=root, listing=listing, catalogue=CatalogueParse(None, (), tuple(over)), items=(),
                            problems=(), content_digest=_listing_digest(listing),
                            total_bytes=sum(e.size for e in listing.files))
-    catalogue = read_catalogue(root, limits)
+    volume_batch = is_volume_batch(root)  # a 案卷目录: one item per volume (pipeline/volumes.py)
+    catalogue = read_volume_catalogue(root, limits) if volume_batch else read_catalogue(root, limits)
     # every top folder owns its files: those a row names, and those no row names (their own verdict)
     codes = {r.archival_code for r in catalogue.rows if r.archival_code} | set(top_folders(listing))
     digested, pages, problems, total = _classify_files(listing, codes, scanner)
     problems += _unsafe_problems(listing, codes)
     items, units, item_problems = _assemble_items(root, listing, catalogue, pages, limits)
     problems += item_problems
-    refused = {u.relpath for u in listing.unsafe if u.kind != "undecodable"} | set(CATALOGUE_NAMES)
+    refused = ({u.relpath for u in listing.unsafe if u.kind != "undecodable"} | set(CATALOGUE_NAMES)
+               | set(VOLUME_FILE_NAMES))
     manifest_problems, verified = _verify_manifests(root, digested, codes, refused - digested.keys(),
                                                     limits.max_manifest_lines)
     problems += manifest_problems
     name = catalogue.path.name if catalogue.path else ""
+    row_rule = (volume_rule(policy.rule) or policy.rule) if volume_batch else policy.rule
     for row in catalogue.rows:
-        problems += row_problems(row, name, policy.rule, policy.dat70, classified_system=policy.classified_system)
+        problems += row_problems(row, name, row_rule, policy.dat70, classified_system=policy.classified_system)
+    volumes: Mapping[str, Volume] = {}
+    if volume_batch and catalogue.usable:
+        def document_checks(row: CatalogueRow, file: str) -> list[Problem]:
+            return row_problems(row, file, policy.rule, policy.dat70, classified_system=policy.classified_system)
+        linked = read_volumes(root, limits, catalogue.rows, {i.archival_code: len(i.pages) for i in items},
+                              policy.rule, document_checks)
+        problems += linked.problems
+        volumes = linked.volumes
     return BatchIntake(
         root=root,
         listing=listing,
@@ -388,4 +403,5 @@ def read_batch(root: Path, policy: IntakePolicy | None = None, scanner: Scanner 
         total_bytes=total,
         units=tuple(units),
         manifest_verified=frozenset(verified),
+        volumes=volumes,
     )
