@@ -164,6 +164,16 @@ def _set_metadata(pdf: pikepdf.Pdf, xmp: XmpFields | None, part: str) -> None:
                 meta["pdf:Keywords"] = xmp.keywords
 
 
+def _set_outline(pdf: pikepdf.Pdf, outline: Sequence[tuple[str, int]]) -> None:
+    for title, index in outline:
+        if not 0 <= index < len(pdf.pages):
+            raise InputError(f"书签“{title}”指向不存在的第 {index + 1} 页",
+                             f"bookmark {title!r} points to page {index + 1}, which does not exist")
+    with pdf.open_outline() as tree:
+        tree.root.extend(pikepdf.OutlineItem(title, index) for title, index in outline)
+    pdf.Root.PageMode = pikepdf.Name.UseOutlines
+
+
 def _attach(pdf: pikepdf.Pdf, attachment: Attachment) -> None:
     spec = pikepdf.AttachedFileSpec(
         pdf,
@@ -184,8 +194,12 @@ def write_pdfa(
     part: str = "2b",
     xmp: XmpFields | None = None,
     attachment: Attachment | None = None,
+    outline: Sequence[tuple[str, int]] = (),
 ) -> PdfaResult:
     """Write *pages* as one PDF/A file at *out* and verify it; raise `PdfaValidationError` if not approved.
+
+    *outline* gives bookmarks (title, index of the page from 0), e.g. one per document of a volume;
+    the file then opens with its bookmarks shown.
 
     Raises `InputError` for an image that cannot be embedded losslessly or OCR that does not
     belong to its image. An existing *out* is left untouched when anything fails.
@@ -227,6 +241,8 @@ def write_pdfa(
             pdf_page.obj.Resources.Font = pikepdf.Dictionary({FONT_RESOURCE: font})
         pdf_page.obj.Contents = pdf.make_stream(content)
     _set_metadata(pdf, xmp, part)
+    if outline:
+        _set_outline(pdf, outline)
     if attachment is not None:
         _attach(pdf, attachment)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -190,13 +190,15 @@ def build_package(
     text: str | os.PathLike[str] | bytes,
     masters: Sequence[str | os.PathLike[str] | DigestedFile],
     metadata_xml: bytes | str | os.PathLike[str],
+    extra_metadata: Mapping[str, bytes] | None = None,
 ) -> Package:
     """Build the package at ``dest`` (which must not exist) and return it.
 
     ``text`` and ``metadata_xml`` may be file paths or the bytes themselves (``text`` bytes must be
     UTF-8). ``masters`` are paths, or intake records carrying digests (those are not re-hashed; their
-    size is checked). The package is built in a temporary sibling directory and renamed into place,
-    so ``dest`` either does not exist or is complete.
+    size is checked). ``extra_metadata`` are further files of ``metadata/`` by name (a volume's
+    document-level metadata, ``文件-0001.xml`` …). The package is built in a temporary sibling
+    directory and renamed into place, so ``dest`` either does not exist or is complete.
     """
     code = str(code)
     _check_name(code, "档号")
@@ -220,6 +222,12 @@ def build_package(
             files[METADATA_XML] = _put_bytes(work, METADATA_XML, metadata_xml)
         else:
             files[METADATA_XML] = copy_with_digests(metadata_xml, work / METADATA_XML)
+        for name, data in (extra_metadata or {}).items():
+            _check_name(name, "元数据")
+            rel = f"{METADATA_DIR}/{name}"
+            if rel in files:
+                raise PackageError(f"元数据文件名重复：{name}", f"duplicate metadata file name: {name}")
+            files[rel] = _put_bytes(work, rel, data)
         names = [Path(m if isinstance(m, (str, os.PathLike)) else m.path).name for m in masters]
         for name in {n for n in names if names.count(n) > 1}:
             raise PackageError(f"原始图像文件名重复：{name}", f"duplicate master file name: {name}")

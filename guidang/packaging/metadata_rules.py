@@ -29,6 +29,8 @@ CONDITIONS = {
     "offline": "存于脱机载体 / kept on offline carriers",
     "org_class": "按机构（问题）分类的全宗 / fonds classified by organisation or subject",
     "numbered": "文件本身有发文字号 / the document bears a number",
+    "file_level": "聚合层次为文件 / a record at the file (件) level",
+    "volume_level": "聚合层次为案卷 / a volume (案卷) record",
 }
 
 _R = "文件实体/"
@@ -41,7 +43,9 @@ MANDATORY_ELEMENTS: tuple[Requirement, ...] = (
     Requirement((f"{_R}电子文件号",), _DOC),
     Requirement((f"{_R}档号/年度",), f"{_GOX}; {_DOC}"),
     Requirement((f"{_R}档号/保管期限",), f"{_GOX}; {_DOC}; {_GBT}"),
-    Requirement((f"{_R}档号/室编件号", f"{_R}档号/馆编件号"), _DOC),
+    Requirement((f"{_R}档号/室编件号", f"{_R}档号/馆编件号"), _DOC, "file_level"),
+    # a volume is numbered by its 案卷号 (DA/T 13; its documents by 件号 in their own records: docs/volumes.md)
+    Requirement((f"{_R}档号/室编案卷号", f"{_R}档号/馆编案卷号"), "DA/T 46 M15/M16; DA/T 13-2022 按卷", "volume_level"),
     Requirement((f"{_R}档号/机构或问题",), _GBT, "org_class"),
     Requirement((f"{_R}内容描述/题名",), f"{_GOX}; {_DOC}; {_GBT}"),
     Requirement((f"{_R}内容描述/文件编号",), _GBT, "numbered"),

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from guidang.models import ItemStatus
+from guidang.pipeline.volumes import Volume
 from guidang.validators.result import CheckResult, Report
 
 
@@ -26,6 +27,28 @@ class Link:
 
 
 @dataclass(frozen=True)
+class DocumentOutcome:
+    """One document (文件) of a volume in the receipt: its 档号 (or 序号), title and pages."""
+
+    code: str | None
+    seq: str | None
+    title: str
+    first_page: int
+    last_page: int
+
+    def as_dict(self, status: ItemStatus) -> dict[str, object]:
+        return {"id": self.code, "seq": self.seq, "title": self.title, "first_page": self.first_page,
+                "last_page": self.last_page, "pages": self.last_page - self.first_page + 1, "status": str(status)}
+
+
+def document_outcomes(volume: Volume | None) -> tuple[DocumentOutcome, ...] | None:
+    """The documents of a volume as the receipt lists them; None for an item (件)."""
+    if volume is None:
+        return None
+    return tuple(DocumentOutcome(d.code, d.row.seq, d.row.title, d.first_page, d.last_page) for d in volume.documents)
+
+
+@dataclass(frozen=True)
 class ItemOutcome:
     code: str
     title: str
@@ -39,6 +62,7 @@ class ItemOutcome:
     folder: str | None = None  # the delivered folder (None: a row whose folder is missing)
     supersedes: Link | None = None  # the returned item of an earlier batch this one re-delivers
     duplicate_of: Link | None = None  # the archived item with the same 档号 and content
+    documents: tuple[DocumentOutcome, ...] | None = None  # a volume's documents (None: an item, 件)
 
     @property
     def failed_checks(self) -> list[str]:
@@ -66,6 +90,7 @@ class ItemOutcome:
             "problems": [r.as_dict() for r in shown],
             "supersedes": self.supersedes.as_dict() if self.supersedes else None,
             "duplicate_of": self.duplicate_of.as_dict() if self.duplicate_of else None,
+            **({} if self.documents is None else {"files": [d.as_dict(self.status) for d in self.documents]}),
         }
 
 

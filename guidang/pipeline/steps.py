@@ -28,7 +28,7 @@ from guidang.ingest.scanqa.metadata import COLOUR_MODE_ZH
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.models import Item, ItemStatus
 from guidang.packaging import aip
-from guidang.packaging.archival_code import get_rule
+from guidang.packaging.archival_code import get_rule, volume_rule
 from guidang.packaging.metadata import (
     Action,
     ComputerFile,
@@ -39,12 +39,14 @@ from guidang.packaging.metadata import (
 )
 from guidang.packaging.metadata_xml import to_xml
 from guidang.packaging.ocfl_package import package_digests, store_package
+from guidang.pipeline import volume_package
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
-from guidang.pipeline.outcome import ItemOutcome
+from guidang.pipeline.outcome import ItemOutcome, document_outcomes
 from guidang.pipeline.page_pool import run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.row_checks import db_record
+from guidang.pipeline.volumes import Volume
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
 from guidang.validators.clamav import Scanner
@@ -98,6 +100,7 @@ class ItemWork:
     measurements: tuple[PageMeasurement, ...] = ()
     pages: list[PageWork] = field(default_factory=list)
     package_dir: Path | None = None
+    volume: Volume | None = None  # the item is a volume (案卷): its documents (pipeline/volumes.py)
 
     @property
     def code(self) -> str:
@@ -119,7 +122,7 @@ class ItemWork:
         return ItemOutcome(
             code=self.code, title=self.item.row.title, status=status, results=tuple(self.results),
             object_id=object_id, rejected_path=rejected_path, pages=len(self.item.pages),
-            bytes=sum(p.size for p in self.item.pages),
+            bytes=sum(p.size for p in self.item.pages), documents=document_outcomes(self.volume),
         )
 
     def delivered_files(self) -> list[StoredFile]:
@@ -182,7 +185,10 @@ def _upright_or_unsure(m: PageMeasurement) -> PageMeasurement:
 def _scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext | None) -> None:
     """The SCAN-* checks of one item; pages whose orientation the measurement left unsure take the OCR's."""
     rotations = {n: (360 - p.ocr.rotation) % 360 for n, p in enumerate(work.pages, 1) if p.ocr is not None}
-    subject = ScanItemSubject(work.code, work.measurements, work.item.row.page_count, options, context, rotations)
+    expected = work.item.row.page_count
+    if work.volume is not None:  # a volume's 页数 counts its numbered pages: its 备考表 is one image more
+        expected = work.volume.expected_images(expected)
+    subject = ScanItemSubject(work.code, work.measurements, expected, options, context, rotations)
     work.add(run_scan_checks(subject))
 
 
@@ -210,7 +216,7 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     profile = settings.profile(profile_name)
     works: dict[str, ItemWork] = {}
     for item in intake.items:
-        work = works.setdefault(item.archival_code, ItemWork(item))
+        work = works.setdefault(item.archival_code, ItemWork(item, volume=intake.volumes.get(item.archival_code)))
         work.add(Report(tuple(p.result() for p in intake.problems_of(item.archival_code))))
     context = _measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
@@ -305,20 +311,28 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
     row = work.item.row
     part = settings.pdfa.part
     rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
+    document_rule, volume = rule, work.volume
+    if volume is not None:  # intake refused volumes under a rule that numbers none (VOLUME-LIST)
+        rule = volume_rule(rule) or rule
     try:
         pdf = write_pdfa(
             [PdfPage(p.source, p.ocr, placement=p.placement) for p in work.pages], pdf_path, part=part,
             xmp=XmpFields(title=row.title, archival_code=code, creator=row.creator),
+            outline=volume_package.outline(volume) if volume else (),
         )
         text = document_text(p.ocr for p in work.pages).encode("utf-8")
         files = _computer_files(work, profile.vendor, (pdf_path.name, pdf.size), (f"{code}.txt", len(text)), part)
-        meta = RecordMetadata.from_catalogue(
-            row, rule, archive_name=profile.archive_name or None,
-            fonds_name=profile.fonds_name or None, unit_name=profile.unit_name or None, files=files,
-            events=_events(work, profile, received), language="汉语",
-        )
+        events = _events(work, profile, received)
+        source = dict(archive_name=profile.archive_name or None, fonds_name=profile.fonds_name or None,
+                      unit_name=profile.unit_name or None)
+        meta = RecordMetadata.from_catalogue(row, rule, **source, files=files, events=events, language="汉语")
+        documents: dict[str, bytes] = {}
+        if volume is not None:
+            meta = volume_package.volume_metadata(meta, volume, row)
+            documents = volume_package.document_metadata(volume, row, document_rule, files[2:], events, **source,
+                                                         language="汉语")
         package = aip.build_package(item_dir / "package", code=code, pdf=pdf_path, text=text,
-                                    masters=work.item.pages, metadata_xml=to_xml(meta))
+                                    masters=work.item.pages, metadata_xml=to_xml(meta), extra_metadata=documents)
     except PdfaValidationError as exc:
         work.add(_fail("INGEST-PDFA", "not_conformant", file=pdf_path.name, part=part,
                        findings="；".join(exc.findings[:5])))

@@ -244,8 +244,8 @@ def read_volumes(root: Path, limits: BatchLimits, volume_rows: Sequence[Catalogu
         if not rows:
             problems.append(Problem.fail("VOLUME-LINK", "no_documents", code, code=code))
             continue
-        volume, found = _link_volume(code, rows, images.get(code, 0), rule, numbered)
-        volumes[code] = volume
+        linked, found = _link_volume(code, rows, images.get(code, 0), rule, numbered)
+        volumes[code] = linked
         problems += found
     return VolumeIntake(parsed.path, volumes, tuple(problems))
 

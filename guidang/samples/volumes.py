@@ -24,7 +24,14 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
-from guidang.samples.batch import MANIFEST_NAME, READY_NAME, RETENTION_NAMES, make_batch, write_catalogue, write_manifest
+from guidang.samples.batch import (
+    MANIFEST_NAME,
+    READY_NAME,
+    RETENTION_NAMES,
+    make_batch,
+    write_catalogue,
+    write_manifest,
+)
 from guidang.samples.render import find_cjk_font
 from guidang.samples.truth import ItemTruth
 
@@ -118,7 +125,7 @@ def make_volume_batch(
             numbered = page
             if backsheet:
                 page += 1
-                _backsheet(folder / f"{code}-{page:04d}.jpg", len(docs), numbered, dpi)
+                _backsheet(folder / f"{code}-{page:04d}.jpg", code, len(docs), numbered, dpi)
             title = f"{docs[0].item.creator}{docs[0].item.date[:4]}年文书（第{first_volume + v}卷）"
             defect = defects.get(v)
             volume_rows.append({
@@ -165,7 +172,7 @@ def _document_rows(code: str, docs: Sequence[DocumentTruth], defect: Defect | No
     return rows
 
 
-def _backsheet(path: Path, documents: int, pages: int, dpi: int) -> None:
+def _backsheet(path: Path, code: str, documents: int, pages: int, dpi: int) -> None:
     """A 卷内备考表 as a volume's last sheet (GB/T 9705): the count of documents and pages, signatures."""
     from PIL import ImageFont
 
@@ -173,8 +180,8 @@ def _backsheet(path: Path, documents: int, pages: int, dpi: int) -> None:
     image = Image.new("L", (width, height), 250)
     draw = ImageDraw.Draw(image)
     font = ImageFont.truetype(str(find_cjk_font()), round(dpi * 0.22))
-    lines = ["卷内备考表", f"本卷共有文件 {documents} 件，{pages} 页。", "立卷人：张某某", "检查人：李某某",
-             "立卷时间：2024年3月1日"]
+    lines = ["卷内备考表", f"案卷档号：{code}", f"本卷共有文件 {documents} 件，{pages} 页。", "立卷人：张某某",
+             "检查人：李某某", "立卷时间：2024年3月1日"]
     for i, line in enumerate(lines):
         draw.text((round(dpi * 1.1), round(dpi * (1.2 + i * 0.6))), line, font=font, fill=20)
     image.save(path, format="JPEG", quality=90, dpi=(dpi, dpi))

@@ -113,6 +113,7 @@ def active_conditions(s: Dat70Subject) -> set[str]:
         found.add("org_class")
     if any((e.text or "").strip() for e in pkg.elements("文件编号")):
         found.add("numbered")
+    found.add("volume_level" if pkg.text_of("聚合层次") == "案卷" else "file_level")
     return found
 
 
