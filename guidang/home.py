@@ -73,6 +73,17 @@ quiet_seconds = 30              # 无标记时的静默期（秒）/ quiet perio
 # demo only: with test signatures alone (no vendor database) 4-2 warns instead of blocking. Never in production
 accept_test_signatures = true
 
+# 示例：按卷整理的纸质档案（案卷目录 + 卷内目录，docs/volumes.md），档号 全宗号-目录号-案卷号-件号
+# Demo: paper kept in volumes (案卷目录 + 卷内目录, docs/volumes.md), 档号 全宗号-目录号-案卷号-件号
+[profiles.demo-volumes]
+vendor = "示例扫描公司"
+archive_name = "示例市档案馆"
+fonds_code = "Z109"
+fonds_name = "示例市政务服务中心"
+unit_name = "示例市政务服务中心"
+archival_code_rule = "dat13-catalogue"
+accept_test_signatures = true
+
 # 每批上限（超出则整批或该件退回，并说明是哪项上限）；默认值及依据见 docs/security.md
 # Per-batch limits (beyond one, the batch or item is returned naming the limit); see docs/security.md
 # [profiles.demo.limits]
@@ -95,6 +106,7 @@ def init_home(home: Path, *, force: bool = False) -> list[Path]:
             folder.mkdir(parents=True)
             created.append(folder)
     (home / "inbox" / "demo").mkdir(exist_ok=True)
+    (home / "inbox" / "demo-volumes").mkdir(exist_ok=True)
     config = home / CONFIG_NAME
     if force or not config.exists():
         config.write_text(DEFAULT_CONFIG, encoding="utf-8")

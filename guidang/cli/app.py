@@ -171,6 +171,11 @@ def run() -> None:
     if "demo" in s.profiles and not any(s.inbox_of("demo").iterdir()):
         generate_demo(s.inbox_of("demo"))
         click.echo(f"示例批次已放入 sample batches dropped into: {s.inbox_of('demo')}")
+    if "demo-volumes" in s.profiles and not any(s.inbox_of("demo-volumes").iterdir()):  # issue #21: 案卷
+        from guidang.samples.volumes import generate_volume_demo
+
+        generate_volume_demo(s.inbox_of("demo-volumes"))
+        click.echo(f"示例案卷批次已放入 sample volume batch dropped into: {s.inbox_of('demo-volumes')}")
     click.echo(f"工作目录 home: {home}")
     click.echo(f"  长期保存库 store: {s.store_root}")
     click.echo(f"  回执 receipts: {s.outbox_root}   退回 rejected: {s.rejected_root}")

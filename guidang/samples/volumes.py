@@ -144,6 +144,18 @@ def make_volume_batch(
     return VolumeBatchTruth(batch_id, root, tuple(volumes))
 
 
+DEMO_VOLUME_BATCH = "DEMO-VOL-{seed:03d}"
+
+
+def generate_volume_demo(dest: Path, seed: int = 0) -> Path:
+    """The volume batch of `make run`'s demo: two volumes of 2 and 3 documents, each ending with its
+    备考表; the second volume's 卷内目录 leaves one document out, so it is returned with VOLUME-RANGE
+    (pages that belong to no document) while the first is archived."""
+    truth = make_volume_batch(dest, documents=((2, 1), (1, 2, 1)), seed=seed, defects={1: "gap"},
+                              batch_id=DEMO_VOLUME_BATCH.format(seed=seed))
+    return truth.path
+
+
 def _document_rows(code: str, docs: Sequence[DocumentTruth], defect: Defect | None) -> list[dict[str, str]]:
     """The 卷内目录 rows of one volume, with its planted defect."""
     ranges = [[d.first_page, d.last_page] for d in docs]
