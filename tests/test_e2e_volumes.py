@@ -103,7 +103,7 @@ def defective_volumes(tmp_path_factory: pytest.TempPathFactory) -> VolumeBatchTr
     # one volume per defect, 2 documents of 1 page each, then one clean volume
     defects = ("overlap", "gap", "beyond", "order", "page_count", "no_documents")
     return make_volume_batch(tmp_path_factory.mktemp("drop"), documents=((1, 1, 1),) * (len(defects) + 1), seed=9,
-                             dpi=150, defects=dict(enumerate(defects)), batch_id="E2E-VOL-BAD")
+                             defects=dict(enumerate(defects)), batch_id="E2E-VOL-BAD")
 
 
 EXPECTED = {"overlap": "VOLUME-RANGE", "gap": "VOLUME-RANGE", "beyond": "VOLUME-RANGE", "order": "VOLUME-ORDER",
@@ -130,7 +130,7 @@ def test_each_page_range_defect_rejects_its_volume(volume_home: Settings,
 
 
 def test_orphan_documents_are_reported(volume_home: Settings, tmp_path: Path) -> None:
-    truth = make_volume_batch(tmp_path, documents=((1, 1), (1, 1)), seed=11, dpi=150, defects={1: "orphan"},
+    truth = make_volume_batch(tmp_path, documents=((1, 1), (1, 1)), seed=11, defects={1: "orphan"},
                               batch_id="E2E-VOL-ORPHAN")
     code, out = ingest_json(truth.path)
     assert code == 0
