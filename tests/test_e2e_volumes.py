@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pikepdf
 import pytest
+from click.testing import CliRunner
 from e2e_support import cjk_recall, ingest_json, pdf_text
 from sqlalchemy import select
 
+from guidang.cli import main
 from guidang.config import Settings, load_settings
-from guidang.samples.volumes import VolumeBatchTruth, make_volume_batch
+from guidang.samples.volumes import Defect, VolumeBatchTruth, make_volume_batch
 from guidang.storage.catalogue import Catalogue, ItemRow
 from guidang.storage.ocfl_store import OcflStore
 
@@ -40,7 +43,8 @@ def clean_volumes(tmp_path_factory: pytest.TempPathFactory) -> VolumeBatchTruth:
                              batch_id="E2E-VOL")
 
 
-def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volumes: VolumeBatchTruth) -> None:
+def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volumes: VolumeBatchTruth,
+                                              tmp_path: Path) -> None:
     code, out = ingest_json(clean_volumes.path)
     assert code == 0
     items = {i["id"]: i for i in out["items"]}  # type: ignore[attr-defined]
@@ -66,7 +70,8 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
             assert pdf.open_metadata().pdfa_status == "2B"
             assert len(pdf.pages) == volume.images
             with pdf.open_outline() as outline:
-                marks = [(o.title, pdf.pages.index(pikepdf.Page(o.destination[0]))) for o in outline.root]
+                marks = [(o.title, pdf.pages.index(pikepdf.Page(o.destination[0])))  # type: ignore[index]
+                         for o in outline.root]
         assert [(title.split(" ", 1)[1].split("（")[0], page) for title, page in marks] == [
             (d.title, d.first_page - 1) for d in volume.documents]
         texts = pdf_text(pdf_bytes)
@@ -79,8 +84,20 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
         for doc in volume.documents:
             xml = store.read_file(volume.code, f"metadata/文件-{doc.number:04d}.xml").decode("utf-8")
             assert "<聚合层次>文件</聚合层次>" in xml and f'值="{volume.code}-{doc.number:03d}"' in xml
-            assert f"<页号>{doc.first_page}</页号>" in xml and f"<页数>{doc.last_page - doc.first_page + 1}</页数>" in xml
+            assert f"<页号>{doc.first_page}</页号>" in xml
+            assert f"<页数>{doc.last_page - doc.first_page + 1}</页数>" in xml
             assert f"起止页号：{doc.first_page}-{doc.last_page}" in xml and doc.title in xml
+
+    # DA/T 70 2-11 on a stored volume: its document records cover its pages; without one, it fails
+    volume = clean_volumes.volumes[1]
+    package = tmp_path / volume.code
+    for name, path in store.logical_files(volume.code).items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, package / name)
+    assert _check_2_11(package) == ("pass", [])
+    (package / "metadata" / "文件-0002.xml").unlink()
+    status, messages = _check_2_11(package)
+    assert status == "fail" and any("件数为 3" in m for m in messages) and any("第 2、3 页" in m for m in messages)
 
     receipt = json.loads(Path(out["receipt"][0]).read_text("utf-8"))  # type: ignore[index]
     assert [len(i["files"]) for i in receipt["items"]] == [len(v.documents) for v in clean_volumes.volumes]
@@ -98,10 +115,19 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
             assert len([f for f in row.files if f.role == "master"]) == volume.images
 
 
+def _check_2_11(package: Path) -> tuple[str, list[str]]:
+    """Status and messages of 2-11 in ``guidang check PACKAGE --stage BC``."""
+    result = CliRunner().invoke(main, ["check", str(package), "--stage", "BC", "--format", "json"])
+    (subject,) = json.loads(result.output)["subjects"]
+    found = [r for r in subject["results"] if r["check"] == "BC-2-11"]
+    status = "fail" if any(r["status"] == "fail" for r in found) else found[0]["status"]
+    return status, [r["message_zh"] for r in found if r["status"] == "fail"]
+
+
 @pytest.fixture(scope="module")
 def defective_volumes(tmp_path_factory: pytest.TempPathFactory) -> VolumeBatchTruth:
     # one volume per defect, 2 documents of 1 page each, then one clean volume
-    defects = ("overlap", "gap", "beyond", "order", "page_count", "no_documents")
+    defects: tuple[Defect, ...] = ("overlap", "gap", "beyond", "order", "page_count", "no_documents")
     return make_volume_batch(tmp_path_factory.mktemp("drop"), documents=((1, 1, 1),) * (len(defects) + 1), seed=9,
                              defects=dict(enumerate(defects)), batch_id="E2E-VOL-BAD")
 
@@ -126,7 +152,7 @@ def test_each_page_range_defect_rejects_its_volume(volume_home: Settings,
         assert sorted(p.name for p in kept.iterdir()) == sorted(
             p.name for p in (defective_volumes.path / volume.code).iterdir())
     store = OcflStore(volume_home.store_root, create=False)
-    assert store.list_codes() == [defective_volumes.volumes[-1].code]
+    assert list(store.list_codes()) == [defective_volumes.volumes[-1].code]
 
 
 def test_orphan_documents_are_reported(volume_home: Settings, tmp_path: Path) -> None:

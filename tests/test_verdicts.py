@@ -68,7 +68,7 @@ def test_every_intake_and_ingest_check_maps_to_dat70_or_says_none() -> None:
 
 def test_batch_scope_is_data_and_documented() -> None:
     batch_scoped = sorted(s.id for s in REGISTRY.specs.values() if s.scope == "batch")
-    assert batch_scoped == ["INTAKE-CATALOGUE", "INTAKE-LIMITS", "INTAKE-MANIFEST", "INTAKE-UNSAFE"]
+    assert batch_scoped == ["INTAKE-CATALOGUE", "INTAKE-LIMITS", "INTAKE-MANIFEST", "INTAKE-UNSAFE", "VOLUME-LIST"]
     documented = DOCS.read_text("utf-8")
     for check_id in batch_scoped:
         assert re.search(rf"`{check_id}`[^\n]*\bbatch\b", documented), f"{check_id} not in docs/verdicts.md"

@@ -49,6 +49,9 @@ MASTERS_DIR = "masters"
 METADATA_DIR = "metadata"
 METADATA_XML = f"{METADATA_DIR}/metadata.xml"
 CHECKS_JSON = f"{METADATA_DIR}/checks.json"
+# a volume's (案卷) document-level DA/T 46 records, one per document by its place: metadata/文件-0001.xml …
+DOCUMENT_RECORD = "文件-{number:04d}.xml"
+DOCUMENT_RECORD_PATTERN = r"文件-[0-9]{4}\.xml"
 PAYLOAD_DIRS = (CONTENT_DIR, MASTERS_DIR, METADATA_DIR)
 
 

@@ -15,13 +15,12 @@ from collections.abc import Sequence
 
 from guidang.errors import GuidangError
 from guidang.models import CatalogueRow
+from guidang.packaging import aip
 from guidang.packaging.archival_code import ArchivalCodeRule
 from guidang.packaging.dates import normalise_date
 from guidang.packaging.metadata import ComputerFile, ProcessEvent, RecordMetadata
 from guidang.packaging.metadata_xml import to_xml
 from guidang.pipeline.volumes import Volume, VolumeDocument
-
-DOCUMENT_METADATA = "文件-{number:04d}.xml"  # under metadata/: a fixed, safe name (the 档号 is inside)
 
 
 def outline(volume: Volume) -> list[tuple[str, int]]:
@@ -88,5 +87,5 @@ def document_metadata(volume: Volume, volume_row: CatalogueRow, rule: ArchivalCo
             code = code.model_copy(update={"year": int(str(meta.record.content.date)[:4])})
         notes = (*meta.record.notes, f"所属案卷：{volume.code}；起止页号：{doc.first_page}-{doc.last_page}")
         record = meta.record.model_copy(update={"archival_code": code, "notes": notes})
-        out[DOCUMENT_METADATA.format(number=doc.number)] = to_xml(meta.model_copy(update={"record": record}))
+        out[aip.DOCUMENT_RECORD.format(number=doc.number)] = to_xml(meta.model_copy(update={"record": record}))
     return out

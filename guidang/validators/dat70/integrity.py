@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -343,6 +344,7 @@ def declared_equals_present(s: Dat70Subject) -> Iterator[Finding]:
     pkg = s.package
     if pkg.metadata is None:
         return
+    yield from volume_findings(s)
     described = described_files(s)
     found = len(pkg.record_files)
     if len(described) == found:
@@ -357,6 +359,37 @@ def declared_equals_present(s: Dat70Subject) -> Iterator[Finding]:
     for f in pkg.record_files:
         if PurePosixPath(f).name not in names:
             yield Finding(FAIL, "undeclared", {"file": f}, ev(f, "计算机文件名", "described", "not described"))
+
+
+def volume_findings(s: Dat70Subject) -> Iterator[Finding]:
+    """卷内 completeness of a volume's (案卷) package (docs/volumes.md): 件数 equals its document records,
+    and their pages (页号 = first page, 页数) cover the masters once each, but for one last image (the
+    备考表, which has no 页号)."""
+    pkg = s.package
+    if pkg.text_of("聚合层次") != "案卷":
+        return
+    records = pkg.document_records
+    declared = pkg.text_of("件数") or ""
+    if not declared.isdigit() or int(declared) != len(records):
+        yield Finding(FAIL, "volume_count", {"expected": declared or "—", "found": len(records)},
+                      ev(METADATA, "件数", declared, len(records)))
+    covered: Counter[int] = Counter()
+    for rel, root, error in records:
+        first, count = (pkg.text_of(e, root) or "" for e in ("页号", "页数")) if root is not None else ("", "")
+        if root is None or not first.isdigit() or not count.isdigit():
+            detail = error or f"页号={first or '—'}，页数={count or '—'}"
+            yield Finding(FAIL, "volume_record", {"file": rel, "detail": detail}, ev(rel, "页号/页数"))
+            continue
+        covered.update(range(int(first), int(first) + int(count)))
+    masters = len(pkg.master_files)
+    numbered = max(covered, default=0)
+    twice = sorted(n for n, c in covered.items() if c > 1)
+    missing = sorted(set(range(1, min(numbered, masters) + 1)) - set(covered)) + list(range(numbered + 1, masters))
+    beyond = sorted(n for n in covered if n > masters)
+    for key, pages in (("volume_overlap", twice), ("volume_gap", missing), ("volume_beyond", beyond)):
+        if pages:
+            shown = "、".join(map(str, pages[:20])) + ("…" if len(pages) > 20 else "")
+            yield Finding(FAIL, key, {"pages": shown, "masters": masters}, ev("metadata/", "页号", "", shown))
 
 
 def numbering_across(codes: Iterable[str], rule: ArchivalCodeRule, stage: Stage, start: int = 1) -> dict[str, Report]:

@@ -9,6 +9,7 @@ that need it report it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -135,6 +136,19 @@ class PackageView:
             return etree.parse(str(p), safexml.parser()).getroot(), None
         except (etree.XMLSyntaxError, OSError) as exc:
             return None, str(exc)
+
+    @cached_property
+    def document_records(self) -> tuple[tuple[str, etree._Element | None, str | None], ...]:
+        """A volume's (案卷) document-level records ``metadata/文件-0001.xml`` …: (path, root or None, error)."""
+        out = []
+        for rel in self.under(aip.METADATA_DIR):
+            if not re.fullmatch(aip.DOCUMENT_RECORD_PATTERN, rel.split("/", 1)[1]):
+                continue
+            try:
+                out.append((rel, etree.parse(str(self.root / rel), safexml.parser()).getroot(), None))
+            except (etree.XMLSyntaxError, OSError) as exc:
+                out.append((rel, None, str(exc)))
+        return tuple(out)
 
     def elements(self, name: str, within: etree._Element | None = None) -> list[etree._Element]:
         """All elements with this local name (DA/T 46 Chinese name), in document order."""
