@@ -110,8 +110,8 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
         for volume in clean_volumes.volumes:
             row = rows[volume.code]
             assert row.status == "accepted" and row.object_id == volume.code
-            assert [(d["first_page"], d["last_page"]) for d in row.row["documents"]] == [
-                (d.first_page, d.last_page) for d in volume.documents]
+            assert [(d.archival_code, d.first_page, d.last_page) for d in row.documents] == [
+                (f"{volume.code}-{d.number:03d}", d.first_page, d.last_page) for d in volume.documents]
             assert len([f for f in row.files if f.role == "master"]) == volume.images
 
 

@@ -134,6 +134,14 @@ def test_missing_list_and_item_rule_return_every_volume(tmp_path: Path) -> None:
     assert all(intake.problems_of(v.code) for v in truth.volumes)
 
 
+def test_an_item_catalogue_beside_a_volume_catalogue_returns_the_batch(tmp_path: Path) -> None:
+    truth = make_volume_batch(tmp_path, documents=((1,),), seed=9)
+    (truth.path / "catalogue.csv").write_text("档号,题名\n", "utf-8")
+    intake = read_batch(truth.path, POLICY)
+    assert [(p.check_id, p.finding.key) for p in intake.stopping] == [("INTAKE-CATALOGUE", "several")]
+    assert "catalogue.csv" in intake.stopping[0].result().message_zh
+
+
 def test_an_item_batch_is_not_a_volume_batch(tmp_path: Path) -> None:
     truth = make_volume_batch(tmp_path, documents=((1,),), seed=8)
     assert is_volume_batch(truth.path)

@@ -31,6 +31,7 @@ from guidang.cli.errors import fail, handle_errors, language
 from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
 from guidang.pipeline.antivirus import open_scanner
+from guidang.pipeline.volumes import FILE_NAMES as VOLUME_FILE_NAMES
 from guidang.reports.registry import render
 from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
@@ -43,6 +44,7 @@ from guidang.validators.spec import Stage
 
 BATCH_CONTROL_FILES = frozenset(
     {"READY", "catalogue.csv", "目录.csv", "目录.xlsx", "catalogue.xlsx", "目录文件.xml", "bagit.txt", "bag-info.txt"}
+    | set(VOLUME_FILE_NAMES)  # a volume batch's 案卷目录 and 卷内目录 (docs/volumes.md)
 )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from guidang import names
 from guidang.config import Settings
-from guidang.models import BatchStatus, Item, ItemStatus
+from guidang.models import BatchStatus, ItemStatus
 from guidang.packaging.archival_code import get_rule
 from guidang.pipeline import steps
 from guidang.pipeline.antivirus import open_scanner
@@ -33,7 +33,15 @@ from guidang.pipeline.intake import BatchIntake, IntakePolicy, read_batch
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link, document_outcomes
 from guidang.pipeline.problems import Problem
 from guidang.reports.receipt import receipt_dir, write_receipt
-from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, DecisionRow, FileRow, ItemRow
+from guidang.storage.catalogue import (
+    BatchRow,
+    Catalogue,
+    CheckResultRow,
+    DecisionRow,
+    FileRow,
+    ItemRow,
+    VolumeDocumentRow,
+)
 from guidang.validators.clamav import Scanner
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import CheckResult, Evidence, Status
@@ -74,26 +82,19 @@ def _register_items(cat: Catalogue, batch_id: int, intake: BatchIntake) -> dict[
             if item.archival_code in ids:
                 continue  # a duplicated 档号 row (reported by INTAKE-ROW), or registered before a resume
             row = ItemRow(batch_id=batch_id, archival_code=item.archival_code, title=item.row.title,
-                          row=_row_record(intake, item), status=ItemStatus.PROCESSING,
+                          row=item.row.model_dump(), status=ItemStatus.PROCESSING,
                           page_count=len(item.pages), byte_count=sum(p.size for p in item.pages))
             row.files = [FileRow(role="master", relpath=p.relpath, size=p.size, sha256=p.sha256, sm3=p.sm3)
                          for p in item.pages]
+            volume = intake.volumes.get(item.archival_code)
+            row.documents = [VolumeDocumentRow(number=d.number, archival_code=d.code, seq=d.row.seq, title=d.row.title,
+                                               first_page=d.first_page, last_page=d.last_page)
+                             for d in (volume.documents if volume else ())]
             s.add(row)
             s.flush()
             ids[item.archival_code] = row.id
             cat.log(s, AGENT, "item.received", item.archival_code, batch_id=batch_id, files=len(item.pages))
     return ids
-
-
-def _row_record(intake: BatchIntake, item: Item) -> dict[str, object]:
-    """The catalogue row as recorded with the item; a volume's with its documents and their pages."""
-    record: dict[str, object] = item.row.model_dump()
-    volume = intake.volumes.get(item.archival_code)
-    if volume is not None:
-        record["documents"] = [{"archival_code": d.code, "seq": d.row.seq, "title": d.row.title,
-                                "first_page": d.first_page, "last_page": d.last_page} for d in volume.documents]
-        record["backsheet"] = volume.backsheet
-    return record
 
 
 def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored: list[steps.StoredFile]) -> None:

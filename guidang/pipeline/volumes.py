@@ -18,6 +18,7 @@ A blank page inside a document's range stays in that document, without a text la
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,7 +33,13 @@ from guidang.packaging.archival_code import (
     document_code,
     volume_rule,
 )
-from guidang.pipeline.catalogue_file import COLUMNS, CatalogueLayout, CatalogueParse, read_catalogue
+from guidang.pipeline.catalogue_file import (
+    CATALOGUE_NAMES,
+    COLUMNS,
+    CatalogueLayout,
+    CatalogueParse,
+    read_catalogue,
+)
 from guidang.pipeline.limits import BatchLimits
 from guidang.pipeline.problems import Problem
 
@@ -108,7 +115,13 @@ def is_volume_batch(root: Path) -> bool:
 
 
 def read_volume_catalogue(root: Path, limits: BatchLimits) -> CatalogueParse:
-    """The 案卷目录: one row per volume, its 档号 naming the volume's folder."""
+    """The 案卷目录: one row per volume, its 档号 naming the volume's folder. A batch that also brings an
+    item catalogue (归档文件目录) is ambiguous: the batch is returned (INTAKE-CATALOGUE several)."""
+    items = [n for n in CATALOGUE_NAMES if os.path.lexists(root / n)]
+    if items:
+        volumes = [n for n in VOLUME_LAYOUT.file_names if os.path.lexists(root / n)]
+        several = Problem.fail("INTAKE-CATALOGUE", "several", files="、".join(volumes + items))
+        return CatalogueParse(None, (), (several,))
     return read_catalogue(root, limits, VOLUME_LAYOUT)
 
 

@@ -89,6 +89,26 @@ class ItemRow(Base):
     files: Mapped[list[FileRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
     decisions: Mapped[list[DecisionRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
     results: Mapped[list[CheckResultRow]] = relationship(back_populates="item", cascade="all, delete-orphan")
+    # a volume (案卷): its documents in order (docs/volumes.md); none for an item (件)
+    documents: Mapped[list[VolumeDocumentRow]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="VolumeDocumentRow.number")
+
+
+class VolumeDocumentRow(Base):
+    """One document (文件) of a volume item, as its 卷内目录 row gives it (issue #21)."""
+
+    __tablename__ = "volume_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # place in the volume (件号)
+    archival_code: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    seq: Mapped[str | None] = mapped_column(String(40), default=None)  # 序号 as written
+    title: Mapped[str] = mapped_column(Text, default="")
+    first_page: Mapped[int] = mapped_column(Integer)
+    last_page: Mapped[int] = mapped_column(Integer)
+
+    item: Mapped[ItemRow] = relationship(back_populates="documents")
 
 
 class FileRow(Base):

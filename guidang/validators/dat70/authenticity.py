@@ -375,6 +375,8 @@ def character_findings(values: Iterable[Value], options: Dat70Options) -> Iterat
 def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
     code = s.package.archival_code
     rule = s.context.rule()
+    if s.package.text_of("聚合层次") == "案卷":  # a volume's 档号 ends with its 案卷号 (docs/volumes.md)
+        rule = acode.volume_rule(rule) or rule
     issues = list(code_findings(code, rule))
     yield from issues
     if issues:
