@@ -148,3 +148,25 @@ def test_an_item_batch_is_not_a_volume_batch(tmp_path: Path) -> None:
     (truth.path / VOLUME_CATALOGUE).rename(truth.path / "catalogue.csv")
     assert not is_volume_batch(truth.path)
     assert read_batch(truth.path, POLICY).volumes == {}
+
+
+def test_the_volume_pdf_has_a_bookmark_per_document(tmp_path: Path) -> None:
+    import pikepdf
+    from PIL import Image
+
+    from guidang.errors import InputError
+    from guidang.ingest.pdfa import PdfPage, write_pdfa
+
+    pages = []
+    for shade in (250, 240, 230):
+        buf = io.BytesIO()
+        Image.new("L", (170, 240), shade).save(buf, "JPEG", dpi=(200, 200))
+        pages.append(PdfPage(buf.getvalue()))
+    write_pdfa(pages, tmp_path / "v.pdf", outline=[("1 关于某事的通知（第 1-2 页）", 0), ("2 批复（第 3-3 页）", 2)])
+    with pikepdf.open(tmp_path / "v.pdf") as pdf:
+        assert pdf.Root.PageMode == pikepdf.Name.UseOutlines
+        with pdf.open_outline() as outline:
+            assert [o.title for o in outline.root] == ["1 关于某事的通知（第 1-2 页）", "2 批复（第 3-3 页）"]
+    with pytest.raises(InputError):
+        write_pdfa(pages, tmp_path / "w.pdf", outline=[("3 不存在", 3)])
+    assert not (tmp_path / "w.pdf").exists()
