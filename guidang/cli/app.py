@@ -110,12 +110,16 @@ def _upgrade_catalogue(home: Path) -> None:
 @handle_errors
 def demo(profile: str, seed: int) -> None:
     """生成示例扫描批次到收件箱 / generate a sample scanned batch into the inbox."""
+    from guidang.packaging.archival_code import get_rule, volume_rule
     from guidang.samples.batch import generate_demo
+    from guidang.samples.volumes import generate_volume_demo
 
     s = settings()
     inbox = s.inbox_of(profile)
     inbox.mkdir(parents=True, exist_ok=True)
-    batch = generate_demo(inbox, seed=seed)
+    by_volume = volume_rule(get_rule(s.profile(profile).archival_code_rule, s.archival_code_rules)) is not None
+    # an inbox whose 档号 rule numbers volumes gets a volume batch (案卷, docs/volumes.md)
+    batch = generate_volume_demo(inbox, seed=seed) if by_volume else generate_demo(inbox, seed=seed)
     click.echo(f"示例批次 sample batch: {batch}")
 
 

@@ -140,7 +140,7 @@ class PackageView:
     @cached_property
     def document_records(self) -> tuple[tuple[str, etree._Element | None, str | None], ...]:
         """A volume's (案卷) document-level records ``metadata/文件-0001.xml`` …: (path, root or None, error)."""
-        out = []
+        out: list[tuple[str, etree._Element | None, str | None]] = []
         for rel in self.under(aip.METADATA_DIR):
             if not re.fullmatch(aip.DOCUMENT_RECORD_PATTERN, rel.split("/", 1)[1]):
                 continue
