@@ -72,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         f"| the volume's PDF/A with a bookmark per document | {figures['volume_pdf_bytes']} | "
         f"{figures['volume_pdf_seconds']} |\n"
         f"| one PDF/A per document | {figures['document_pdfs_bytes']} | {figures['document_pdfs_seconds']} |\n\n"
-        f"Document PDFs / volume PDF, bytes: **{figures['document_pdfs_over_volume_pdf']}**. Storing both would "
-        "hold the page images in two PDFs beside the masters; guidang stores the volume PDF only "
-        "(docs/volumes.md).\n"
+        f"Document PDFs / volume PDF, bytes: **{figures['document_pdfs_over_volume_pdf']}** (the volume PDF also "
+        "holds the 备考表, which belongs to no document; the JPEG masters are embedded as they are, so either way "
+        "a PDF is about as large as the masters). Storing both would hold the page images twice beside the "
+        "masters; guidang stores the volume PDF only (docs/volumes.md).\n"
     )
     (RESULTS / "volume_pdf.md").write_text(md, "utf-8")
     print(md)
