@@ -94,10 +94,15 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
     for name, path in store.logical_files(volume.code).items():
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, package / name)
-    assert _check_2_11(package) == ("pass", [])
+    assert _check(package, "BC-2-11") == ("pass", []) and _check(package, "BC-1-7") == ("pass", [])
     (package / "metadata" / "文件-0002.xml").unlink()
-    status, messages = _check_2_11(package)
+    status, messages = _check(package, "BC-2-11")
     assert status == "fail" and any("件数为 3" in m for m in messages) and any("第 2、3 页" in m for m in messages)
+    # 1-7: a document record whose 档号 is not its volume's
+    record = package / "metadata" / "文件-0001.xml"
+    record.write_text(record.read_text("utf-8").replace(f'值="{volume.code}-001"', '值="Z109-001-009-001"'), "utf-8")
+    status, messages = _check(package, "BC-1-7")
+    assert status == "fail" and any("Z109-001-009-001" in m and volume.code in m for m in messages), messages
 
     receipt = json.loads(Path(out["receipt"][0]).read_text("utf-8"))  # type: ignore[index]
     assert [len(i["files"]) for i in receipt["items"]] == [len(v.documents) for v in clean_volumes.volumes]
@@ -115,11 +120,11 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
             assert len([f for f in row.files if f.role == "master"]) == volume.images
 
 
-def _check_2_11(package: Path) -> tuple[str, list[str]]:
-    """Status and messages of 2-11 in ``guidang check PACKAGE --stage BC``."""
-    result = CliRunner().invoke(main, ["check", str(package), "--stage", "BC", "--format", "json"])
+def _check(package: Path, check_id: str) -> tuple[str, list[str]]:
+    """Status and failure messages of one check in ``guidang check PACKAGE --stage BC --profile demo``."""
+    result = CliRunner().invoke(main, ["check", str(package), "--stage", "BC", "--profile", "demo", "--format", "json"])
     (subject,) = json.loads(result.output)["subjects"]
-    found = [r for r in subject["results"] if r["check"] == "BC-2-11"]
+    found = [r for r in subject["results"] if r["check"] == check_id]
     status = "fail" if any(r["status"] == "fail" for r in found) else found[0]["status"]
     return status, [r["message_zh"] for r in found if r["status"] == "fail"]
 
@@ -166,3 +171,17 @@ def test_orphan_documents_are_reported(volume_home: Settings, tmp_path: Path) ->
     assert items[second.code]["status"] == "rejected" and "VOLUME-LINK" in items[second.code]["failed_checks"]
     orphans = [p for p in out["batch"]["problems"] if p["check"] == "VOLUME-LINK"]  # type: ignore[index]
     assert len(orphans) == 2 and all("999" in p["message_zh"] for p in orphans)
+
+
+def test_the_volume_demo_shows_both_outcomes(home: Settings, tmp_path: Path) -> None:
+    """`make run`'s volume batch, ingested in the demo-volumes inbox of the default config: the first
+    volume archived with its documents, the second returned with VOLUME-RANGE (a document left out)."""
+    from guidang.samples.volumes import generate_volume_demo
+
+    batch = generate_volume_demo(tmp_path / "inbox")
+    result = CliRunner().invoke(main, ["ingest", str(batch), "--profile", "demo-volumes", "--json"])
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.stdout)["items"]
+    assert [(i["id"], i["status"], len(i["files"])) for i in items] == [
+        ("Z109-001-001", "accepted", 2), ("Z109-001-002", "rejected", 2)]
+    assert items[1]["failed_checks"] == ["GD-2-11", "GD-2-6", "VOLUME-RANGE"]

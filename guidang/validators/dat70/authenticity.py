@@ -404,6 +404,22 @@ def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
                 ev(METADATA, element, in_code, found),
             )
     yield from retention_part_findings(code, parsed, s.package.text_of("保管期限"), METADATA)
+    yield from _document_codes(s, code)
+
+
+def _document_codes(s: Dat70Subject, volume: str) -> Iterator[Finding]:
+    """A volume's documents: each record's 档号 fits the rule and is the volume's 档号 with its 件号."""
+    pkg = s.package
+    for rel, root, _error in pkg.document_records if pkg.text_of("聚合层次") == "案卷" else ():
+        values = [e.get("值") for e in pkg.elements("档号", root)] if root is not None else []
+        doc = (values[0] or "").strip() if values else ""
+        if not doc:
+            continue  # an unreadable record or one without 档号: 2-11 and 2-3 report it
+        issues = list(code_findings(doc, s.context.rule(), rel))
+        yield from issues
+        if not issues and doc.rsplit(acode.LEVEL_SEP, 1)[0] != volume:
+            yield Finding(FAIL, "document_code", {"code": doc, "volume": volume, "file": rel},
+                          ev(rel, "档号", f"{volume}{acode.LEVEL_SEP}…", doc))
 
 
 def retention_part_findings(
