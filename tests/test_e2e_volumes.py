@@ -95,6 +95,9 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, package / name)
     assert _check(package, "BC-2-11") == ("pass", []) and _check(package, "BC-1-7") == ("pass", [])
+    # 1-8 (YJ, against the catalogue DB): the archived volume's documents are found by their own 档号
+    status, messages = _check(package, "YJ-1-8")
+    assert status == "fail" and any(f"{volume.code}-002" in m for m in messages), messages
     (package / "metadata" / "文件-0002.xml").unlink()
     status, messages = _check(package, "BC-2-11")
     assert status == "fail" and any("件数为 3" in m for m in messages) and any("第 2、3 页" in m for m in messages)
@@ -121,8 +124,10 @@ def test_volumes_are_archived_one_object_each(volume_home: Settings, clean_volum
 
 
 def _check(package: Path, check_id: str) -> tuple[str, list[str]]:
-    """Status and failure messages of one check in ``guidang check PACKAGE --stage BC --profile demo``."""
-    result = CliRunner().invoke(main, ["check", str(package), "--stage", "BC", "--profile", "demo", "--format", "json"])
+    """Status and failure messages of one check (``BC-2-11``) in ``guidang check PACKAGE --stage BC``."""
+    stage = check_id.split("-", 1)[0]
+    args = ["check", str(package), "--stage", stage, "--profile", "demo", "--format", "json"]
+    result = CliRunner().invoke(main, args)
     (subject,) = json.loads(result.output)["subjects"]
     found = [r for r in subject["results"] if r["check"] == check_id]
     status = "fail" if any(r["status"] == "fail" for r in found) else found[0]["status"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from guidang.models import ItemStatus
-from guidang.storage.catalogue import Catalogue, EventRow, FileRow, ItemRow
+from guidang.storage.catalogue import Catalogue, EventRow, FileRow, ItemRow, VolumeDocumentRow
 from guidang.validators.dat70.context import Event, Registered
 
 # DA/T 46 element -> key of the catalogue row kept with each item
@@ -24,8 +24,9 @@ class CatalogueDbLookups:
     def archived_with(self, element: str, value: str) -> Sequence[str]:
         """档号 of accepted items whose ``element`` equals ``value``."""
         accepted = ItemRow.status == ItemStatus.ACCEPTED
-        if element in ("档号", "电子文件号"):
-            condition = ItemRow.archival_code == value
+        if element in ("档号", "电子文件号"):  # an item's, or a document's inside an archived volume
+            in_volume = select(VolumeDocumentRow.item_id).where(VolumeDocumentRow.archival_code == value)
+            condition: ColumnElement[bool] = (ItemRow.archival_code == value) | ItemRow.id.in_(in_volume)
         elif element == "题名":
             condition = ItemRow.title == value
         elif element in _ROW_KEYS:

@@ -349,7 +349,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
     context = Dat70Context(
         options=settings.dat70.model_copy(update={"pdfa_part": part}),  # one PDF/A setting: pdfa.part
         db=lookups, clamd=scanner, test_signatures_block=not profile.accept_test_signatures,
-        archival_code_rule=rule, db_record=db_record(work.item.row),
+        archival_code_rule=document_rule, db_record=db_record(work.item.row),  # 1-7 derives a volume's rule
         fonds_code=profile.fonds_code,
         # 1-14, 2-1, 2-2 compare with what intake registered (and the vendor's manifest), never
         # with figures taken from the package itself

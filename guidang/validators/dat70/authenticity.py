@@ -407,14 +407,24 @@ def archival_code_valid(s: Dat70Subject) -> Iterator[Finding]:
     yield from _document_codes(s, code)
 
 
-def _document_codes(s: Dat70Subject, volume: str) -> Iterator[Finding]:
-    """A volume's documents: each record's 档号 fits the rule and is the volume's 档号 with its 件号."""
+def _document_records(s: Dat70Subject) -> Iterator[tuple[str, str]]:
+    """(path, 档号) of a volume's document records that give a 档号 (unreadable ones: 2-11, 2-3)."""
     pkg = s.package
     for rel, root, _error in pkg.document_records if pkg.text_of("聚合层次") == "案卷" else ():
         values = [e.get("值") for e in pkg.elements("档号", root)] if root is not None else []
         doc = (values[0] or "").strip() if values else ""
-        if not doc:
-            continue  # an unreadable record or one without 档号: 2-11 and 2-3 report it
+        if doc:
+            yield rel, doc
+
+
+def document_codes(s: Dat70Subject) -> list[str]:
+    """The 档号 of a volume's documents (none for an item)."""
+    return [doc for _rel, doc in _document_records(s)]
+
+
+def _document_codes(s: Dat70Subject, volume: str) -> Iterator[Finding]:
+    """A volume's documents: each record's 档号 fits the rule and is the volume's 档号 with its 件号."""
+    for rel, doc in _document_records(s):
         issues = list(code_findings(doc, s.context.rule(), rel))
         yield from issues
         if not issues and doc.rsplit(acode.LEVEL_SEP, 1)[0] != volume:
@@ -488,6 +498,7 @@ def duplicates(s: Dat70Subject) -> Iterator[Finding]:
         return
     code = pkg.archival_code
     keys = [("档号", code)] + [(k, pkg.text_of(k) or "") for k in s.options.duplicate_keys]
+    keys += [("档号", doc) for doc in document_codes(s)]  # a volume's documents: each 档号 archived once
     for element, value in keys:
         if not value:
             continue
