@@ -329,7 +329,8 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
         documents: dict[str, bytes] = {}
         if volume is not None:
             meta = volume_package.volume_metadata(meta, volume, row)
-            documents = volume_package.document_metadata(volume, row, document_rule, files[2:], events, **source,
+            masters = files[2:]  # _computer_files: the PDF, the text, then one per master in page order
+            documents = volume_package.document_metadata(volume, row, document_rule, masters, events, **source,
                                                          language="汉语")
         package = aip.build_package(item_dir / "package", code=code, pdf=pdf_path, text=text,
                                     masters=work.item.pages, metadata_xml=to_xml(meta), extra_metadata=documents)
