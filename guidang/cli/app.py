@@ -24,7 +24,7 @@ class LazyGroup(click.Group):
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
         "audit": ("guidang.cli.audit:audit_command", "长期保存审计 / audit the store: fixity, second copy, checks"),
-        "repair": ("guidang.cli.preserve:repair_command", "从完好副本修复对象 / restore a damaged copy from the good one"),
+        "repair": ("guidang.cli.preserve:repair_command", "从完好副本修复 / restore a damaged copy from the good one"),
         "backup": ("guidang.cli.preserve:backup_command", "写入脱机载体并登记 / copy objects to an offline carrier"),
         "restore-test": ("guidang.cli.preserve:restore_test_command", "脱机载体恢复测试 / restore a sample and verify"),
         "destroy": ("guidang.cli.preserve:destroy_command", "鉴定销毁并登记 / destroy a record after appraisal"),

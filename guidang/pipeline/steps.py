@@ -39,6 +39,7 @@ from guidang.packaging.metadata import (
 )
 from guidang.packaging.metadata_xml import to_xml
 from guidang.packaging.ocfl_package import package_digests, store_package
+from guidang.pipeline.copies import replicate
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome
@@ -382,6 +383,7 @@ def archive(settings: Settings, work: ItemWork) -> tuple[ItemWork, str | None, l
     except GuidangError as exc:
         work.add(_fail("INGEST-STORE", "failed", detail=exc.message("zh")))
         return work, None, []
+    replicate(settings, code, AGENT)  # the second copy (DA/T 92), when configured; a failure is logged, audited
     roles = {aip.CONTENT_DIR: "pdf", aip.MASTERS_DIR: "master", aip.METADATA_DIR: "metadata"}
     files = [
         StoredFile("text" if rel.endswith(".txt") else roles.get(rel.split("/", 1)[0], "other"),

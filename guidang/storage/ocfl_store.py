@@ -445,6 +445,21 @@ class OcflStore:
         inv = self.inventory(code)
         return {p: str(d) for d, paths in inv["versions"][inv["head"]]["state"].items() for p in paths}
 
+    def remove_object(self, code: object) -> bool:
+        """Take an object out of the store (only destruction after appraisal does this; the caller has
+        registered it first). The folder is renamed into staging (it leaves the store in one step), then
+        deleted. Returns False when there was no such object."""
+        target = self.object_path(code)
+        if not target.is_dir():
+            return False
+        with self._lock():
+            doomed = Path(tempfile.mkdtemp(prefix="destroyed-", dir=self.staging))
+            os.rename(target, doomed / "object")
+            fsync_dir(target.parent)
+            self._remove_empty_parents(target.parent)
+        shutil.rmtree(doomed, ignore_errors=True)
+        return True
+
     # -- internals -----------------------------------------------------------------------------
 
     def _stage_version(

@@ -1,0 +1,142 @@
+"""The copies of the store: the second root kept in step, repair from the good copy, offline carriers with
+their 脱机载体编号 (so that an EEP can be exported), the restore test, destruction into the register."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+from preservation_support import CODES, make_home
+from sqlalchemy import select
+from test_eep import corpus
+
+from guidang.cli import main
+from guidang.errors import InputError, StorageError
+from guidang.packaging import aip
+from guidang.packaging.eep.export import export_eep
+from guidang.packaging.eep.verify import verify_eep
+from guidang.packaging.metadata_xml import from_xml
+from guidang.pipeline.audit import StoreAudit
+from guidang.pipeline.copies import backup_to_carrier, replicate, repair, restore_test
+from guidang.pipeline.destruction import destroy
+from guidang.storage.catalogue import Catalogue, EventRow
+from guidang.storage.ocfl_store import OcflStore
+from guidang.storage.preservation import DestructionRow
+from guidang.validators.result import Status
+
+
+def _replicated(tmp_path: Path, codes: tuple[str, ...] = CODES[:3]) -> tuple[object, OcflStore, OcflStore]:
+    settings = make_home(tmp_path, replica=True, codes=codes)
+    for code in codes:
+        assert replicate(settings, code) is not None
+    return settings, OcflStore(settings.store_root), OcflStore(tmp_path / "replica")
+
+
+def _pdf(store: OcflStore, code: str) -> Path:
+    return next((store.object_path(code) / "v1" / "content").rglob("*.pdf"))
+
+
+def test_the_audit_compares_both_copies_and_repair_restores_the_damaged_one(tmp_path: Path) -> None:
+    settings, first, second = _replicated(tmp_path)
+    audit = StoreAudit(settings)  # type: ignore[arg-type]
+    subjects = list(audit.run())
+    assert audit.totals.damaged == 0
+    assert all(any(r.check_id == "STORE-REPLICA" and r.status is Status.PASS for r in s.report.results)
+               for s in subjects)
+    good = _pdf(second, CODES[0]).read_bytes()
+    rotted = bytearray(good)
+    rotted[50] ^= 0xFF
+    _pdf(second, CODES[0]).write_bytes(bytes(rotted))  # bit rot in the second copy
+    _pdf(first, CODES[1]).unlink()  # a lost file in the first
+    audit = StoreAudit(settings)  # type: ignore[arg-type]
+    damaged = {s.path.rsplit("#", 1)[1]: s for s in audit.run() if s.failed}
+    assert set(damaged) == {CODES[0], CODES[1]}
+    assert any(r.check_id == "STORE-REPLICA" and "damaged" in r.message_en for r in damaged[CODES[0]].report.results)
+
+    out = repair(settings, CODES[0], "tester")  # type: ignore[arg-type]
+    assert out.repaired == str(second.root) and _pdf(second, CODES[0]).read_bytes() == good
+    out = repair(settings, CODES[1], "tester")  # type: ignore[arg-type]
+    assert out.repaired == str(first.root) and _pdf(first, CODES[1]).read_bytes() == _pdf(second, CODES[1]).read_bytes()
+    assert [s for s in StoreAudit(settings).run() if s.failed] == []  # type: ignore[arg-type]
+    assert repair(settings, CODES[2]).repaired is None  # type: ignore[arg-type]
+    with Catalogue(settings.db_url).session() as s:  # type: ignore[attr-defined]
+        events = list(s.scalars(select(EventRow).where(EventRow.action == "object.repaired")))
+        assert [e.subject for e in events] == [CODES[0], CODES[1]] and events[0].agent == "tester"
+
+
+def test_repair_refuses_when_both_copies_are_damaged(tmp_path: Path) -> None:
+    settings, first, second = _replicated(tmp_path, CODES[:1])
+    for store in (first, second):
+        _pdf(store, CODES[0]).write_bytes(b"rot")
+    with pytest.raises(StorageError, match="offline carrier"):
+        repair(settings, CODES[0])  # type: ignore[arg-type]
+
+
+def test_a_backed_up_record_exports_an_eep_that_validates(tmp_path: Path) -> None:
+    settings = make_home(tmp_path, codes=CODES[:2])
+    store = OcflStore(settings.store_root)
+    carrier = tmp_path / "disc-0001"
+    out = backup_to_carrier(settings, "GD-2026-光盘-0001", carrier, location="档案库房 3 号柜")
+    assert out.written == CODES[:2] and out.registered == CODES[:2]
+    meta = from_xml(store.read_file(CODES[0], aip.METADATA_XML))
+    assert meta.record.storage is not None
+    assert meta.record.storage.offline_ids == ("GD-2026-光盘-0001",)
+    assert meta.record.storage.offline_locations == ("档案库房 3 号柜",)
+    assert [v.version for v in store.versions(CODES[0])] == ["v1", "v2"]
+    assert OcflStore(carrier).versions(CODES[0])[-1].version == "v2"  # the carrier holds the version naming it
+    eep = export_eep(store, CODES[0], tmp_path / "eep.xml")
+    schema = etree.XMLSchema(etree.parse(str(corpus("dat48") / "eep-dat48-2009.xsd")))
+    doc = etree.parse(str(eep))
+    assert schema.validate(doc), schema.error_log
+    assert "GD-2026-光盘-0001" in eep.read_text("utf-8")
+    assert verify_eep(eep, require_signature=False).valid
+    again = backup_to_carrier(settings, "GD-2026-光盘-0001", carrier, location="档案库房 3 号柜")
+    assert again.registered == ()  # registered once
+
+
+def test_restore_test_finds_a_damaged_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_home(tmp_path, codes=CODES[:2])
+    carrier = tmp_path / "tape"
+    backup_to_carrier(settings, "T1", carrier)
+    good = restore_test(settings, "T1", carrier, percent=100)
+    assert [s.failed for s in good] == [False, False]
+    assert all(s.report.results[0].check_id == "STORE-CARRIER" and "BC-3-9" in s.report.results[0].dat70
+               for s in good)
+    on_carrier = OcflStore(carrier)
+    victim = next(p for p in (on_carrier.object_path(CODES[1]) / "v1" / "content").rglob("*.tif"))
+    victim.write_bytes(victim.read_bytes()[:-10])  # truncated on the carrier
+    bad = restore_test(settings, "T1", carrier, percent=100)
+    assert [s.failed for s in bad] == [False, True]
+    assert "cannot be restored intact" in bad[1].report.results[0].message_en
+    monkeypatch.setenv("GUIDANG_HOME", str(settings.home))
+    cli = CliRunner().invoke(main, ["restore-test", str(carrier), "--carrier", "T1", "--sample", "100"])
+    assert cli.exit_code == 1 and "STORE-CARRIER" in cli.output
+
+
+def test_destruction_moves_the_record_to_the_register_and_leaves_the_audit_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ten_years = "Z109-WS·2011-D10-BGS-0001"
+    settings = make_home(tmp_path, replica=True, codes=(CODES[0], ten_years))
+    for code in (CODES[0], ten_years):
+        replicate(settings, code)
+    with pytest.raises(InputError, match="permanently"):
+        destroy(settings, CODES[0], decision="鉴定〔2026〕1号", agent="a")
+    monkeypatch.setenv("GUIDANG_HOME", str(settings.home))
+    done = CliRunner().invoke(main, ["destroy", ten_years, "--decision", "鉴定〔2026〕1号", "--agent", "王五", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["destroyed"] == ten_years
+    assert not OcflStore(settings.store_root).exists(ten_years) and not OcflStore(tmp_path / "replica").exists(ten_years)
+    with Catalogue(settings.db_url).session() as s:
+        [row] = s.scalars(select(DestructionRow))
+        assert row.archival_code == ten_years and row.agent == "王五" and row.retention == "定期10年"
+        assert "<题名>" in row.metadata_xml and row.inventory["id"] == ten_years
+        assert s.scalars(select(EventRow).where(EventRow.action == "object.destroyed")).one().subject == ten_years
+    audit = StoreAudit(settings)
+    assert [s for s in audit.run() if s.failed] == [] and audit.totals.objects == 1
+    assert OcflStore(settings.store_root).validate().valid
+    shutil.rmtree(tmp_path / "pkgs")
