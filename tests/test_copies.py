@@ -140,3 +140,38 @@ def test_destruction_moves_the_record_to_the_register_and_leaves_the_audit_clean
     assert [s for s in audit.run() if s.failed] == [] and audit.totals.objects == 1
     assert OcflStore(settings.store_root).validate().valid
     shutil.rmtree(tmp_path / "pkgs")
+
+
+def test_db_rebuild_restores_the_catalogue_from_the_store_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from guidang.storage.catalogue import FileRow, ItemRow
+
+    settings = make_home(tmp_path, codes=CODES[:3])
+    carrier = tmp_path / "disc"
+    backup_to_carrier(settings, "D1", carrier)
+    [snapshot] = (carrier / "extensions").rglob("catalogue-*.sqlite")
+    with sqlite3.connect(snapshot) as db:
+        assert db.execute("SELECT count(*) FROM items").fetchone() == (3,)
+    with Catalogue(settings.db_url).session() as s:
+        before = {(i.archival_code, f.relpath, f.sha256, f.sm3, f.size)
+                  for i in s.scalars(select(ItemRow)) for f in i.files}
+    db_file = Path(settings.db_url.removeprefix("sqlite:///"))
+    for p in db_file.parent.glob(db_file.name + "*"):
+        p.unlink()  # the catalogue is lost
+    monkeypatch.setenv("GUIDANG_HOME", str(settings.home))
+    done = CliRunner().invoke(main, ["db", "rebuild"])
+    assert done.exit_code == 0, done.output
+    with Catalogue(settings.db_url).session() as s:
+        items = list(s.scalars(select(ItemRow)))
+        assert sorted(i.archival_code for i in items) == list(CODES[:3])
+        assert all(i.object_id == i.archival_code and i.status == "accepted" and i.title for i in items)
+        rebuilt = {(i.archival_code, f.relpath, f.sha256, f.sm3, f.size) for i in items for f in i.files}
+        assert len(list(s.scalars(select(FileRow)))) == len(rebuilt)
+    assert before == set() and len(rebuilt) >= 6 * 3  # make_home registered no files; the store knows them all
+    store = OcflStore(settings.store_root)
+    assert all(store.head_state(code)[rel] == sha for code, rel, sha, _sm3, _size in rebuilt)
+    again = CliRunner().invoke(main, ["db", "rebuild"])
+    assert again.exit_code == 2 and "不会覆盖" in again.output
+    audit = StoreAudit(settings)
+    assert [s for s in audit.run() if s.failed] == []

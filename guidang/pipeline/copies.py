@@ -13,6 +13,7 @@ restore test.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import random
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from guidang.config import Settings
 from guidang.errors import GuidangError, InputError, StorageError
+from guidang.fsutil import replace_file
 from guidang.packaging import aip
 from guidang.packaging.metadata import StorageLocation
 from guidang.packaging.metadata_xml import from_xml
@@ -30,6 +32,7 @@ from guidang.pipeline.corrections import correct_metadata
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.object_audit import ObjectFixity, audit_object, stored_objects
 from guidang.storage.ocfl_store import OcflStore
+from guidang.storage.preservation import sqlite_snapshot
 from guidang.storage.replication import copy_object
 from guidang.validators.result import CheckedSubject, CheckResult, Report, Status
 from guidang.validators.spec import Stage
@@ -121,7 +124,7 @@ class BackupOutcome:
 def _register_carrier(store: OcflStore, code: str, carrier: str, location: str, agent: str) -> bool:
     meta = from_xml(store.read_file(code, aip.METADATA_XML))
     st = meta.record.storage or StorageLocation()
-    ids = tuple(i for i in st.offline_ids if i not in ("无", "")) 
+    ids = tuple(i for i in st.offline_ids if i not in ("无", ""))
     if carrier in ids and location in st.offline_locations:
         return False
     new = st.model_copy(update={
@@ -158,8 +161,18 @@ def backup_to_carrier(settings: Settings, carrier: str, dest: Path, *, codes: li
             raise StorageError(f"载体 {carrier} 上的对象 {code} 校验失败：{failures[0].message_zh}",
                                f"object {code} on carrier {carrier} fails verification: {failures[0].message_en}")
         written.append(code)
+    snapshot = sqlite_snapshot(settings.db_url)  # the catalogue travels with the store (db rebuild needs none)
+    if snapshot is not None:
+        folder = carrier_catalogue_dir(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        replace_file(folder / f"catalogue-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.sqlite", snapshot)
     _log(settings, agent, "carrier.written", carrier, location=where, objects=written, registered=registered)
     return BackupOutcome(carrier, tuple(written), tuple(registered))
+
+
+def carrier_catalogue_dir(carrier: OcflStore) -> Path:
+    """Where a carrier keeps the catalogue snapshots written with it (inside its layout extension folder)."""
+    return carrier.staging.parent / "catalogue"
 
 
 def restore_test(settings: Settings, carrier: str, source: Path, *, percent: float = 5.0,

@@ -69,3 +69,20 @@ def last_run(session: Session, kinds: tuple[str, ...]) -> AuditRunRow | None:
     stmt = (select(AuditRunRow).where(AuditRunRow.kind.in_(kinds), AuditRunRow.finished_at.is_not(None))
             .order_by(AuditRunRow.finished_at.desc()))
     return session.scalars(stmt).first()
+
+
+def sqlite_snapshot(url: str) -> bytes | None:
+    """A consistent copy of a SQLite catalogue (SQLite's online backup, safe while it is in use), as bytes;
+    None for another database (PostgreSQL: back it up with pg_dump, docs/storage.md)."""
+    import sqlite3
+
+    if not url.startswith("sqlite:///"):
+        return None
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    copy = sqlite3.connect(":memory:")
+    try:
+        source.backup(copy)
+        return copy.serialize()
+    finally:
+        copy.close()
+        source.close()
