@@ -89,3 +89,16 @@ def destroy_command(code: str, decision: str, reason: str, agent: str | None, ye
     row = destroy(load_settings(), code, decision=decision, agent=_agent(agent), reason=reason)
     click.echo(json.dumps({"destroyed": row.archival_code, "decision": row.decision, "retention": row.retention},
                           ensure_ascii=False))
+
+
+@click.command("hold")
+@click.argument("code")
+@click.option("--release", is_flag=True, help="解除法律保留 / lift the legal hold")
+@handle_errors
+def hold_command(code: str, release: bool) -> None:
+    """对 S3 副本设置（或解除）法律保留 / put (or lift) a legal hold on the S3 copy of 档号 (disputes)."""
+    from guidang.pipeline.worm import set_legal_hold
+
+    n = set_legal_hold(load_settings(), code, not release)
+    state = "解除 lifted" if release else "设置 set"
+    click.echo(f"{code}：{n} 个键的法律保留已{state} / legal hold {state.split()[1]} on {n} keys")

@@ -138,6 +138,9 @@ class StoreAudit:
             raise ValueError(f"audit kind must be one of {KINDS}")
         self.store = OcflStore(self.settings.store_root, create=False)
         self.replica = open_replica(self.settings)
+        from guidang.pipeline.worm import open_s3
+
+        self.s3 = open_s3(self.settings)
         self.catalogue = Catalogue(self.settings.db_url) if self.record else None
 
     def count(self) -> int:
@@ -195,6 +198,14 @@ class StoreAudit:
                                   bytes=fixity.bytes))
         if self.replica is not None:
             results += replica_results(self.replica, fixity)
+        if self.s3 is not None and fixity.head:
+            from guidang.pipeline.worm import audit_results
+
+            try:
+                results += audit_results(self.s3, self.settings, self.store, code)
+            except GuidangError as exc:
+                results.append(result("STORE-LOCK", "not_locked", file=f"s3://{self.s3.bucket}", code=code,
+                                      expected="a reachable, locked copy", found=exc.message("en")))
         self.totals.files += fixity.files
         self.totals.bytes += fixity.bytes
         subject = CheckedSubject(f"{self.store.root}#{code}", "保存对象", Report(tuple(results)), Stage.BC.value)

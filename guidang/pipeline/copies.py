@@ -58,17 +58,24 @@ def _verified(store: OcflStore, code: str) -> tuple[ObjectFixity, list[CheckResu
 
 # -- the second storage root -----------------------------------------------------------------------------
 def replicate(settings: Settings, code: str, agent: str = AGENT) -> Path | None:
-    """Bring the second copy of ``code`` up to date (None: no second root configured). Never raises for a
-    failed copy: the object is safe in the first root; the failure is logged, and the audit reports it."""
+    """Bring the second copy of ``code`` (and its WORM copy in S3) up to date; returns the second copy's
+    folder (None: no second root). Never raises for a failed copy: the object is safe in the first root;
+    the failure is logged, and the audit reports it."""
+    from guidang.pipeline.worm import push
+
+    target = None
     replica = open_replica(settings)
-    if replica is None:
-        return None
+    if replica is not None:
+        try:
+            target = copy_object(OcflStore(settings.store_root, create=False), replica, code, replace=True)
+        except (GuidangError, OSError) as exc:
+            log.warning("second copy of %s not written: %s", code, exc)
+            _log(settings, agent, "replica.failed", code, error=str(exc))
     try:
-        target = copy_object(OcflStore(settings.store_root, create=False), replica, code, replace=True)
+        push(settings, code)  # the WORM copy in S3, when configured
     except (GuidangError, OSError) as exc:
-        log.warning("second copy of %s not written: %s", code, exc)
-        _log(settings, agent, "replica.failed", code, error=str(exc))
-        return None
+        log.warning("S3 copy of %s not written: %s", code, exc)
+        _log(settings, agent, "s3.failed", code, error=str(exc))
     return target
 
 

@@ -8,6 +8,7 @@ registered destruction is not a missing object).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from guidang.errors import InputError
 from guidang.packaging import aip
 from guidang.packaging.metadata_xml import from_xml
 from guidang.pipeline.audit import open_replica
+from guidang.pipeline.worm import open_s3
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import INVENTORY, ObjectNotFoundError, OcflStore
 from guidang.storage.preservation import DestructionRow
@@ -41,12 +43,19 @@ def destroy(settings: Settings, code: str, *, decision: str, agent: str, reason:
             retention = (ac.retention if ac else None) or ""
             if retention == PERMANENT:
                 raise InputError(f"{code} 的保管期限为永久，不能销毁", f"{code} is kept permanently (永久); never destroyed")
+            s3 = open_s3(settings)
+            if s3 is not None and (why := s3.locked(store, code, dt.datetime.now(dt.UTC))) is not None:
+                raise InputError(f"{code} 的 S3 副本仍在锁定中，不能销毁：{why}",
+                                 f"the S3 copy of {code} is still locked; not destroyed: {why}")
             inventory = json.loads((store.object_path(code) / INVENTORY).read_bytes())
             row = DestructionRow(archival_code=code, agent=agent, decision=decision, reason=reason,
                                  title=meta.record.content.title, retention=retention,
                                  metadata_xml=xml.decode("utf-8"), inventory=inventory)
             s.add(row)
             cat.log(s, agent, "object.destroyed", code, decision=decision, reason=reason, retention=retention)
+    s3 = open_s3(settings)
+    if s3 is not None:
+        s3.delete_object(store, code)  # the server refuses a locked version (checked above)
     store.remove_object(code)
     replica = open_replica(settings)
     if replica is not None:
