@@ -175,3 +175,16 @@ def test_db_rebuild_restores_the_catalogue_from_the_store_alone(tmp_path: Path, 
     assert again.exit_code == 2 and "不会覆盖" in again.output
     audit = StoreAudit(settings)
     assert [s for s in audit.run() if s.failed] == []
+
+
+def test_a_full_audit_restores_the_second_copy_for_bc_3_9(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings, _first, second = _replicated(tmp_path, CODES[:1])
+    monkeypatch.setenv("GUIDANG_HOME", str(settings.home))  # type: ignore[attr-defined]
+    done = CliRunner().invoke(main, ["audit", "--full", "--format", "json"])
+    results = [r for s in json.loads(done.output)["objects"]["subjects"] for r in s["results"]]
+    assert [r["status"] for r in results if r["check"] == "BC-3-9"] == ["pass"]
+    _pdf(second, CODES[0]).write_bytes(b"rot")
+    done = CliRunner().invoke(main, ["audit", "--full", "--format", "json"])
+    results = [r for s in json.loads(done.output)["objects"]["subjects"] for r in s["results"]]
+    assert "fail" in [r["status"] for r in results if r["check"] == "BC-3-9"]
+    assert "fail" in [r["status"] for r in results if r["check"] == "STORE-REPLICA"]

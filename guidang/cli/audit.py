@@ -100,8 +100,11 @@ def _four_property(settings: object) -> Iterator[Callable[[str, object], Checked
     """The BC-stage checks of one stored object, with the check context of ``guidang check`` (ClamAV held for
     the run)."""
     from guidang.cli.check import build_context, check_stored
+    from dataclasses import replace
+
     from guidang.config import Settings
     from guidang.pipeline.antivirus import open_scanner
+    from guidang.pipeline.audit import open_replica
     from guidang.validators.spec import Stage
 
     assert isinstance(settings, Settings)
@@ -109,7 +112,14 @@ def _four_property(settings: object) -> Iterator[Callable[[str, object], Checked
         ctx = build_context(settings, None, scanner)
         counter = iter(range(1 << 62))
 
+        replica = open_replica(settings)
+
         def check(code: str, store: object) -> CheckedSubject:
-            return check_stored(store, code, Stage.BC, ctx, Path(tmp) / str(next(counter)))
+            n = next(counter)
+            here = ctx
+            if replica is not None and replica.exists(code):  # 3-9: the second copy is the backup restored
+                with contextlib.suppress(GuidangError, OSError):
+                    here = replace(ctx, backups=(replica.checkout(code, Path(tmp) / f"{n}-replica"),))
+            return check_stored(store, code, Stage.BC, here, Path(tmp) / str(n))
 
         yield check
