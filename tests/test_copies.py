@@ -21,7 +21,7 @@ from guidang.packaging.eep.export import export_eep
 from guidang.packaging.eep.verify import verify_eep
 from guidang.packaging.metadata_xml import from_xml
 from guidang.pipeline.audit import StoreAudit
-from guidang.pipeline.copies import backup_to_carrier, replicate, repair, restore_test
+from guidang.pipeline.copies import backup_to_carrier, repair, replicate, restore_test
 from guidang.pipeline.destruction import destroy
 from guidang.storage.catalogue import Catalogue, EventRow
 from guidang.storage.ocfl_store import OcflStore
@@ -130,7 +130,8 @@ def test_destruction_moves_the_record_to_the_register_and_leaves_the_audit_clean
     done = CliRunner().invoke(main, ["destroy", ten_years, "--decision", "鉴定〔2026〕1号", "--agent", "王五", "--yes"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["destroyed"] == ten_years
-    assert not OcflStore(settings.store_root).exists(ten_years) and not OcflStore(tmp_path / "replica").exists(ten_years)
+    assert not OcflStore(settings.store_root).exists(ten_years)
+    assert not OcflStore(tmp_path / "replica").exists(ten_years)
     with Catalogue(settings.db_url).session() as s:
         [row] = s.scalars(select(DestructionRow))
         assert row.archival_code == ten_years and row.agent == "王五" and row.retention == "定期10年"
@@ -142,7 +143,9 @@ def test_destruction_moves_the_record_to_the_register_and_leaves_the_audit_clean
     shutil.rmtree(tmp_path / "pkgs")
 
 
-def test_db_rebuild_restores_the_catalogue_from_the_store_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_rebuild_restores_the_catalogue_from_the_store_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sqlite3
 
     from guidang.storage.catalogue import FileRow, ItemRow

@@ -35,7 +35,8 @@ def test_the_hourly_look_cleans_staging_and_runs_the_audit_due(tmp_path: Path) -
     [report] = settings.path("audits").glob("audit-*-full.json")
     data = json.loads(report.read_text("utf-8"))
     assert data["kind"] == "full" and data["totals"]["objects"] == 2 and data["totals"]["checked"] == 2
-    failed = {r["check"] for subject in data["objects"]["subjects"] for r in subject["results"] if r["status"] == "fail"}
+    subjects = data["objects"]["subjects"]
+    failed = {r["check"] for subject in subjects for r in subject["results"] if r["status"] == "fail"}
     assert "BC-3-5" in failed and not any(c.startswith("STORE-") for c in failed)  # stored intact, yet not PDF/A
     with Catalogue(settings.db_url).session() as s:
         [run] = s.scalars(select(AuditRunRow))

@@ -99,9 +99,9 @@ def audit_command(full: bool, sample: float | None, scheduled: bool, seed: int |
 def _four_property(settings: object) -> Iterator[Callable[[str, object], CheckedSubject]]:
     """The BC-stage checks of one stored object, with the check context of ``guidang check`` (ClamAV held for
     the run)."""
-    from guidang.cli.check import build_context, check_stored
     from dataclasses import replace
 
+    from guidang.cli.check import build_context, check_stored
     from guidang.config import Settings
     from guidang.pipeline.antivirus import open_scanner
     from guidang.pipeline.audit import open_replica

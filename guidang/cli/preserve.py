@@ -81,7 +81,7 @@ def restore_test_command(source: Path, carrier: str, percent: float, seed: int |
 @click.option("--yes", is_flag=True, help="不再确认 / do not ask")
 @handle_errors
 def destroy_command(code: str, decision: str, reason: str, agent: str | None, yes: bool) -> None:
-    """鉴定后销毁：元数据移入销毁登记，对象移出存储 / destroy a record after appraisal (metadata kept in the register)."""
+    """鉴定后销毁：元数据移入销毁登记，对象移出存储 / destroy a record after appraisal (metadata kept)."""
     from guidang.pipeline.destruction import destroy
 
     if not yes:

@@ -42,7 +42,8 @@ def destroy(settings: Settings, code: str, *, decision: str, agent: str, reason:
             ac = meta.record.archival_code
             retention = (ac.retention if ac else None) or ""
             if retention == PERMANENT:
-                raise InputError(f"{code} 的保管期限为永久，不能销毁", f"{code} is kept permanently (永久); never destroyed")
+                raise InputError(f"{code} 的保管期限为永久，不能销毁",
+                                 f"{code} is kept permanently (永久); never destroyed")
             s3 = open_s3(settings)
             if s3 is not None and (why := s3.locked(store, code, dt.datetime.now(dt.UTC))) is not None:
                 raise InputError(f"{code} 的 S3 副本仍在锁定中，不能销毁：{why}",

@@ -33,7 +33,8 @@ def lock_for(retention: str | None, year: int | None, permanent_years: int, now:
     """The Object Lock retention of a record kept for ``retention`` (DA/T 46 term or code), made in ``year``."""
     term = (retention or "").strip()
     if term in (PERMANENT, "Y"):
-        return Lock(COMPLIANCE, now.replace(microsecond=0) + dt.timedelta(days=365 * permanent_years + permanent_years // 4))
+        days = 365 * permanent_years + permanent_years // 4  # leap days
+        return Lock(COMPLIANCE, now.replace(microsecond=0) + dt.timedelta(days=days))
     m = _YEARS.search(term)
     if m is None or year is None:
         raise InputError(f"无法由保管期限“{term}”（年度 {year}）确定锁定期限",

@@ -631,7 +631,7 @@ class Source:
         if move:
             os.rename(self.path, dst)
             return
-        copied = _copy_checking_sha256(self.path, dst)
+        copied = copy_checking_sha256(self.path, dst)
         if copied != self.sha256:
             raise StorageError(
                 f"文件在打包后被改变（SHA-256 与清单不符）：{self.path}",
@@ -639,7 +639,7 @@ class Source:
             )
 
 
-def _copy_checking_sha256(src: Path, dst: Path) -> str:
+def copy_checking_sha256(src: Path, dst: Path) -> str:
     h = hashlib.sha256()
     buf = bytearray(1 << 20)
     view = memoryview(buf)

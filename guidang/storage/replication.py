@@ -21,7 +21,7 @@ from typing import Any
 
 from guidang.errors import StorageError
 from guidang.fsutil import fsync_dir
-from guidang.storage.ocfl_store import INVENTORY, ObjectExistsError, OcflStore, _copy_checking_sha256
+from guidang.storage.ocfl_store import INVENTORY, ObjectExistsError, OcflStore, copy_checking_sha256
 
 
 def quarantine_root(store: OcflStore) -> Path:
@@ -51,7 +51,7 @@ def copy_object(src: OcflStore, dst: OcflStore, code: str, *, replace: bool = Fa
                 out = stage / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
                 if rel in content:
-                    found = _copy_checking_sha256(path, out)
+                    found = copy_checking_sha256(path, out)
                     if found != content[rel]:
                         raise StorageError(
                             f"源对象 {code} 的文件“{rel}”已损坏（SHA-256 应为 {content[rel]}，实为 {found}），不复制",

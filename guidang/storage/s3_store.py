@@ -58,7 +58,8 @@ def _client(opts: S3Options) -> Any:
     try:
         import boto3
     except ImportError as exc:  # pragma: no cover - boto3 is a dependency
-        raise MissingDependencyError("未安装 boto3，无法使用 S3 存储", "boto3 is not installed: no S3 back end") from exc
+        raise MissingDependencyError("未安装 boto3，无法使用 S3 存储",
+                                     "boto3 is not installed: no S3 back end") from exc
     return boto3.client("s3", endpoint_url=opts.endpoint_url or None, region_name=opts.region)
 
 
@@ -75,7 +76,8 @@ class S3LockedStore:
         return cls(_client(opts), opts.bucket, opts.prefix)
 
     def _error(self, exc: Exception, what: str) -> StorageError:
-        return StorageError(f"S3 存储（{self.bucket}）{what}失败：{exc}", f"S3 bucket {self.bucket}: {what} failed: {exc}")
+        return StorageError(f"S3 存储（{self.bucket}）{what}失败：{exc}",
+                            f"S3 bucket {self.bucket}: {what} failed: {exc}")
 
     def ensure_bucket(self) -> None:
         """Create the bucket with Object Lock if missing; refuse one without Object Lock."""
