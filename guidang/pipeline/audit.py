@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from guidang.config import Settings
 from guidang.errors import GuidangError
@@ -48,6 +48,7 @@ DEFECT_CHECK: Mapping[str, str] = {
     "inventory_changed": "STORE-INVENTORY",
     "object_truncated": "STORE-INVENTORY",
 }
+FLUSH_EVERY = 500  # objects per catalogue transaction
 KIND_ZH = {"fixity": "固化信息", "sample": "抽样四性", "full": "全面四性"}
 
 FourProperty = Callable[[str, OcflStore], CheckedSubject]
@@ -70,10 +71,10 @@ def defect_results(code: str, defects: tuple[Defect, ...]) -> list[CheckResult]:
                    algorithm=d.algorithm or "", code=code) for d in defects]
 
 
-def sm3_results(store: OcflStore, fixity: ObjectFixity) -> list[CheckResult]:
+def sm3_results(fixity: ObjectFixity) -> list[CheckResult]:
     """SM3 of the head's files against the package's manifest-sm3.txt (read from the store as audited)."""
     name = aip.manifest_name("sm3")
-    files = store.logical_files(fixity.code)
+    files = fixity.head_files
     if name not in files or not files[name].is_file():
         return []  # reported by the structure check (missing_file) when the inventory names it
     recorded = aip.parse_manifest(files[name].read_bytes(), name)
@@ -142,6 +143,7 @@ class StoreAudit:
 
         self.s3 = open_s3(self.settings)
         self.catalogue = Catalogue(self.settings.db_url) if self.record else None
+        self._rows: list[tuple[str, str, list[str], list[dict[str, object]]]] = []
 
     def count(self) -> int:
         return sum(1 for _ in stored_objects(self.store))
@@ -189,7 +191,7 @@ class StoreAudit:
         results = defect_results(code, fixity.defects)
         if fixity.head:  # the inventory was readable: SM3 against the package's own manifest too
             try:
-                results += sm3_results(self.store, fixity)
+                results += sm3_results(fixity)
             except (GuidangError, OSError, ValueError) as exc:
                 results.append(result("STORE-FIXITY", "unreadable", file=aip.manifest_name("sm3"), code=code,
                                       detail=str(exc)))
@@ -235,19 +237,30 @@ class StoreAudit:
             self.run_id = row.id
 
     def _remember(self, code: str, subject: CheckedSubject) -> None:
+        """Buffer the object's audit row; written in batches (one transaction per :data:`FLUSH_EVERY`
+        objects), so the catalogue costs little per object and memory stays bounded."""
         if self.catalogue is None:
             return
         failed = [r for r in subject.report.results if r.status is Status.FAIL]
+        checks = sorted({r.check_id for r in failed} | {i for r in failed for i in r.dat70})
+        self._rows.append((code, "damaged" if subject.failed else "intact", checks, [r.as_dict() for r in failed]))
+        if len(self._rows) >= FLUSH_EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.catalogue is None or not self._rows:
+            return
+        now = utcnow()
+        rows = [{"archival_code": code, "run_id": self.run_id, "audited_at": now, "kind": self.kind,
+                 "status": status, "failed_checks": checks, "findings": findings}
+                for code, status, checks, findings in self._rows]
         with self.catalogue.session() as s:
-            row = s.get(ObjectAuditRow, code) or ObjectAuditRow(archival_code=code)
-            row.run_id, row.audited_at, row.kind = self.run_id, utcnow(), self.kind
-            row.status = "damaged" if subject.failed else "intact"
-            row.failed_checks = sorted({r.check_id for r in failed} | {i for r in failed for i in r.dat70})
-            row.findings = [r.as_dict() for r in failed]
-            s.merge(row)
-            if subject.failed:
-                self.catalogue.log(s, self.agent, "audit.damaged", code, run=self.run_id,
-                                   checks=row.failed_checks)
+            s.execute(delete(ObjectAuditRow).where(ObjectAuditRow.archival_code.in_([r["archival_code"] for r in rows])))
+            s.execute(insert(ObjectAuditRow), rows)
+            for code, status, checks, _findings in self._rows:
+                if status == "damaged":
+                    self.catalogue.log(s, self.agent, "audit.damaged", code, run=self.run_id, checks=checks)
+        self._rows.clear()
 
     def _registered_missing(self, seen: set[str]) -> list[str]:
         if self.catalogue is None:
@@ -263,6 +276,7 @@ class StoreAudit:
     def _end(self) -> None:
         if self.catalogue is None:
             return
+        self._flush()
         with self.catalogue.session() as s:
             row = s.get(AuditRunRow, self.run_id)
             assert row is not None
@@ -309,3 +323,4 @@ def due(settings: Settings, now: dt.datetime | None = None) -> str | None:
             if finished is None or now - finished >= dt.timedelta(days=every[kind]):
                 return kind
     return None
+

@@ -52,7 +52,7 @@ def _verified(store: OcflStore, code: str) -> tuple[ObjectFixity, list[CheckResu
     fixity = audit_object(store, code, both_digests)
     failures = defect_results(code, fixity.defects)
     if fixity.head:
-        failures += sm3_results(store, fixity)
+        failures += sm3_results(fixity)
     return fixity, failures
 
 

@@ -55,6 +55,7 @@ class ObjectFixity:
     files: int  # content files read
     bytes: int  # bytes read
     head: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # logical path → digests found
+    head_files: Mapping[str, Path] = field(default_factory=dict)  # logical path → its content file
     inventory_digest: str | None = None  # SHA-256 of the root inventory as found
 
     @property
@@ -161,7 +162,8 @@ def audit_object(store: OcflStore, code: str, digest: DigestFn = sha256_file, ob
                 defects.append(Defect("digest_mismatch", content_path, expected, got["sha256"], "sha256"))
     defects.extend(Defect("extra_file", rel, None, "present") for rel in sorted(set(_walk_files(obj)) - known))
     head_digests = {p: found_by_digest[d] for d, paths in head_state.items() if d in found_by_digest for p in paths}
-    return ObjectFixity(code, obj, tuple(defects), files, size, head_digests, inv_digest)
+    head_files = {p: obj / manifest[d][0] for d, paths in head_state.items() if d in manifest for p in paths}
+    return ObjectFixity(code, obj, tuple(defects), files, size, head_digests, head_files, inv_digest)
 
 
 def same_object(a: ObjectFixity, b: ObjectFixity) -> bool:
