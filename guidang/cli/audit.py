@@ -82,7 +82,7 @@ def audit_command(full: bool, sample: float | None, scheduled: bool, seed: int |
                            "objects": json.loads(render("check", "json", subjects, language=language()))},
                           ensure_ascii=False, indent=2) + "\n"
     else:
-        text = render("check", fmt, subjects, language=language())
+        text = render("check", fmt, subjects, language=language(), title="长期保存审计报告 / store audit")
         if fmt == "text":
             t = audit.totals
             text += (f"审计 {kind}：{t.objects} 个对象，{t.files} 个文件，{t.bytes} 字节，四性检测 {t.checked} 个，"
