@@ -191,3 +191,22 @@ def test_a_full_audit_restores_the_second_copy_for_bc_3_9(tmp_path: Path, monkey
     results = [r for s in json.loads(done.output)["objects"]["subjects"] for r in s["results"]]
     assert "fail" in [r["status"] for r in results if r["check"] == "BC-3-9"]
     assert "fail" in [r["status"] for r in results if r["check"] == "STORE-REPLICA"]
+
+
+def test_the_archive_step_keeps_the_second_copy_in_step(tmp_path: Path) -> None:
+    from test_aip_support import make_package
+
+    from guidang.models import CatalogueRow, Item
+    from guidang.pipeline.steps import ItemWork, archive
+
+    settings = make_home(tmp_path, replica=True, codes=())
+    code = "Z109-WS·2011-Y-BGS-0042"
+    pkg = make_package(tmp_path / "new", code)
+    item = Item(row=CatalogueRow(row=1, archival_code=code, title="t"), folder=None)
+    _work, stored, files = archive(settings, ItemWork(item, package_dir=pkg.root))
+    assert stored == code and files
+    replica = OcflStore(tmp_path / "replica")
+    assert replica.exists(code) and replica.head_state(code) == OcflStore(settings.store_root).head_state(code)
+    shutil.rmtree(replica.object_path(code))
+    archive(settings, ItemWork(item, package_dir=pkg.root))  # an ingest resumed: the object adopted, copied again
+    assert replica.exists(code)
