@@ -255,7 +255,8 @@ class StoreAudit:
                  "status": status, "failed_checks": checks, "findings": findings}
                 for code, status, checks, findings in self._rows]
         with self.catalogue.session() as s:
-            s.execute(delete(ObjectAuditRow).where(ObjectAuditRow.archival_code.in_([r["archival_code"] for r in rows])))
+            codes = [r["archival_code"] for r in rows]
+            s.execute(delete(ObjectAuditRow).where(ObjectAuditRow.archival_code.in_(codes)))
             s.execute(insert(ObjectAuditRow), rows)
             for code, status, checks, _findings in self._rows:
                 if status == "damaged":
