@@ -14,11 +14,12 @@ from guidang.storage.ocfl_store import OcflStore
 CODES = tuple(f"Z109-WS·2011-Y-BGS-{n:04d}" for n in range(1, 6))
 
 
-def make_home(tmp: Path, replica: bool = False, codes: tuple[str, ...] = CODES) -> Settings:
+def make_home(tmp: Path, replica: bool = False, codes: tuple[str, ...] = CODES, db_url: str = "") -> Settings:
     """A working home whose store holds ``codes``, each registered as archived in the catalogue."""
     home = tmp / "home"
     home.mkdir(parents=True, exist_ok=True)
-    text = "[clamav]\nrequired = false\n"
+    text = f'database_url = "{db_url}"\n' if db_url else ""
+    text += "[clamav]\nrequired = false\n"
     if replica:
         text += f'[preservation]\nreplica_root = "{tmp / "replica"}"\n'
     (home / "guidang.toml").write_text(text, "utf-8")

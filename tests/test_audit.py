@@ -149,3 +149,26 @@ def test_a_sample_gets_the_four_property_checks(tmp_path: Path, monkeypatch: pyt
     list(full.run())
     assert len(seen) == 5
     assert due(settings) == "fixity" or due(settings) is None
+
+
+def test_the_audit_records_in_postgresql_too(tmp_path: Path, postgres_url: str) -> None:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"audit_{uuid.uuid4().hex[:12]}"  # a database of its own in the shared throwaway cluster
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    url = postgres_url.replace("@/postgres?", f"@/{name}?")
+    settings = make_home(tmp_path, codes=CODES[:2], db_url=url)
+    _content(OcflStore(settings.store_root), CODES[1], ".txt").write_bytes(b"rot")
+    for _ in range(2):  # twice: the rows of the first run are replaced, not duplicated
+        audit = StoreAudit(settings)
+        assert [s.path.rsplit("#", 1)[1] for s in audit.run() if s.failed] == [CODES[1]]
+    cat = Catalogue(url)
+    with cat.session() as s:
+        rows = {r.archival_code: r.status for r in s.scalars(select(ObjectAuditRow))}
+        assert rows == {CODES[0]: "intact", CODES[1]: "damaged"}
+    cat.engine.dispose()
