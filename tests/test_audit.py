@@ -172,3 +172,18 @@ def test_the_audit_records_in_postgresql_too(tmp_path: Path, postgres_url: str) 
         rows = {r.archival_code: r.status for r in s.scalars(select(ObjectAuditRow))}
         assert rows == {CODES[0]: "intact", CODES[1]: "damaged"}
     cat.engine.dispose()
+
+
+def test_every_store_defect_has_its_check_message_and_bc_items() -> None:
+    """The defect kinds the storage layer reports, the lock defects and the STORE-* specs agree (data, complete)."""
+    from guidang.pipeline.audit import DEFECT_CHECK
+    from guidang.validators.registry import REGISTRY
+
+    dat70 = {s.id: s for s in REGISTRY.family("DAT70")}
+    lock_kinds = {k: "STORE-LOCK" for k in ("not_locked", "wrong_mode", "too_short", "locked")}
+    for kind, check_id in {**DEFECT_CHECK, **lock_kinds}.items():
+        assert kind in REGISTRY.specs[check_id].messages, (check_id, kind)
+    for spec in REGISTRY.family("STORE"):
+        assert spec.dat70 is not None and {str(s) for s in spec.stages} == {"BC"}
+        for key in spec.messages:
+            assert all("BC" in {str(s) for s in dat70[i].stages} for i in spec.dat70_of(key)), (spec.id, key)
