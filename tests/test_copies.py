@@ -210,3 +210,15 @@ def test_the_archive_step_keeps_the_second_copy_in_step(tmp_path: Path) -> None:
     shutil.rmtree(replica.object_path(code))
     archive(settings, ItemWork(item, package_dir=pkg.root))  # an ingest resumed: the object adopted, copied again
     assert replica.exists(code)
+
+
+def test_an_object_lost_from_the_first_root_is_found_and_restored_from_the_second(tmp_path: Path) -> None:
+    settings, first, second = _replicated(tmp_path, CODES[:2])
+    shutil.rmtree(first.object_path(CODES[1]))
+    audit = StoreAudit(settings)  # type: ignore[arg-type]
+    [lost] = [s for s in audit.run() if s.failed]
+    assert {r.check_id for r in lost.report.results} == {"STORE-FILES", "STORE-REPLICA"}
+    assert any("only in the second copy" in r.message_en for r in lost.report.results)
+    out = repair(settings, CODES[1])  # type: ignore[arg-type]
+    assert out.repaired == str(first.root) and first.exists(CODES[1])
+    assert [s for s in StoreAudit(settings).run() if s.failed] == []  # type: ignore[arg-type]

@@ -178,9 +178,15 @@ class StoreAudit:
                 subject = self._judge(code, future.result(), n in chosen)
                 self._tally(subject)
                 yield subject
-        for code in self._registered_missing(seen):
-            subject = CheckedSubject(f"{self.store.root}#{code}", "保存对象",
-                                     Report((result("STORE-FILES", "object_missing", code=code),)), Stage.BC.value)
+        registered = set(self._registered_missing(seen))
+        only_copy = {c for c, _p in stored_objects(self.replica)} - seen if self.replica is not None else set()
+        for code in sorted(registered | only_copy):
+            results = [result("STORE-FILES", "object_missing", code=code)] if code in registered else []
+            if code in only_copy:
+                results.append(result("STORE-REPLICA", "only_copy", code=code, root=str(self.replica.root)
+                                      if self.replica else ""))
+            subject = CheckedSubject(f"{self.store.root}#{code}", "保存对象", Report(tuple(results)), Stage.BC.value)
+            self._remember(code, subject)
             self._tally(subject)
             yield subject
         self.totals.seconds = time.perf_counter() - start
