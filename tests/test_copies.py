@@ -213,7 +213,7 @@ def test_the_archive_step_keeps_the_second_copy_in_step(tmp_path: Path) -> None:
 
 
 def test_an_object_lost_from_the_first_root_is_found_and_restored_from_the_second(tmp_path: Path) -> None:
-    settings, first, second = _replicated(tmp_path, CODES[:2])
+    settings, first, _second = _replicated(tmp_path, CODES[:2])
     shutil.rmtree(first.object_path(CODES[1]))
     audit = StoreAudit(settings)  # type: ignore[arg-type]
     [lost] = [s for s in audit.run() if s.failed]
