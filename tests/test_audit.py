@@ -187,3 +187,27 @@ def test_every_store_defect_has_its_check_message_and_bc_items() -> None:
         assert spec.dat70 is not None and {str(s) for s in spec.stages} == {"BC"}
         for key in spec.messages:
             assert all("BC" in {str(s) for s in dat70[i].stages} for i in spec.dat70_of(key)), (spec.id, key)
+
+
+def test_a_version_commit_in_progress_is_not_an_extra_file(tmp_path: Path) -> None:
+    """Between the rename of vN/ into the object and the root inventory's update (a commit in progress, or
+    one cut short and rolled forward on the next write) the new version's files are not 'added behind
+    guidang'; a file no version's inventory names still is."""
+    import shutil
+
+    settings = make_home(tmp_path, codes=CODES[:1])
+    store = OcflStore(settings.store_root)
+    obj = store.object_path(CODES[0])
+    shutil.copytree(obj / "v1", obj / "v2")
+    inv = json.loads((obj / "v1" / "inventory.json").read_bytes())
+    inv["head"] = "v2"
+    inv["versions"]["v2"] = inv["versions"]["v1"]
+    (obj / "v2" / "inventory.json").write_text(json.dumps(inv), "utf-8")  # names no v2/ content
+    audit = StoreAudit(settings, record=False)
+    [subject] = list(audit.run())
+    extra = sorted(r.evidence[0].file for r in subject.report.results if r.status is Status.FAIL)
+    assert extra and all(f.startswith("v2/content/") for f in extra)  # content the v2 inventory does not name
+    manifest = inv["manifest"]
+    inv["manifest"] = {d: [*paths, *(p.replace("v1/", "v2/", 1) for p in paths)] for d, paths in manifest.items()}
+    (obj / "v2" / "inventory.json").write_text(json.dumps(inv), "utf-8")
+    assert [s for s in StoreAudit(settings, record=False).run() if s.failed] == []

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guidang.storage.ocfl_store import INVENTORY, SIDECAR, SPEC_VERSION, OcflStore
+from guidang.storage.ocfl_store import _VERSION_RE, INVENTORY, SIDECAR, SPEC_VERSION, OcflStore
 
 DigestFn = Callable[[Path], Mapping[str, str]]
 """A file's digests by algorithm name (must include ``sha256``)."""
@@ -90,6 +90,23 @@ def _walk_files(obj: Path) -> Iterator[str]:
             yield (Path(dirpath) / name).relative_to(obj).as_posix()
 
 
+def _newer_version_files(obj: Path, head: str) -> set[str]:
+    """Files of a version directory newer than the root inventory's head that carries its own inventory: a
+    commit in progress (or cut short, rolled forward on the next write), not files added behind guidang."""
+    out: set[str] = set()
+    for entry in obj.iterdir():
+        m = _VERSION_RE.match(entry.name)
+        if m is None or int(m.group(1)) <= int(head[1:]) or not (entry / INVENTORY).is_file():
+            continue
+        try:
+            inventory = json.loads((entry / INVENTORY).read_bytes())
+            out |= {p for paths in inventory["manifest"].values() for p in paths if p.startswith(f"{entry.name}/")}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        out |= {f"{entry.name}/{INVENTORY}", f"{entry.name}/{SIDECAR}"}
+    return out
+
+
 def stored_objects(store: OcflStore) -> Iterator[tuple[str, Path]]:
     """(档号, folder) of every object in the store, found by walking it, not by reading inventories: an
     object whose inventory is gone or cut short is still found (its 档号 is then its folder's name)."""
@@ -145,6 +162,7 @@ def audit_object(store: OcflStore, code: str, digest: DigestFn = sha256_file, ob
         if not (obj / v).is_dir():
             defects.append(Defect("object_truncated", v, expected="version directory", found="none"))
         known |= {f"{v}/{INVENTORY}", f"{v}/{SIDECAR}"}
+    known |= _newer_version_files(obj, head)
     found_by_digest: dict[str, Mapping[str, str]] = {}
     files = size = 0
     for expected, paths in sorted(manifest.items(), key=lambda kv: kv[1][0]):
