@@ -222,3 +222,25 @@ def test_an_object_lost_from_the_first_root_is_found_and_restored_from_the_secon
     out = repair(settings, CODES[1])  # type: ignore[arg-type]
     assert out.repaired == str(first.root) and first.exists(CODES[1])
     assert [s for s in StoreAudit(settings).run() if s.failed] == []  # type: ignore[arg-type]
+
+
+def test_bad_input_to_the_preservation_commands_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_home(tmp_path, replica=True, codes=CODES[:1])
+    monkeypatch.setenv("GUIDANG_HOME", str(settings.home))
+    runner = CliRunner()
+    bad_id = runner.invoke(main, ["backup", "--carrier", "../x", str(tmp_path / "c")])
+    assert bad_id.exit_code == 2 and "载体编号不可用" in bad_id.output
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "someone-elses.txt").write_text("x")
+    not_a_carrier = runner.invoke(main, ["backup", "--carrier", "D2", str(busy)])
+    assert not_a_carrier.exit_code != 0 and "不是 OCFL 存储根" in not_a_carrier.output
+    assert (busy / "someone-elses.txt").read_text() == "x"
+    unknown = runner.invoke(main, ["repair", "Z109-WS·2011-Y-BGS-0999"])
+    assert unknown.exit_code == 2 and "都没有对象" in unknown.output
+    traversal = runner.invoke(main, ["destroy", "../../etc", "--decision", "x", "--yes"])
+    assert traversal.exit_code == 2 and settings.store_root.is_dir()
+    no_decision = runner.invoke(main, ["destroy", CODES[0], "--decision", " ", "--yes"])
+    assert no_decision.exit_code == 2 and OcflStore(settings.store_root).exists(CODES[0])
