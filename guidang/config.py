@@ -27,6 +27,7 @@ from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.packaging.archival_code import ArchivalCodeRule
 from guidang.packaging.signing import SigningOptions
 from guidang.pipeline.limits import BatchLimits
+from guidang.storage.options import PreservationOptions
 from guidang.validators.dat70_options import Dat70Options
 
 CONFIG_NAME = "guidang.toml"
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
     watch: WatchOptions = WatchOptions()
     signing: SigningOptions = SigningOptions()  # EEP signing key (guidang.packaging.signing)
     dat70: Dat70Options = Dat70Options()  # DA/T 70 check policy (guidang.validators.dat70_options)
+    preservation: PreservationOptions = PreservationOptions()  # second copy, audits, S3 (guidang.storage.options)
     profiles: dict[str, Profile] = Field(default_factory=dict)
     archival_code_rules: dict[str, ArchivalCodeRule] = Field(default_factory=dict)  # 档号 rules; see get_rule
 

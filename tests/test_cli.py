@@ -41,7 +41,7 @@ def test_every_lazy_command_resolves_with_the_listed_name() -> None:
     eep = main.get_command(ctx, "eep")
     assert isinstance(eep, click.Group) and set(eep.list_commands(ctx)) == {"export", "verify", "import"}
     db = main.get_command(ctx, "db")
-    assert isinstance(db, click.Group) and db.list_commands(ctx) == ["upgrade"]
+    assert isinstance(db, click.Group) and db.list_commands(ctx) == ["rebuild", "upgrade"]
 
 
 def test_a_defect_exits_70_with_the_traceback_in_the_log_not_on_the_console(

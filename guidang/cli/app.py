@@ -23,6 +23,12 @@ class LazyGroup(click.Group):
     table (name → module:attribute, one-line help) and so imports no check, OCR or image code."""
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "audit": ("guidang.cli.audit:audit_command", "长期保存审计 / audit the store: fixity, second copy, checks"),
+        "repair": ("guidang.cli.preserve:repair_command", "从完好副本修复 / restore a damaged copy from the good one"),
+        "backup": ("guidang.cli.preserve:backup_command", "写入脱机载体并登记 / copy objects to an offline carrier"),
+        "restore-test": ("guidang.cli.preserve:restore_test_command", "脱机载体恢复测试 / restore a sample and verify"),
+        "destroy": ("guidang.cli.preserve:destroy_command", "鉴定销毁并登记 / destroy a record after appraisal"),
+        "hold": ("guidang.cli.preserve:hold_command", "S3 副本法律保留 / legal hold on the S3 copy (disputes)"),
         "check": ("guidang.cli.check:check_command", "四性检测 / DA/T 70 checks on a file, package, batch or store"),
         "db": ("guidang.cli.db:db_group", "编目数据库 / the catalogue database (db upgrade)"),
         "eep": ("guidang.cli.eep:eep_group", "电子文件封装包 / DA/T 48 EEP: export, verify, import"),

@@ -140,33 +140,37 @@ def check_package(path: Path, stage: Stage, ctx: Dat70Context, code: str | None 
         return CheckedSubject(str(path), "信息包", Report(), stage=stage.value, error=exc.message("zh"))
 
 
-def check_store(path: Path, stage: Stage, ctx: Dat70Context) -> Iterator[CheckedSubject]:
+def check_stored(store: Any, code: str, stage: Stage, ctx: Dat70Context, dest: Path) -> CheckedSubject:
+    """One stored object's head version, checked out to ``dest``, with the package digest and file count
+    of its inventory as the reference (1-14, 2-1); used by ``check STORE`` and ``guidang audit``."""
     from dataclasses import replace
 
+    shown = f"{store.root}#{code}"
+    try:
+        inventory = store.inventory(code)
+        state = inventory["versions"][inventory["head"]]["state"]
+        by_path = {p: d for d, paths in state.items() for p in paths}
+        records = [p for p in by_path if p.startswith(("content/", "masters/"))]
+        sender = SenderDeclaration(
+            package_digest=by_path.get("manifest-sha256.txt"),
+            algorithm="sha256",
+            file_count=len(records),
+            source="保存库清单（OCFL inventory）/ store inventory",
+        )
+        store.checkout(code, dest)
+    except (GuidangError, OSError, KeyError, ValueError) as exc:
+        return CheckedSubject(shown, "保存对象", Report(), stage=stage.value, error=str(exc))
+    checked = check_package(dest, stage, replace(ctx, sender=sender), code)
+    return replace(checked, path=shown, kind="保存对象")
+
+
+def check_store(path: Path, stage: Stage, ctx: Dat70Context) -> Iterator[CheckedSubject]:
     from guidang.storage.ocfl_store import OcflStore
 
     store = OcflStore(path, create=False)
     with tempfile.TemporaryDirectory(prefix="guidang-check-") as tmp:
         for n, code in enumerate(sorted(store.list_codes())):
-            shown = f"{path}#{code}"
-            try:
-                inventory = store.inventory(code)
-                state = inventory["versions"][inventory["head"]]["state"]
-                by_path = {p: d for d, paths in state.items() for p in paths}
-                records = [p for p in by_path if p.startswith(("content/", "masters/"))]
-                sender = SenderDeclaration(
-                    package_digest=by_path.get("manifest-sha256.txt"),
-                    algorithm="sha256",
-                    file_count=len(records),
-                    source="保存库清单（OCFL inventory）/ store inventory",
-                )
-                dest = Path(tmp) / str(n)
-                store.checkout(code, dest)
-            except (GuidangError, OSError, KeyError, ValueError) as exc:
-                yield CheckedSubject(shown, "保存对象", Report(), stage=stage.value, error=str(exc))
-                continue
-            checked = check_package(dest, stage, replace(ctx, sender=sender), code)
-            yield replace(checked, path=shown, kind="保存对象")
+            yield check_stored(store, code, stage, ctx, Path(tmp) / str(n))
 
 
 def walk(path: Path) -> Iterator[Path]:

@@ -43,3 +43,14 @@ def upgrade_command() -> None:
         click.echo(f"编目数据库已是最新 / catalogue database up to date: {after}")
     else:
         click.echo(f"编目数据库已升级 / catalogue database upgraded: {before or '—'} → {after}")
+
+
+@db_group.command("rebuild")
+@handle_errors
+def rebuild_command() -> None:
+    """由存储重建编目数据库（数据库须为空或不存在）/ rebuild the catalogue from the store alone (into an empty one)."""
+    from guidang.cli.app import settings
+    from guidang.pipeline.rebuild import rebuild_catalogue
+
+    count = rebuild_catalogue(settings())
+    click.echo(f"已由存储重建 {count} 件档案的编目记录 / catalogue rebuilt from the store: {count} records")

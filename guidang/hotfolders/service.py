@@ -37,6 +37,7 @@ from guidang.hotfolders.pool import WorkerPool, end_leftovers
 from guidang.hotfolders.readiness import QuietTracker, Verdict, marker_verdict
 from guidang.hotfolders.retention import PRUNE_EVERY_SECONDS, prune_processed
 from guidang.hotfolders.safety import InboxEntry, check_layout, judge_entries
+from guidang.hotfolders.scheduled_audit import ScheduledAudits
 from guidang.hotfolders.state import ClaimRow, Stage, claims, is_due, open_catalogue
 from guidang.hotfolders.zipbatch import ZipRefused, check_complete, is_zip_name
 from guidang.storage.catalogue import utcnow
@@ -123,6 +124,7 @@ class Watcher:
         self.opts = settings.watch
         self.cat = open_catalogue(settings.db_url)
         self.pool = WorkerPool(settings, self.opts.workers)
+        self.audits = ScheduledAudits(settings)  # staging clean-up and the audit schedule (hourly)
         self.infos = inboxes(settings)
         self._quiet = {i.profile: QuietTracker() for i in self.infos}
         self._waiting: dict[Path, tuple[str, float]] = {}  # persistent waits (manifest) since when
@@ -385,6 +387,8 @@ class Watcher:
                 next_rescan = now + self.opts.rescan_seconds
                 self._sweep()
             if now >= next_prune:  # days of retention: hourly is often enough to look
+                if next_prune and not self.once:  # not at start (staging was just cleaned), never in --once
+                    self.audits.tick()
                 next_prune = now + PRUNE_EVERY_SECONDS
                 self._prune()
             for profile in sorted(todo):
@@ -409,6 +413,7 @@ class Watcher:
 
     def _shutdown(self) -> None:
         self._stop_observers()
+        self.audits.stop()
         grace_end = time.monotonic() + self.opts.stop_grace_seconds
         while self.pool.claim_ids and self._stopping < 2 and time.monotonic() < grace_end:
             wait_sentinels(self.pool.sentinels(), timeout=0.5)

@@ -40,6 +40,7 @@ from guidang.packaging.metadata import (
 from guidang.packaging.metadata_xml import to_xml
 from guidang.packaging.ocfl_package import package_digests, store_package
 from guidang.pipeline import volume_package
+from guidang.pipeline.copies import replicate
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome, document_outcomes
@@ -397,11 +398,13 @@ def archive(settings: Settings, work: ItemWork) -> tuple[ItemWork, str | None, l
     except GuidangError as exc:
         work.add(_fail("INGEST-STORE", "failed", detail=exc.message("zh")))
         return work, None, []
-    roles = {aip.CONTENT_DIR: "pdf", aip.MASTERS_DIR: "master", aip.METADATA_DIR: "metadata"}
-    files = [
-        StoredFile("text" if rel.endswith(".txt") else roles.get(rel.split("/", 1)[0], "other"),
-                   rel, d.size, d.sha256, d.sm3)
-        for rel, d in sorted(pkg.files.items())
-    ]
+    replicate(settings, code, AGENT)  # the second copy (DA/T 92), when configured; a failure is logged, audited
+    files = [StoredFile(file_role(rel), rel, d.size, d.sha256, d.sm3) for rel, d in sorted(pkg.files.items())]
     return work, code, files
+
+
+def file_role(relpath: str) -> str:
+    """The role of a package file as the catalogue records it (master | pdf | text | metadata | other)."""
+    roles = {aip.CONTENT_DIR: "pdf", aip.MASTERS_DIR: "master", aip.METADATA_DIR: "metadata"}
+    return "text" if relpath.endswith(".txt") else roles.get(relpath.split("/", 1)[0], "other")
 

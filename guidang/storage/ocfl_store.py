@@ -445,6 +445,21 @@ class OcflStore:
         inv = self.inventory(code)
         return {p: str(d) for d, paths in inv["versions"][inv["head"]]["state"].items() for p in paths}
 
+    def remove_object(self, code: object) -> bool:
+        """Take an object out of the store (only destruction after appraisal does this; the caller has
+        registered it first). The folder is renamed into staging (it leaves the store in one step), then
+        deleted. Returns False when there was no such object."""
+        target = self.object_path(code)
+        if not target.is_dir():
+            return False
+        with self._lock():
+            doomed = Path(tempfile.mkdtemp(prefix="destroyed-", dir=self.staging))
+            os.rename(target, doomed / "object")
+            fsync_dir(target.parent)
+            self._remove_empty_parents(target.parent)
+        shutil.rmtree(doomed, ignore_errors=True)
+        return True
+
     # -- internals -----------------------------------------------------------------------------
 
     def _stage_version(
@@ -616,7 +631,7 @@ class Source:
         if move:
             os.rename(self.path, dst)
             return
-        copied = _copy_checking_sha256(self.path, dst)
+        copied = copy_checking_sha256(self.path, dst)
         if copied != self.sha256:
             raise StorageError(
                 f"文件在打包后被改变（SHA-256 与清单不符）：{self.path}",
@@ -624,7 +639,7 @@ class Source:
             )
 
 
-def _copy_checking_sha256(src: Path, dst: Path) -> str:
+def copy_checking_sha256(src: Path, dst: Path) -> str:
     h = hashlib.sha256()
     buf = bytearray(1 << 20)
     view = memoryview(buf)
