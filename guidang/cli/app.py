@@ -30,6 +30,9 @@ class LazyGroup(click.Group):
         "verify-eep": ("guidang.cli.eep:verify_eep_command", "旧名，即 eep verify / old name of eep verify"),
         "watch": ("guidang.cli.watch:watch_command", "监视收件箱并处理就绪批次 / watch every inbox"),
         "status": ("guidang.cli.watch:status_command", "收件箱、处理中与近期失败 / inboxes, in flight, failures"),
+        # issue 17
+        "preflight": ("guidang.cli.preflight:preflight_command", "交付前预检 / check a batch before delivery"),
+        "profile": ("guidang.cli.preflight:profile_group", "收件箱档案 / profile export for a vendor's preflight"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
