@@ -33,6 +33,7 @@ class LazyGroup(click.Group):
         # issue 17
         "preflight": ("guidang.cli.preflight:preflight_command", "交付前预检 / check a batch before delivery"),
         "profile": ("guidang.cli.preflight:profile_group", "收件箱档案 / profile export for a vendor's preflight"),
+        "report": ("guidang.cli.report:report_command", "运行报告 / ops report: acceptance, checks, stages, audits"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
