@@ -248,7 +248,7 @@ def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Sca
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC),
                                redelivery_of=redelivery_of)
     folder = receipt_dir(settings.outbox_root, profile_name, outcome)
-    paths = write_receipt(folder, outcome)
+    paths = write_receipt(folder, outcome, catalogue=cat)
     outcome = BatchOutcome(**{**outcome.__dict__, "receipt_paths": tuple(str(p) for p in paths)})
     _finish_batch(cat, outcome)
     summary = outcome.summary

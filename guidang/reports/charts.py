@@ -14,7 +14,12 @@ from markupsafe import Markup, escape
 ACCEPTED = "#2e7d32"
 REJECTED = "#c62828"
 BAR = "#c62828"
+SVG = "xmlns='http://www.w3.org/2000/svg' data-guidang-chart='' role='img'"
 FONT = "font-family='Noto Sans CJK SC, sans-serif' font-size='12'"
+
+
+def _open(width: int, height: int, title: str) -> str:
+    return f"<svg {SVG} width='{width}' height='{height}' viewBox='0 0 {width} {height}'><title>{escape(title)}</title>"
 
 
 def hbars(rows: Sequence[tuple[str, int]], *, title: str, width: int = 640, bar_height: int = 18) -> Markup:
@@ -24,8 +29,7 @@ def hbars(rows: Sequence[tuple[str, int]], *, title: str, width: int = 640, bar_
     label_w, gap = 260, 6
     top = max(v for _, v in rows) or 1
     height = len(rows) * (bar_height + gap) + 10
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' role='img' width='{width}' height='{height}' "
-             f"viewBox='0 0 {width} {height}'><title>{escape(title)}</title>"]
+    parts = [_open(width, height, title)]
     for n, (label, value) in enumerate(rows):
         y = 5 + n * (bar_height + gap)
         w = max(1, round((width - label_w - 60) * value / top)) if value else 0
@@ -45,8 +49,7 @@ def stacked_columns(periods: Sequence[tuple[str, int, int]], *, title: str, widt
     top = max(a + r for _, a, r in periods) or 1
     slot = (width - left - right) / len(periods)
     col = max(4.0, min(48.0, slot * 0.6))
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' role='img' width='{width}' height='{height}' "
-             f"viewBox='0 0 {width} {height}'><title>{escape(title)}</title>",
+    parts = [_open(width, height, title),
              f"<line x1='{left}' y1='{base}' x2='{width - right}' y2='{base}' stroke='#555'/>",
              f"<text x='{left - 4}' y='{base - (base - 20) + 4}' text-anchor='end' {FONT}>{top}</text>",
              f"<text x='{left - 4}' y='{base}' text-anchor='end' {FONT}>0</text>"]

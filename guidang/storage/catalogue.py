@@ -148,6 +148,26 @@ class EventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class ReceiptRow(Base):
+    """One version of a batch's receipt: its digests (SHA-256 of the JSON and of the HTML as written), where
+    it was written, and why (the first decision, or an archivist's later return or override)."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("batch_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    json_sha256: Mapped[str] = mapped_column(String(64))
+    html_sha256: Mapped[str] = mapped_column(String(64))
+    json_path: Mapped[str] = mapped_column(Text)
+    html_path: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    agent: Mapped[str] = mapped_column(String(200), default="guidang")
+    changes: Mapped[list[Any]] = mapped_column(default=list)  # items whose verdict changed since the version before
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
