@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, EventRow, ItemRow
+from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, EventRow, FileRow, ItemRow
 
 T0 = dt.datetime(2026, 11, 16, 9, 0, tzinfo=dt.UTC)  # a Monday: ISO week 2026-W47
 
@@ -64,7 +64,12 @@ def write_history(cat: Catalogue) -> list[int]:
                                                evidence=[], dat70=[]) for c in checks]
                 item.results += [CheckResultRow(check_id=c, status="pass", message_zh="合格", message_en="ok",
                                                 evidence=[], dat70=[])
-                                 for c in ("SCAN-DPI", "GD-1-7", "INTAKE-FOLDER") if c not in checks]
+                                 for c in ("SCAN-DPI", "GD-1-7", "INTAKE-FOLDER", "GD-4-2") if c not in checks]
+                item.files = [FileRow(role="master", relpath=f"{code}/{code}-{p:04d}.tif", size=400, sha256="0" * 64,
+                                      sm3="0" * 64) for p in range(1, plan.pages_per_item + 1)]
+                if not checks:
+                    item.files.append(FileRow(role="pdf", relpath=f"{code}.pdf", size=200, sha256="1" * 64,
+                                              sm3="1" * 64))
                 s.add(item)
                 s.add(EventRow(at=received, agent="guidang", action="item.received", subject=code,
                                detail={"batch_id": batch.id}))

@@ -55,6 +55,18 @@ def render_ops_report(tmp_path: Path) -> str:
     return render("report", "html", report)
 
 
+def render_form(tmp_path: Path) -> str:
+    from guidang.pipeline.forms import PropertyResult, RegistrationForm
+    from guidang.reports.registry import render
+
+    names = ("单位名称", "归档时间", "归档电子文件门类", "归档电子文件数量", "归档方式", "档案部门",
+             "技术方法与相关软件说明登记表、软件、说明资料检验")
+    checks = ("载体外观检验", "病毒检验", "真实性检验", "可靠性检验", "完整性检验", "可用性检验")
+    form = RegistrationForm("a1", 1, dict.fromkeys(names, HOSTILE),
+                            {c: PropertyResult(HOSTILE, 1, 1, ((HOSTILE, 1),)) for c in checks})
+    return render("form", "html", form)
+
+
 def render_report(tmp_path: Path) -> str:
     subject = CheckedSubject(path=HOSTILE, kind=HOSTILE, report=Report((hostile_result(),)), stage=HOSTILE,
                              error=HOSTILE)
@@ -66,6 +78,7 @@ RENDERERS: dict[str, Callable[[Path], str]] = {
     "reports/templates/receipt.html.j2": render_receipt,
     "reports/templates/check.html.j2": render_report,
     "reports/templates/report.html.j2": render_ops_report,
+    "reports/templates/form.html.j2": render_form,
 }
 
 

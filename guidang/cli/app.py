@@ -34,6 +34,7 @@ class LazyGroup(click.Group):
         "preflight": ("guidang.cli.preflight:preflight_command", "交付前预检 / check a batch before delivery"),
         "profile": ("guidang.cli.preflight:profile_group", "收件箱档案 / profile export for a vendor's preflight"),
         "report": ("guidang.cli.report:report_command", "运行报告 / ops report: acceptance, checks, stages, audits"),
+        "form": ("guidang.cli.form:form_command", "登记表 / registration forms (GB/T 18894 A.1, A.3; DA/T 93 C.1)"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -37,7 +37,8 @@ class BinaryRenderer(Protocol):
 _RENDERERS: dict[tuple[str, str], Renderer] = {}
 _BINARY: dict[tuple[str, str], BinaryRenderer] = {}  # formats that are not text (xlsx, pdf)
 # the modules whose renderers register on import (each imports this one, so they are loaded on first use)
-_MODULES = ("guidang.reports.receipt", "guidang.reports.check", "guidang.reports.ops")
+_MODULES = ("guidang.reports.receipt", "guidang.reports.check", "guidang.reports.ops",
+            "guidang.reports.forms")
 
 
 def _load() -> None:
