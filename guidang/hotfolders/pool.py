@@ -145,7 +145,7 @@ class WorkerPool:
                 if killed := kill_session(r.process.pid):
                     # a worker that ended normally leaves its pool's forkserver and resource tracker, which
                     # would end by themselves: routine; after a crash they are what the cleanup is for
-                    level = logging.INFO if code == 0 else logging.WARNING
+                    level = logging.DEBUG if code == 0 else logging.WARNING
                     log.log(level, "claim %d: killed %d leftover process(es) of its worker", claim_id, killed)
                 ended.append((claim_id, code))
                 del self._running[claim_id]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,25 +176,31 @@ def _batches(s: Session, f: ReportFilter) -> list[BatchRow]:
     return list(s.scalars(stmt))
 
 
-def _stage_times(s: Session, batch_ids: list[int]) -> tuple[StageTime, ...]:
+def stage_durations(s: Session, batch_ids: Collection[int] | None = None) -> dict[str, list[float]]:
+    """Seconds each finished batch (of ``batch_ids``, or all) spent in each stage, from the audit log."""
     events: dict[int, dict[str, list[dt.datetime]]] = defaultdict(lambda: defaultdict(list))
     wanted = ("batch.received", "item.received", "batch.finished", *DECISIONS)
     for e in s.scalars(select(EventRow).where(EventRow.action.in_(wanted))):
         bid = e.detail.get("batch_id")
-        if isinstance(bid, int) and bid in batch_ids:
+        if isinstance(bid, int) and (batch_ids is None or bid in batch_ids):
             events[bid][e.action].append(_aware(e.at))
-    totals: dict[str, list[float]] = {key: [] for key, _, _ in STAGES}
+    durations: dict[str, list[float]] = {key: [] for key, _, _ in STAGES}
     for times in events.values():
-        start, end = min(times.get("batch.received", []), default=None), max(times.get("batch.finished", []),
-                                                                            default=None)
+        start = min(times.get("batch.received", []), default=None)
+        end = max(times.get("batch.finished", []), default=None)
         if start is None or end is None:
             continue  # not finished (or interrupted before it was recorded): no stage times
         intake_end = max(times.get("item.received", []), default=start)
         checks_end = max((t for a in DECISIONS for t in times.get(a, [])), default=intake_end)
         for key, a, b in (("intake", start, intake_end), ("checks", intake_end, checks_end),
                           ("receipt", checks_end, end)):
-            totals[key].append(max(0.0, (b - a).total_seconds()))
-    return tuple(StageTime(key, zh, en, len(totals[key]), sum(totals[key])) for key, zh, en in STAGES)
+            durations[key].append(max(0.0, (b - a).total_seconds()))
+    return durations
+
+
+def _stage_times(s: Session, batch_ids: list[int]) -> tuple[StageTime, ...]:
+    durations = stage_durations(s, set(batch_ids))
+    return tuple(StageTime(key, zh, en, len(durations[key]), sum(durations[key])) for key, zh, en in STAGES)
 
 
 def _audits(s: Session) -> tuple[dict[str, Any], ...]:
