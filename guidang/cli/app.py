@@ -61,14 +61,17 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup)
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GUIDANG_HOME",
               help="工作目录 / working home (default ./var, or $GUIDANG_HOME)")
-@click.option("-v", "--verbose", count=True, help="更多日志 / more logging")
+@click.option("-v", "--verbose", count=True, help="更多日志 / more logging (-vv: the libraries' too)")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="日志格式 / log lines as text or one JSON object per line")
 @click.version_option(package_name="guidang")
-def main(home: Path | None, verbose: int) -> None:
+def main(home: Path | None, verbose: int, log_format: str) -> None:
     """归档 guidang: 电子档案接收流水线 / an ingest pipeline for electronic archives."""
+    from guidang import logs
+
     if home is not None:
         os.environ["GUIDANG_HOME"] = str(home.resolve())
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.WARNING - 10 * min(verbose, 2), log_format)
 
 
 def settings() -> Settings:
@@ -169,7 +172,8 @@ def run() -> None:
     home = Path(os.environ.get("GUIDANG_HOME", "var")).resolve()
     init_home(home)
     _upgrade_catalogue(home)
-    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))  # say what happens to each batch
+    guidang_log = logging.getLogger("guidang")  # say what happens to each batch; the libraries stay quiet
+    guidang_log.setLevel(min(guidang_log.getEffectiveLevel(), logging.INFO))
     s = settings()
     for name in s.profiles:
         s.inbox_of(name).mkdir(parents=True, exist_ok=True)
