@@ -154,8 +154,13 @@ def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
 
     if not batch_dir.is_dir():
         raise InputError(f"批次目录不存在：{batch_dir}", f"batch folder does not exist: {batch_dir}")
+    from guidang.cli.progress import page_progress
+    from guidang.pipeline.progress import Progress
+
     s = settings()
-    outcome = ingest_batch(s, _profile_for(s, batch_dir, profile), batch_dir.resolve())
+    name = _profile_for(s, batch_dir, profile)
+    with page_progress("OCR 页 pages", quiet=as_json) as bar:
+        outcome = ingest_batch(s, name, batch_dir.resolve(), Progress(bar.start, bar.advance))
     from guidang.reports.registry import render
 
     click.echo(render("receipt", "json" if as_json else "text", outcome), nl=as_json)

@@ -219,13 +219,16 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
 
 def _preflight(path: Path, settings: Settings, profile: str | None) -> list[CheckedSubject]:
     """Deprecated: ``check BATCH`` is ``guidang preflight BATCH`` (the same checks, the same report)."""
-    from guidang.cli.preflight import _profile_name
+    from guidang.cli.preflight import profile_name
+    from guidang.cli.progress import page_progress
     from guidang.pipeline.preflight import run_preflight
+    from guidang.pipeline.progress import Progress
     from guidang.pipeline.vendor_profile import VendorProfile
 
     click.echo("guidang check BATCH 已由 guidang preflight BATCH 取代 / is now guidang preflight BATCH", err=True)
-    vendor = VendorProfile.of(settings, _profile_name(settings, profile))
-    return list(run_preflight(path, vendor, settings).subjects)
+    vendor = VendorProfile.of(settings, profile_name(settings, profile))
+    with page_progress("检测 check") as bar:
+        return list(run_preflight(path, vendor, settings, progress=Progress(bar.start, bar.advance)).subjects)
 
 
 def classes(path: Path, codes: list[str], stage: Stage, ctx: Dat70Context) -> list[CheckedSubject]:

@@ -23,14 +23,15 @@ from guidang.cli.progress import page_progress
 from guidang.config import CONFIG_NAME, Settings, default_home, load_settings
 from guidang.errors import ExitCode, InputError
 from guidang.fsutil import replace_file
-from guidang.pipeline.preflight import Progress, run_preflight
+from guidang.pipeline.preflight import run_preflight
+from guidang.pipeline.progress import Progress
 from guidang.pipeline.vendor_profile import VendorProfile, load_vendor_profile
 from guidang.reports.registry import render
 
 TITLE = "预检报告 / preflight report"
 
 
-def _profile_name(settings: Settings, profile: str | None) -> str:
+def profile_name(settings: Settings, profile: str | None) -> str:
     if profile is not None:
         settings.profile(profile)
         return profile
@@ -65,7 +66,7 @@ def preflight_command(batch_dir: Path, profile: str | None, profile_file: Path |
     with ExitStack() as stack:
         settings = _settings(stack, profile_file)
         vendor = (load_vendor_profile(profile_file) if profile_file is not None
-                  else VendorProfile.of(settings, _profile_name(settings, profile)))
+                  else VendorProfile.of(settings, profile_name(settings, profile)))
         with page_progress("预检 preflight", quiet=fmt == "json" and output is None) as bar:
             result = run_preflight(batch_dir, vendor, settings, jobs=jobs, progress=Progress(bar.start, bar.advance))
     text = render("check", fmt, list(result.subjects), language=language(), title=TITLE)
@@ -89,6 +90,6 @@ def profile_group() -> None:
 def export_command(profile: str | None, output: Path) -> None:
     """导出预检配置文件给供应商 / write the profile file a vendor's preflight reads."""
     settings = load_settings()
-    vendor = VendorProfile.of(settings, _profile_name(settings, profile))
+    vendor = VendorProfile.of(settings, profile_name(settings, profile))
     replace_file(output, vendor.dumps().encode("utf-8"))
     click.echo(f"预检配置 preflight profile: {output}（{vendor.profile}, {vendor.archival_code_rule.name}）")

@@ -11,7 +11,6 @@ of the built package, duplicates against what is archived) is done at ingest.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,20 +20,13 @@ from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.pipeline import steps
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.intake import IntakePolicy, read_batch
+from guidang.pipeline.progress import Progress
 from guidang.pipeline.vendor_profile import VendorProfile
 from guidang.validators.clamav import Scanner
 from guidang.validators.result import CheckedSubject, Report
 
 BATCH_KIND = "批次"
 ITEM_KIND = "件"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Callbacks of a progress display: ``start(total pages)``, then ``advance()`` per page file measured."""
-
-    start: Callable[[int], None]
-    advance: Callable[[], None]
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome
 from guidang.pipeline.page_pool import run_tasks
 from guidang.pipeline.problems import Problem
+from guidang.pipeline.progress import QUIET, Progress
 from guidang.pipeline.row_checks import db_record
 from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
@@ -194,11 +195,13 @@ def scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext | 
     work.add(run_scan_checks(subject))
 
 
-def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions) -> None:
+def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions,
+             progress: Progress = QUIET) -> None:
     """Prepare and OCR every page; a page whose process died (crash, OOM kill) is run again."""
     jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi)) for w in works for m in w.measurements]
+    progress.start(len(jobs))
     results = run_tasks(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
-                        initializer=_worker_init)
+                        initializer=_worker_init, on_done=progress.advance)
     for w in works:
         w.pages = []
     died = (f"处理该页的工作进程 {ocr.page_attempts} 次异常退出（崩溃或内存不足） / the process working on this page "
@@ -209,7 +212,7 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
                   cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset(),
-                  scanner: Scanner | None = None) -> Iterator[ItemWork]:
+                  scanner: Scanner | None = None, progress: Progress = QUIET) -> Iterator[ItemWork]:
     """Run every step for every item of the batch; yield each item when it is decided.
 
     Items in ``decided`` (decided by an interrupted run of the same delivery) are measured, since
@@ -223,7 +226,7 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     context = measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
-        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
+        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr, progress)
     for work in ready:
         scan_checks(work, profile.scan_qa, context)
     lookups = CatalogueDbLookups(cat)
