@@ -6,9 +6,9 @@ check; the checks that fail most; a weekly trend; the time in each stage, from t
 timestamps; and the store audits recorded there (``audit.*`` events). Rendering is in
 :mod:`guidang.reports.ops`.
 
-Stages are measured between the events ingest records for every batch:
-intake (``batch.received`` → the last ``item.received``), checks and processing (→ the last item
-decision), receipt (→ ``batch.finished``).
+Stages are measured between the times ingest records for every batch: intake (the batch's
+``received_at``, when its intake began → the last ``item.received``), checks and processing (→ the last
+item decision), receipt (→ ``batch.finished``).
 """
 
 from __future__ import annotations
@@ -184,6 +184,9 @@ def stage_durations(s: Session, batch_ids: Collection[int] | None = None) -> dic
         bid = e.detail.get("batch_id")
         if isinstance(bid, int) and (batch_ids is None or bid in batch_ids):
             events[bid][e.action].append(_aware(e.at))
+    # a batch is received when its intake begins (before the batch.received event, written after intake)
+    for bid, received in s.execute(select(BatchRow.id, BatchRow.received_at).where(BatchRow.id.in_(events))):
+        events[bid]["batch.received"].append(_aware(received))
     durations: dict[str, list[float]] = {key: [] for key, _, _ in STAGES}
     for times in events.values():
         start = min(times.get("batch.received", []), default=None)

@@ -43,8 +43,10 @@ log = logging.getLogger(__name__)
 AGENT = "guidang"
 
 
-def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchIntake) -> tuple[int, int, int | None]:
-    """Record the batch; return (batch id, delivery number, id of an identical earlier delivery)."""
+def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchIntake,
+                    received: dt.datetime | None = None) -> tuple[int, int, int | None]:
+    """Record the batch, received when its intake began; return (batch id, delivery number, id of an
+    identical earlier delivery)."""
     name = intake.root.name
     with cat.session() as s:
         earlier = cat.batches_named(s, profile, name)
@@ -58,6 +60,7 @@ def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchInta
         row = BatchRow(
             profile=profile, vendor=vendor, name=name, content_digest=intake.content_digest,
             delivery=len(earlier) + 1, status=BatchStatus.PROCESSING, source_path=str(intake.root),
+            received_at=received or dt.datetime.now(dt.UTC),  # intake's start: the report's "intake" stage
         )
         s.add(row)
         s.flush()
@@ -232,7 +235,7 @@ def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Sca
                           dat70=settings.dat70, classified_system=settings.classified_system,
                           limits=profile.limits)
     intake = read_batch(batch_dir, policy, scanner)
-    batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake)
+    batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake, received)
     _security_events(cat, batch_id, intake)
     batch_results = tuple(p.result() for p in intake.batch_problems)
     common = dict(batch_id=batch_id, name=batch_dir.name, profile=profile_name, vendor=profile.vendor,
