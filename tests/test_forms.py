@@ -85,9 +85,9 @@ def test_c1_fills_the_receiving_side_and_leaves_the_unit_side_blank(history: Set
     assert len(_pages(pdf, tmp_path)) == 1
     data = json.loads(CliRunner().invoke(main, ["form", "c1", "--batch", "1", "--format", "json"]).stdout)
     assert data["fields"]["载体起止顺序号(或起止档号)"] == "Z109-WS·2026-Y-BGS-1001 — Z109-WS·2026-Y-BGS-1003"
-    assert data["results"]["真实性检测"] == {"property": "真实性", "checked": 5, "failed": 1,
+    assert data["results"]["真实性检测"] == {"property": "真实性", "checked": 5, "failed": 1, "warned": 0,
                                              "failing_checks": [{"check": "GD-1-7", "items": 1}],
-                                             "text": data["results"]["真实性检测"]["text"]}
+                                             "warning_checks": [], "text": data["results"]["真实性检测"]["text"]}
 
 
 def test_a_batch_not_finished_or_not_there_is_a_clear_error(history: Settings) -> None:
@@ -100,3 +100,20 @@ def test_a_batch_not_finished_or_not_there_is_a_clear_error(history: Settings) -
         batch.status = "processing"
     result = CliRunner().invoke(main, ["form", "a1", "--batch", "2"])
     assert result.exit_code == 2 and "尚未处理完毕" in result.output
+
+
+def test_a_warning_is_never_counted_as_passed(history: Settings) -> None:
+    """A virus scan with test signatures only warns (DA/T 70 4-2): the form says so, it does not call it 合格."""
+    from sqlalchemy import select
+
+    from guidang.storage.catalogue import CheckResultRow
+
+    cat = Catalogue(history.db_url)
+    with cat.session() as s:
+        for r in s.scalars(select(CheckResultRow).where(CheckResultRow.check_id == "GD-4-2")):
+            r.status = "warn"
+    data = json.loads(CliRunner().invoke(main, ["form", "a1", "--batch", "1", "--format", "json"]).stdout)
+    virus = data["results"]["病毒检验"]
+    assert (virus["checked"], virus["warned"], virus["failed"]) == (5, 5, 0)
+    assert virus["text"].startswith("检测 5 件，合格 0 件，有警告或待人工确认 5 件（GD-4-2 ×5）")
+

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from sqlalchemy.orm import Session
@@ -55,6 +55,8 @@ class PropertyResult:
     failed: int
     failing_checks: tuple[tuple[str, int], ...] = ()  # check ID, items
     note: str = ""  # said instead of counts (a row guidang does not check)
+    warned: int = 0  # items with a warning or a manual item and no failure (never counted as 合格)
+    warning_checks: tuple[tuple[str, int], ...] = ()
 
     @property
     def text(self) -> str:
@@ -62,13 +64,28 @@ class PropertyResult:
             return self.note
         if not self.checked:
             return "未检测 / not checked"
-        head = f"检测 {self.checked} 件，合格 {self.checked - self.failed} 件，不合格 {self.failed} 件"
+        passed = self.checked - self.failed - self.warned
+        head = f"检测 {self.checked} 件，合格 {passed} 件"
+        if self.warned:
+            head += f"，有警告或待人工确认 {self.warned} 件（{'；'.join(f'{c} ×{n}' for c, n in self.warning_checks)}）"
+        head += f"，不合格 {self.failed} 件"
         detail = "；".join(f"{c} ×{n}" for c, n in self.failing_checks)
         return head + (f"（{detail}；不合格件已退回，未归档）" if detail else "")
 
     def as_dict(self) -> dict[str, object]:
         return {"property": self.property_zh, "checked": self.checked, "failed": self.failed,
-                "failing_checks": [{"check": c, "items": n} for c, n in self.failing_checks], "text": self.text}
+                "warned": self.warned,
+                "failing_checks": [{"check": c, "items": n} for c, n in self.failing_checks],
+                "warning_checks": [{"check": c, "items": n} for c, n in self.warning_checks], "text": self.text}
+
+
+def _tally(name: str, checked: set[int], failed: set[int], warned: set[int], failing: Counter[str],
+           warning: Counter[str]) -> PropertyResult:
+    def order(c: Counter[str]) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    return PropertyResult(name, len(checked), len(failed), order(failing), warned=len(warned - failed),
+                          warning_checks=order(warning))
 
 
 @dataclass(frozen=True)
@@ -121,38 +138,33 @@ def _category(codes: list[str]) -> str:
     return "、".join(found) or "其他"
 
 
-def _property_results(items: list[ItemRow]) -> dict[Property, PropertyResult]:
+def _property_results(items: list[ItemRow], only: str | None = None) -> dict[Property, PropertyResult]:
+    """Items checked, failed and warned under each property (``only``: the results of one DA/T 70 item)."""
     checked: dict[Property, set[int]] = defaultdict(set)
     failed: dict[Property, set[int]] = defaultdict(set)
+    warned: dict[Property, set[int]] = defaultdict(set)
     failing: dict[Property, Counter[str]] = defaultdict(Counter)
+    warning: dict[Property, Counter[str]] = defaultdict(Counter)
     for item in items:
-        seen: set[tuple[Property, str]] = set()
+        seen: set[tuple[str, str]] = set()
         for r in item.results:
             spec = REGISTRY.spec_of_result(r.check_id)
-            if spec is None:
+            if spec is None or (only is not None and spec.id != only):
                 continue
             checked[spec.property].add(item.id)
-            if r.status == "fail":
-                failed[spec.property].add(item.id)
-                if (spec.property, r.check_id) not in seen:
-                    seen.add((spec.property, r.check_id))
-                    failing[spec.property][r.check_id] += 1
-    return {p: PropertyResult(PROPERTY_ZH[p], len(checked[p]), len(failed[p]),
-                              tuple(sorted(failing[p].items(), key=lambda kv: (-kv[1], kv[0]))))
-            for p in PROPERTIES}
+            if r.status in ("fail", "warn", "manual") and (r.status, r.check_id) not in seen:
+                seen.add((r.status, r.check_id))
+                (failed if r.status == "fail" else warned)[spec.property].add(item.id)
+                (failing if r.status == "fail" else warning)[spec.property][r.check_id] += 1
+    return {p: _tally(PROPERTY_ZH[p], checked[p], failed[p], warned[p], failing[p], warning[p]) for p in PROPERTIES}
 
 
 def _virus_result(items: list[ItemRow]) -> PropertyResult:
-    """病毒检验: the DA/T 70 4-2 results (every delivered file scanned at intake)."""
-    checked, failed = set(), set()
-    for item in items:
-        for r in item.results:
-            spec = REGISTRY.spec_of_result(r.check_id)
-            if spec is not None and spec.id == "4-2":
-                checked.add(item.id)
-                if r.status == "fail":
-                    failed.add(item.id)
-    return PropertyResult("病毒", len(checked), len(failed), (("GD-4-2", len(failed)),) if failed else ())
+    """病毒检验: the DA/T 70 4-2 results (recorded for the items that reached the DA/T 70 checks; every
+    delivered file was scanned at intake, where only a finding is recorded). A scan with test signatures
+    only is a warning, never 合格."""
+    result = _property_results(items, only="4-2")[Property.SECURITY]
+    return replace(result, property_zh="病毒")
 
 
 def _load(s: Session, batch_id: int) -> _Batch:
