@@ -14,7 +14,6 @@ import click
 
 from guidang.cli.errors import handle_errors
 from guidang.config import load_settings
-from guidang.errors import InputError
 from guidang.fsutil import replace_file
 
 
@@ -31,10 +30,7 @@ def form_command(kind: str, batch: int, fmt: str, output: Path | None) -> None:
     from guidang.storage.catalogue import Catalogue
 
     settings = load_settings()
-    url = settings.db_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        raise InputError(f"尚无编目数据库：{url}", f"no catalogue database yet: {url}")
-    data = render_bytes("form", fmt, build_form(Catalogue(url), settings, kind, batch))
+    data = render_bytes("form", fmt, build_form(Catalogue.existing(settings.db_url), settings, kind, batch))
     if output is not None:
         replace_file(output, data)
         click.echo(f"登记表 form: {output}", err=True)

@@ -50,12 +50,8 @@ def report_command(batch: int | None, vendor: str | None, since: str | None, unt
     from guidang.storage.catalogue import Catalogue
 
     settings = load_settings()
-    url = settings.db_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        raise InputError(f"尚无编目数据库：{url}（先运行 guidang init 并接收批次）",
-                         f"no catalogue database yet: {url} (run guidang init and ingest a batch first)")
     f = ReportFilter(batch=batch, vendor=vendor, since=_when(since, "--since"), until=_when(until, "--until", end=True))
-    data = render_bytes("report", fmt, build_report(Catalogue(url), f))
+    data = render_bytes("report", fmt, build_report(Catalogue.existing(settings.db_url), f))
     if output is not None:
         replace_file(output, data)
         click.echo(f"报告 report: {output}", err=True)

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from guidang.hotfolders.state import ClaimRow, Stage
 from guidang.pipeline.ops_report import STAGES, stage_durations
-from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, EventRow, ItemRow
+from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, EventRow, ItemRow, as_utc
 
 log = logging.getLogger(__name__)
 # seconds: a one-page item to a batch of thousands of pages (DA/T 31 scans OCR at about a page per second
@@ -41,9 +41,6 @@ BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
 DECIDED = ("accepted", "rejected", "duplicate")
 AUDIT_PASS = ("pass", "ok", "passed")
 
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _histogram(values: list[float]) -> tuple[list[tuple[str, float]], float]:
@@ -102,7 +99,7 @@ class CatalogueCollector(Collector):
     def _rate(self, s: Any, now: dt.datetime) -> float:
         since = now - dt.timedelta(hours=1)
         batches = list(s.scalars(select(BatchRow).where(BatchRow.finished_at >= since)))
-        seconds = sum(max(0.0, (_aware(b.finished_at) - _aware(b.received_at)).total_seconds()) for b in batches)
+        seconds = sum(max(0.0, (as_utc(b.finished_at) - as_utc(b.received_at)).total_seconds()) for b in batches)
         pages = sum(int(b.summary.get("pages", 0)) for b in batches)
         return pages / seconds if seconds > 0 else 0.0
 
@@ -115,7 +112,7 @@ class CatalogueCollector(Collector):
             if e.action in ("audit.finished", "audit.done") or "result" in e.detail:
                 counts[result] = counts.get(result, 0) + 1
                 if result in AUDIT_PASS:
-                    at = _aware(e.at)
+                    at = as_utc(e.at)
                     last_ok = at if last_ok is None or at > last_ok else last_ok
         for result, n in sorted(counts.items()):
             audits.add_metric([result], n)

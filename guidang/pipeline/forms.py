@@ -29,7 +29,7 @@ from guidang import __version__
 from guidang.config import Settings
 from guidang.errors import InputError
 from guidang.models import ItemStatus
-from guidang.storage.catalogue import BatchRow, Catalogue, ItemRow
+from guidang.storage.catalogue import BatchRow, Catalogue, ItemRow, as_utc
 from guidang.validators.registry import REGISTRY
 from guidang.validators.spec import PROPERTY_ZH, Property
 
@@ -125,12 +125,9 @@ class _Batch:
         return [i for i in self.items if i.status == ItemStatus.ACCEPTED]
 
 
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
 
 def _day(t: dt.datetime | None) -> str:
-    return _aware(t).strftime("%Y年%m月%d日") if t is not None else ""
+    return as_utc(t).strftime("%Y年%m月%d日") if t is not None else ""
 
 
 def _category(codes: list[str]) -> str:
@@ -234,8 +231,8 @@ def _a3(settings: Settings, b: _Batch) -> RegistrationForm:
                                "原始图像一并保存"),
         "完成情况": (f"转换前 {len(archived)} 件 {pages} 页图像；转换后 {pdfs} 个 PDF/A 文件；"
                      f"{'件数一致' if pdfs == len(archived) else '件数不一致'}；每件经 DA/T 70 归档环节检测合格后入库"),
-        "操作起止时间": f"{_aware(b.row.received_at).isoformat(timespec='seconds')} — "
-                        f"{_aware(b.row.finished_at).isoformat(timespec='seconds') if b.row.finished_at else ''}",
+        "操作起止时间": f"{as_utc(b.row.received_at).isoformat(timespec='seconds')} — "
+                        f"{as_utc(b.row.finished_at).isoformat(timespec='seconds') if b.row.finished_at else ''}",
         "操作者": f"guidang {__version__}（自动）",
     }
     return RegistrationForm("a3", b.row.id, fields)

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guidang.models import ItemStatus
-from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, EventRow, ItemRow
+from guidang.storage.catalogue import BatchRow, Catalogue, CheckResultRow, EventRow, ItemRow, as_utc
 from guidang.validators.registry import REGISTRY
 
 DECISIONS = ("item.accepted", "item.rejected", "item.archived_before")
@@ -153,13 +153,9 @@ class OpsReport:
         }
 
 
-def _aware(t: dt.datetime) -> dt.datetime:
-    """SQLite gives naive datetimes back: they were written in UTC."""
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
 
 def _week(t: dt.datetime) -> str:
-    year, week, _ = _aware(t).isocalendar()
+    year, week, _ = as_utc(t).isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -183,10 +179,10 @@ def stage_durations(s: Session, batch_ids: Collection[int] | None = None) -> dic
     for e in s.scalars(select(EventRow).where(EventRow.action.in_(wanted))):
         bid = e.detail.get("batch_id")
         if isinstance(bid, int) and (batch_ids is None or bid in batch_ids):
-            events[bid][e.action].append(_aware(e.at))
+            events[bid][e.action].append(as_utc(e.at))
     # a batch is received when its intake begins (before the batch.received event, written after intake)
     for bid, received in s.execute(select(BatchRow.id, BatchRow.received_at).where(BatchRow.id.in_(events))):
-        events[bid]["batch.received"].append(_aware(received))
+        events[bid]["batch.received"].append(as_utc(received))
     durations: dict[str, list[float]] = {key: [] for key, _, _ in STAGES}
     for times in events.values():
         start = min(times.get("batch.received", []), default=None)
@@ -208,7 +204,7 @@ def _stage_times(s: Session, batch_ids: list[int]) -> tuple[StageTime, ...]:
 
 def _audits(s: Session) -> tuple[dict[str, Any], ...]:
     stmt = select(EventRow).where(EventRow.action.startswith("audit.")).order_by(EventRow.at.desc(), EventRow.id.desc())
-    return tuple({"at": _aware(e.at).isoformat(timespec="seconds"), "action": e.action, "subject": e.subject,
+    return tuple({"at": as_utc(e.at).isoformat(timespec="seconds"), "action": e.action, "subject": e.subject,
                   "agent": e.agent, **{k: v for k, v in e.detail.items() if k not in ("at", "action")}}
                  for e in s.scalars(stmt.limit(100)))
 
@@ -255,7 +251,7 @@ def build_report(cat: Catalogue, f: ReportFilter) -> OpsReport:
                                      ran[check_id], min(failed[check_id], ran[check_id]), warned[check_id]))
         checks.sort(key=lambda c: (-c.failed, -c.warned, c.check_id))
         rows = tuple({"id": b.id, "name": b.name, "vendor": b.vendor, "profile": b.profile, "delivery": b.delivery,
-                      "status": b.status, "received_at": _aware(b.received_at).isoformat(timespec="seconds"),
+                      "status": b.status, "received_at": as_utc(b.received_at).isoformat(timespec="seconds"),
                       "items": b.summary.get("items", 0), "accepted": b.summary.get("accepted", 0),
                       "rejected": b.summary.get("rejected", 0), "pages": b.summary.get("pages", 0)}
                      for b in batches)
