@@ -57,6 +57,12 @@ required = true
 # infected_exit_codes = [1]
 # version_command = ["/opt/av/bin/scan", "--version"]
 
+# [watch]
+# Prometheus 指标（guidang watch 提供 http://127.0.0.1:9464/metrics；不设则不提供）
+# Prometheus metrics served by guidang watch at http://<metrics_address>:<metrics_port>/metrics (unset: off)
+# metrics_port = 9464
+# metrics_address = "127.0.0.1"
+
 # 每个收件箱一个档案（profile）；收件箱目录默认为 inbox/<档案名>
 # One profile per inbox; the inbox folder defaults to inbox/<profile name>
 [profiles.demo]

@@ -137,7 +137,9 @@ def test_numbering_across_packages(env: Path) -> None:
     assert finding["check"] == "GD-2-6" and "缺少 2" in finding["message_zh"]
 
 
-def test_vendor_batch_checks_every_delivered_file(env: Path) -> None:
+def test_a_vendor_batch_is_checked_by_preflight(env: Path) -> None:
+    """``check BATCH`` (a folder with a catalogue) is ``guidang preflight BATCH`` now (issue 17): the checks of
+    intake, per catalogue row and per delivered folder, with the same IDs as ingest."""
     batch = env / "batch"
     (batch / mf.CODE).mkdir(parents=True)
     for name, data in mf.default_masters():
@@ -145,11 +147,14 @@ def test_vendor_batch_checks_every_delivered_file(env: Path) -> None:
     (batch / mf.CODE / "extra.bmp").write_bytes(mf.bmp(1))
     (batch / "catalogue.csv").write_text("档号,题名\n", encoding="utf-8")
     (batch / "READY").write_text("", encoding="utf-8")
-    result = run(str(batch), "--format", "json")
-    data = json.loads(result.output)
-    paths = {s["path"] for s in data["subjects"]}
-    assert paths == {f"{mf.CODE}/{n}" for n, _ in mf.default_masters()} | {f"{mf.CODE}/extra.bmp"}
-    assert result.exit_code == 1  # BMP is not an allowed archival format
+    result = run(str(batch), "--format", "json", "--profile", "t")
+    assert "guidang preflight" in result.stderr
+    data = json.loads(result.stdout)
+    failed = {(s["path"], r["check"], r["evidence"][0].get("file") if r["evidence"] else None)
+              for s in data["subjects"] for r in s["results"] if r["status"] == "fail"}
+    assert (str(batch), "INTAKE-CATALOGUE", None) in failed  # a catalogue without rows: the whole batch
+    assert (mf.CODE, "INTAKE-FILE-TYPE", f"{mf.CODE}/extra.bmp") in failed  # BMP is not a scan format
+    assert result.exit_code == 1
 
 
 def test_store_audit_at_bc(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,37 @@ def render_receipt(tmp_path: Path) -> str:
     outcome = BatchOutcome(batch_id=1, name=HOSTILE, profile=HOSTILE, vendor=HOSTILE, delivery=1,
                            content_digest=HOSTILE, status="done", source=HOSTILE, items=(item,),
                            batch_results=(hostile_result(),))
-    _, html = write_receipt(tmp_path, outcome)
+    write_receipt(tmp_path, replace(outcome, items=(replace(item, status=ItemStatus.ACCEPTED),)))
+    _, html = write_receipt(tmp_path, outcome, reason=HOSTILE, agent=HOSTILE)  # version 2: its changes shown
     return html.read_text("utf-8")
+
+
+def render_ops_report(tmp_path: Path) -> str:
+    import datetime as dt
+
+    from guidang.pipeline.ops_report import CheckTally, OpsReport, ReportFilter, StageTime, Tally
+    from guidang.reports.registry import render
+
+    t = Tally(1, 0, 1, 0)
+    report = OpsReport(ReportFilter(vendor=HOSTILE), dt.datetime.now(dt.UTC), 1, 1, 1, t, {HOSTILE: 1},
+                       {HOSTILE: t}, (CheckTally(HOSTILE, HOSTILE, HOSTILE, 1, 1, 0),), ((HOSTILE, t),),
+                       (StageTime(HOSTILE, HOSTILE, HOSTILE, 1, 1.0),),
+                       ({"at": HOSTILE, "action": HOSTILE, "subject": HOSTILE, "result": HOSTILE},),
+                       ({"id": 1, "name": HOSTILE, "vendor": HOSTILE, "status": HOSTILE, "received_at": HOSTILE,
+                         "items": 1, "accepted": 0, "rejected": 1, "pages": 1},))
+    return render("report", "html", report)
+
+
+def render_form(tmp_path: Path) -> str:
+    from guidang.pipeline.forms import PropertyResult, RegistrationForm
+    from guidang.reports.registry import render
+
+    names = ("单位名称", "归档时间", "归档电子文件门类", "归档电子文件数量", "归档方式", "档案部门",
+             "技术方法与相关软件说明登记表、软件、说明资料检验")
+    checks = ("载体外观检验", "病毒检验", "真实性检验", "可靠性检验", "完整性检验", "可用性检验")
+    form = RegistrationForm("a1", 1, dict.fromkeys(names, HOSTILE),
+                            {c: PropertyResult(HOSTILE, 1, 1, ((HOSTILE, 1),)) for c in checks})
+    return render("form", "html", form)
 
 
 def render_report(tmp_path: Path) -> str:
@@ -47,6 +77,8 @@ def render_report(tmp_path: Path) -> str:
 RENDERERS: dict[str, Callable[[Path], str]] = {
     "reports/templates/receipt.html.j2": render_receipt,
     "reports/templates/check.html.j2": render_report,
+    "reports/templates/report.html.j2": render_ops_report,
+    "reports/templates/form.html.j2": render_form,
 }
 
 

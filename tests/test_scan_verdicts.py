@@ -27,7 +27,7 @@ from scan_vendor import Sheet, VendorItem, Verdict, corpus_batch, differences, w
 from guidang.config import load_settings
 from guidang.ingest.scanqa import ScanQAOptions, inspect_batch
 from guidang.pipeline.intake import read_batch
-from guidang.pipeline.steps import ItemWork, _measure
+from guidang.pipeline.steps import ItemWork, measure
 from guidang.validators.result import Report, Status
 from guidang.validators.scan_checks import ScanItemSubject, batch_context, run_scan_checks
 
@@ -38,7 +38,7 @@ DEFAULTS = ScanQAOptions()
 def verdicts(root: Path, options: ScanQAOptions, *, pipeline: bool) -> dict[str, Verdict]:
     """Intake and scan QA of a batch folder as ``guidang ingest`` runs them, without the OCR.
 
-    ``pipeline``: measure as the pipeline does (``steps._measure``: no Tesseract OSD, an unsure
+    ``pipeline``: measure as the pipeline does (``steps.measure``: no Tesseract OSD, an unsure
     orientation is left to the OCR pass); else the full scan QA with the profile's OSD setting.
     """
     intake = read_batch(root)
@@ -46,7 +46,7 @@ def verdicts(root: Path, options: ScanQAOptions, *, pipeline: bool) -> dict[str,
     for w in works.values():
         w.add(Report(tuple(p.result() for p in intake.problems_of(w.code))))
     if pipeline:
-        context = _measure(works, options, jobs=2)
+        context = measure(works, options, jobs=2)
     else:
         todo = {c: [p.path for p in w.item.pages] for c, w in works.items() if not w.blocked}
         measured = inspect_batch(todo, options, jobs=2)

@@ -36,6 +36,11 @@ class LazyGroup(click.Group):
         "verify-eep": ("guidang.cli.eep:verify_eep_command", "旧名，即 eep verify / old name of eep verify"),
         "watch": ("guidang.cli.watch:watch_command", "监视收件箱并处理就绪批次 / watch every inbox"),
         "status": ("guidang.cli.watch:status_command", "收件箱、处理中与近期失败 / inboxes, in flight, failures"),
+        # issue 17
+        "preflight": ("guidang.cli.preflight:preflight_command", "交付前预检 / check a batch before delivery"),
+        "profile": ("guidang.cli.preflight:profile_group", "收件箱档案 / profile export for a vendor's preflight"),
+        "report": ("guidang.cli.report:report_command", "运行报告 / ops report: acceptance, checks, stages, audits"),
+        "form": ("guidang.cli.form:form_command", "登记表 / registration forms (GB/T 18894 A.1, A.3; DA/T 93 C.1)"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -62,14 +67,17 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup)
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="GUIDANG_HOME",
               help="工作目录 / working home (default ./var, or $GUIDANG_HOME)")
-@click.option("-v", "--verbose", count=True, help="更多日志 / more logging")
+@click.option("-v", "--verbose", count=True, help="更多日志 / more logging (-vv: the libraries' too)")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="日志格式 / log lines as text or one JSON object per line")
 @click.version_option(package_name="guidang")
-def main(home: Path | None, verbose: int) -> None:
+def main(home: Path | None, verbose: int, log_format: str) -> None:
     """归档 guidang: 电子档案接收流水线 / an ingest pipeline for electronic archives."""
+    from guidang import logs
+
     if home is not None:
         os.environ["GUIDANG_HOME"] = str(home.resolve())
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(logging.WARNING - 10 * min(verbose, 2), log_format)
 
 
 def settings() -> Settings:
@@ -156,8 +164,13 @@ def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
 
     if not batch_dir.is_dir():
         raise InputError(f"批次目录不存在：{batch_dir}", f"batch folder does not exist: {batch_dir}")
+    from guidang.cli.progress import page_progress
+    from guidang.pipeline.progress import Progress
+
     s = settings()
-    outcome = ingest_batch(s, _profile_for(s, batch_dir, profile), batch_dir.resolve())
+    name = _profile_for(s, batch_dir, profile)
+    with page_progress("OCR 页 pages", quiet=as_json) as bar:
+        outcome = ingest_batch(s, name, batch_dir.resolve(), Progress(bar.start, bar.advance))
     from guidang.reports.registry import render
 
     click.echo(render("receipt", "json" if as_json else "text", outcome), nl=as_json)
@@ -174,7 +187,8 @@ def run() -> None:
     home = Path(os.environ.get("GUIDANG_HOME", "var")).resolve()
     init_home(home)
     _upgrade_catalogue(home)
-    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))  # say what happens to each batch
+    guidang_log = logging.getLogger("guidang")  # say what happens to each batch; the libraries stay quiet
+    guidang_log.setLevel(min(guidang_log.getEffectiveLevel(), logging.INFO))
     s = settings()
     for name in s.profiles:
         s.inbox_of(name).mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.volumes import FILE_NAMES as VOLUME_FILE_NAMES
+from guidang.pipeline.catalogue_file import CATALOGUE_NAMES
 from guidang.reports.registry import render
 from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70
@@ -206,6 +207,8 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
         return [flagged(path)]
     packages = [] if is_package(path) or is_store(path) else [p for p in sorted(path.iterdir()) if is_package(p)]
     if not (is_package(path) or is_store(path) or packages):
+        if any((path / name).is_file() for name in CATALOGUE_NAMES):  # a vendor batch: `guidang preflight`
+            return _preflight(path, settings, profile)
         return list(check_batch(path, settings))
     with open_scanner(settings) as scanner:  # held (and a clamd of its own stopped) for this command only
         ctx = build_context(settings, profile, scanner)
@@ -218,6 +221,20 @@ def check_path(path: Path, stage: Stage | None, settings: Settings, profile: str
         subjects += [flagged(p, p.name) for p in sorted(path.iterdir()) if not regular(p)]
         codes = [PackageView(p).archival_code for p in packages]
         return subjects + classes(path, codes, stage or Stage.GD, ctx)
+
+
+def _preflight(path: Path, settings: Settings, profile: str | None) -> list[CheckedSubject]:
+    """Deprecated: ``check BATCH`` is ``guidang preflight BATCH`` (the same checks, the same report)."""
+    from guidang.cli.preflight import profile_name
+    from guidang.cli.progress import page_progress
+    from guidang.pipeline.preflight import run_preflight
+    from guidang.pipeline.progress import Progress
+    from guidang.pipeline.vendor_profile import VendorProfile
+
+    click.echo("guidang check BATCH 已由 guidang preflight BATCH 取代 / is now guidang preflight BATCH", err=True)
+    vendor = VendorProfile.of(settings, profile_name(settings, profile))
+    with page_progress("检测 check") as bar:
+        return list(run_preflight(path, vendor, settings, progress=Progress(bar.start, bar.advance)).subjects)
 
 
 def classes(path: Path, codes: list[str], stage: Stage, ctx: Dat70Context) -> list[CheckedSubject]:

@@ -39,3 +39,6 @@ class WatchOptions(BaseModel):
     processor: str = "guidang.pipeline.run:ingest_batch"
     # per profile: a processing area on the inbox's filesystem (default <home>/processing/<profile>)
     processing: dict[str, Path] = Field(default_factory=dict)
+    # Prometheus /metrics of the watcher (guidang.hotfolders.metrics): None = not served; 0 = any free port
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_address: str = "127.0.0.1"  # loopback: put a reverse proxy with authentication in front to expose it

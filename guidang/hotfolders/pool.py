@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from guidang import logs
 from guidang.config import Settings
 from guidang.hotfolders.state import WorkerRecord, recorded_workers, save_workers
 
@@ -120,8 +121,8 @@ class WorkerPool:
         return set(self._running)
 
     def start(self, claim_id: int) -> None:
-        level = logging.getLogger().getEffectiveLevel()
-        cmd = [sys.executable, "-m", "guidang.hotfolders.worker", str(claim_id), str(os.getpid()), str(level)]
+        level, fmt = logs.current()  # the worker logs as the watcher does
+        cmd = [sys.executable, "-m", "guidang.hotfolders.worker", str(claim_id), str(os.getpid()), str(level), fmt]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, start_new_session=True, close_fds=True)
         assert proc.stdin is not None
         with contextlib.suppress(BrokenPipeError):
@@ -145,7 +146,7 @@ class WorkerPool:
                 if killed := kill_session(r.process.pid):
                     # a worker that ended normally leaves its pool's forkserver and resource tracker, which
                     # would end by themselves: routine; after a crash they are what the cleanup is for
-                    level = logging.INFO if code == 0 else logging.WARNING
+                    level = logging.DEBUG if code == 0 else logging.WARNING
                     log.log(level, "claim %d: killed %d leftover process(es) of its worker", claim_id, killed)
                 ended.append((claim_id, code))
                 del self._running[claim_id]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_sentinels
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from sqlalchemy import select
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -135,6 +136,7 @@ class Watcher:
         self._wake = threading.Event()
         self._stopping = 0  # 1: stop requested, 2: stop now
         self._observers: list[BaseObserver] = []
+        self.metrics_server: Any = None  # the /metrics HTTP server while it runs ([watch] metrics_port)
 
     # events -------------------------------------------------------------------
     def poke(self, profile: str) -> None:
@@ -340,8 +342,25 @@ class Watcher:
     # the loop -----------------------------------------------------------------
     def run(self) -> int:
         check_layout(self.settings)
-        with single_instance(self.settings), home_clamd(self.settings):
+        with single_instance(self.settings), home_clamd(self.settings), self._metrics():
             return self._run()
+
+    @contextmanager
+    def _metrics(self) -> Iterator[None]:
+        """The /metrics endpoint while the watcher runs (``[watch] metrics_port``)."""
+        if self.opts.metrics_port is None:
+            yield
+            return
+        from guidang.hotfolders import metrics
+
+        server = metrics.serve(self.cat, self.opts.metrics_address, self.opts.metrics_port)
+        self.metrics_server = server
+        try:
+            yield
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
 
     def _run(self) -> int:
         if ended := end_leftovers(self.settings):  # before reconcile: their locks are then free

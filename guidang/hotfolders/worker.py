@@ -4,12 +4,12 @@ with the settings as JSON on stdin. It runs :func:`guidang.hotfolders.unit.run_c
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import signal
 import sys
 from types import FrameType
 
+from guidang import logs
 from guidang.config import Settings
 from guidang.hotfolders.unit import WorkerInterrupted, run_claim
 
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     die_with_parent(parent)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    logs.configure(level, argv[3] if len(argv) > 3 else "text")
     settings = Settings.model_validate_json(sys.stdin.read())
     run_claim(settings, claim_id)
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import TypeVar
@@ -23,22 +23,28 @@ R = TypeVar("R")
 
 
 def _run_once(task: Callable[[J], R], jobs: Sequence[J], workers: int,
-              initializer: Callable[[], None] | None) -> list[R | None]:
-    """One fresh pool over ``jobs``; a task whose process died gives None."""
+              initializer: Callable[[], None] | None, on_done: Callable[[], None] | None = None) -> list[R | None]:
+    """One fresh pool over ``jobs``; a task whose process died gives None. ``on_done`` is called as each
+    task finishes (a progress display)."""
     results: list[R | None] = [None] * len(jobs)
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("forkserver"),
                              initializer=initializer) as pool:
-        futures = [pool.submit(task, j) for j in jobs]
-        for n, future in enumerate(futures):
+        futures = {pool.submit(task, j): n for n, j in enumerate(jobs)}
+        for future in as_completed(futures):
+            n = futures[future]
             try:
                 results[n] = future.result()
             except BrokenProcessPool:
                 log.warning("a pool process died; task %d (%s) to be run again", n, jobs[n])
+                continue
+            if on_done is not None:
+                on_done()
     return results
 
 
 def run_tasks(task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
-              initializer: Callable[[], None] | None = None) -> list[R | None]:
+              initializer: Callable[[], None] | None = None,
+              on_done: Callable[[], None] | None = None) -> list[R | None]:
     """``task`` over every job in up to ``attempts`` pools; None for a job whose process died every time.
 
     ``task`` must be picklable (a module-level function) and must not raise: the pool is for
@@ -50,9 +56,9 @@ def run_tasks(task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attemp
         if not lost:
             break
         if attempt == attempts and attempt > 1:  # alone: a page that kills its process takes no other with it
-            retried = [_run_once(task, [jobs[n]], 1, initializer)[0] for n in lost]
+            retried = [_run_once(task, [jobs[n]], 1, initializer, on_done)[0] for n in lost]
         else:
-            retried = _run_once(task, [jobs[n] for n in lost], workers, initializer)
+            retried = _run_once(task, [jobs[n] for n in lost], workers, initializer, on_done)
         for n, result in zip(lost, retried, strict=True):
             results[n] = result
         lost = [n for n in lost if results[n] is None]

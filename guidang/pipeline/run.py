@@ -32,6 +32,7 @@ from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.intake import BatchIntake, IntakePolicy, read_batch
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link, document_outcomes
 from guidang.pipeline.problems import Problem
+from guidang.pipeline.progress import QUIET, Progress
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import (
     BatchRow,
@@ -50,8 +51,10 @@ log = logging.getLogger(__name__)
 AGENT = "guidang"
 
 
-def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchIntake) -> tuple[int, int, int | None]:
-    """Record the batch; return (batch id, delivery number, id of an identical earlier delivery)."""
+def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchIntake,
+                    received: dt.datetime | None = None) -> tuple[int, int, int | None]:
+    """Record the batch, received when its intake began; return (batch id, delivery number, id of an
+    identical earlier delivery)."""
     name = intake.root.name
     with cat.session() as s:
         earlier = cat.batches_named(s, profile, name)
@@ -65,6 +68,7 @@ def _register_batch(cat: Catalogue, profile: str, vendor: str, intake: BatchInta
         row = BatchRow(
             profile=profile, vendor=vendor, name=name, content_digest=intake.content_digest,
             delivery=len(earlier) + 1, status=BatchStatus.PROCESSING, source_path=str(intake.root),
+            received_at=received or dt.datetime.now(dt.UTC),  # intake's start: the report's "intake" stage
         )
         s.add(row)
         s.flush()
@@ -226,14 +230,16 @@ def _security_events(cat: Catalogue, batch_id: int, intake: BatchIntake) -> None
             cat.log(s, AGENT, "security.virus_found", p.item_code or intake.root.name, **event)
 
 
-def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path) -> BatchOutcome:
-    """Process one delivered batch with the configured antivirus held for the length of the run."""
+def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path, progress: Progress = QUIET) -> BatchOutcome:
+    """Process one delivered batch with the configured antivirus held for the length of the run
+    (``progress``: told the pages to OCR and each page done)."""
     settings.profile(profile_name)  # a bad profile is refused before any daemon starts
     with open_scanner(settings) as scanner:
-        return _ingest(settings, profile_name, batch_dir, scanner)
+        return _ingest(settings, profile_name, batch_dir, scanner, progress)
 
 
-def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Scanner | None) -> BatchOutcome:
+def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Scanner | None,
+            progress: Progress = QUIET) -> BatchOutcome:
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
@@ -241,7 +247,7 @@ def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Sca
                           dat70=settings.dat70, classified_system=settings.classified_system,
                           limits=profile.limits)
     intake = read_batch(batch_dir, policy, scanner)
-    batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake)
+    batch_id, delivery, duplicate_of = _register_batch(cat, profile_name, profile.vendor, intake, received)
     _security_events(cat, batch_id, intake)
     batch_results = tuple(p.result() for p in intake.batch_problems)
     common = dict(batch_id=batch_id, name=batch_dir.name, profile=profile_name, vendor=profile.vendor,
@@ -254,13 +260,14 @@ def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Sca
         # an unreadable catalogue: the batch failed, and each delivered folder is returned with the reason
         label = names.batch_folder(batch_dir.name, delivery)
         redelivery_of, links = _redelivery(cat, profile_name, batch_id, intake)
-        items = _process_items(settings, cat, profile_name, batch_id, label, intake, received, links, scanner)
+        items = _process_items(settings, cat, profile_name, batch_id, label, intake, received, links, scanner,
+                               progress)
         status = "done" if intake.catalogue.usable else "failed"
         outcome = BatchOutcome(**common, status=status, items=tuple(items),  # type: ignore[arg-type]
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC),
                                redelivery_of=redelivery_of)
     folder = receipt_dir(settings.outbox_root, profile_name, outcome)
-    paths = write_receipt(folder, outcome)
+    paths = write_receipt(folder, outcome, catalogue=cat)
     outcome = BatchOutcome(**{**outcome.__dict__, "receipt_paths": tuple(str(p) for p in paths)})
     _finish_batch(cat, outcome)
     summary = outcome.summary
@@ -311,7 +318,8 @@ def _already_archived(cat: Catalogue, item_id: int, intake: BatchIntake, code: s
 
 def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_id: int, label: str,
                    intake: BatchIntake, received: dt.datetime,
-                   links: dict[str, tuple[str, Link]], scanner: Scanner | None) -> list[ItemOutcome]:
+                   links: dict[str, tuple[str, Link]], scanner: Scanner | None,
+                   progress: Progress = QUIET) -> list[ItemOutcome]:
     item_ids = _register_items(cat, batch_id, intake)
     work_root = settings.work_root / f"batch-{batch_id}"
     shutil.rmtree(work_root, ignore_errors=True)  # scratch of an interrupted attempt: rebuilt, never reused
@@ -328,7 +336,7 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
             outcomes[code] = _already_archived(cat, item_ids[code], intake, code, link)
     try:
         for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received,
-                                        decided=frozenset(outcomes), scanner=scanner):
+                                        decided=frozenset(outcomes), scanner=scanner, progress=progress):
             if work.accepted:
                 work, object_id, stored = steps.archive(settings, work)
             else:

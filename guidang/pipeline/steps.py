@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -46,6 +46,7 @@ from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome, document_outcomes
 from guidang.pipeline.page_pool import run_tasks
 from guidang.pipeline.problems import Problem
+from guidang.pipeline.progress import QUIET, Progress
 from guidang.pipeline.row_checks import db_record
 from guidang.pipeline.volumes import Volume
 from guidang.storage.catalogue import Catalogue
@@ -158,8 +159,11 @@ def _fail(check_id: str, key: str, file: str | None = None, **params: object) ->
     return Report((Problem.fail(check_id, key, None, file, **params).result(),))
 
 
-def _measure(works: dict[str, ItemWork], options: ScanQAOptions, jobs: int) -> BatchContext | None:
-    """Measure every page of the items still in the running; the batch-wide facts for the checks.
+def measure(works: dict[str, ItemWork], options: ScanQAOptions, jobs: int,
+            on_file: Callable[[], None] | None = None, *, ocr_follows: bool = True) -> BatchContext | None:
+    """Measure every page of the items still in the running; the batch-wide facts for the checks
+    (``on_file``: called after each file, for a progress display). Without ``ocr_follows`` (preflight:
+    no OCR pass) the orientation is measured as ``options`` say (Tesseract OSD where unsure).
 
     Tesseract OSD is left to the OCR pass, which finds the orientation at no extra cost
     (scan QA with OSD would cost about 15% of the OCR time; without, under 5%).
@@ -167,7 +171,12 @@ def _measure(works: dict[str, ItemWork], options: ScanQAOptions, jobs: int) -> B
     todo = {code: [p.path for p in w.item.pages] for code, w in works.items() if not w.blocked}
     if not todo:
         return None
-    measured = inspect_batch(todo, options.model_copy(update={"osd": "never"}), jobs=jobs)
+    if not ocr_follows:
+        measured = inspect_batch(todo, options, jobs=jobs, on_file=on_file)
+        for code, item_measurement in measured.items.items():
+            works[code].measurements = item_measurement.pages
+        return batch_context(measured, options)
+    measured = inspect_batch(todo, options.model_copy(update={"osd": "never"}), jobs=jobs, on_file=on_file)
     for code, item_measurement in measured.items.items():
         works[code].measurements = tuple(_upright_or_unsure(m) for m in item_measurement.pages)
     return batch_context(measured, options)
@@ -183,7 +192,7 @@ def _upright_or_unsure(m: PageMeasurement) -> PageMeasurement:
     return replace(m, orientation=replace(o, confident=False, detail=f"{o.detail}; left to the OCR pass"))
 
 
-def _scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext | None) -> None:
+def scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext | None) -> None:
     """The SCAN-* checks of one item; pages whose orientation the measurement left unsure take the OCR's."""
     rotations = {n: (360 - p.ocr.rotation) % 360 for n, p in enumerate(work.pages, 1) if p.ocr is not None}
     expected = work.item.row.page_count
@@ -193,11 +202,13 @@ def _scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext |
     work.add(run_scan_checks(subject))
 
 
-def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions) -> None:
+def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions,
+             progress: Progress = QUIET) -> None:
     """Prepare and OCR every page; a page whose process died (crash, OOM kill) is run again."""
     jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi)) for w in works for m in w.measurements]
+    progress.start(len(jobs))
     results = run_tasks(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
-                        initializer=_worker_init)
+                        initializer=_worker_init, on_done=progress.advance)
     for w in works:
         w.pages = []
     died = (f"处理该页的工作进程 {ocr.page_attempts} 次异常退出（崩溃或内存不足） / the process working on this page "
@@ -208,7 +219,7 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
                   cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset(),
-                  scanner: Scanner | None = None) -> Iterator[ItemWork]:
+                  scanner: Scanner | None = None, progress: Progress = QUIET) -> Iterator[ItemWork]:
     """Run every step for every item of the batch; yield each item when it is decided.
 
     Items in ``decided`` (decided by an interrupted run of the same delivery) are measured, since
@@ -219,12 +230,12 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     for item in intake.items:
         work = works.setdefault(item.archival_code, ItemWork(item, volume=intake.volumes.get(item.archival_code)))
         work.add(Report(tuple(p.result() for p in intake.problems_of(item.archival_code))))
-    context = _measure(works, profile.scan_qa, settings.ocr.jobs)
+    context = measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
-        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
+        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr, progress)
     for work in ready:
-        _scan_checks(work, profile.scan_qa, context)
+        scan_checks(work, profile.scan_qa, context)
     lookups = CatalogueDbLookups(cat)
     for work in works.values():
         if work.code in decided:

@@ -30,9 +30,15 @@ class Renderer(Protocol):
     def __call__(self, document: Any, /, **options: Any) -> str: ...
 
 
+class BinaryRenderer(Protocol):
+    def __call__(self, document: Any, /, **options: Any) -> bytes: ...
+
+
 _RENDERERS: dict[tuple[str, str], Renderer] = {}
+_BINARY: dict[tuple[str, str], BinaryRenderer] = {}  # formats that are not text (xlsx, pdf)
 # the modules whose renderers register on import (each imports this one, so they are loaded on first use)
-_MODULES = ("guidang.reports.receipt", "guidang.reports.check")
+_MODULES = ("guidang.reports.receipt", "guidang.reports.check", "guidang.reports.ops",
+            "guidang.reports.forms")
 
 
 def _load() -> None:
@@ -44,9 +50,21 @@ def renderer(kind: str, fmt: str) -> Callable[[Renderer], Renderer]:
     """Decorator: register the renderer of ``kind`` documents in format ``fmt`` (once)."""
 
     def register(fn: Renderer) -> Renderer:
-        if (kind, fmt) in _RENDERERS:
+        if (kind, fmt) in _RENDERERS or (kind, fmt) in _BINARY:
             raise ValueError(f"renderer for {kind}/{fmt} registered twice")
         _RENDERERS[kind, fmt] = fn
+        return fn
+
+    return register
+
+
+def binary_renderer(kind: str, fmt: str) -> Callable[[BinaryRenderer], BinaryRenderer]:
+    """Decorator: register the renderer of ``kind`` documents in a binary format ``fmt`` (xlsx, pdf)."""
+
+    def register(fn: BinaryRenderer) -> BinaryRenderer:
+        if (kind, fmt) in _RENDERERS or (kind, fmt) in _BINARY:
+            raise ValueError(f"renderer for {kind}/{fmt} registered twice")
+        _BINARY[kind, fmt] = fn
         return fn
 
     return register
@@ -55,7 +73,17 @@ def renderer(kind: str, fmt: str) -> Callable[[Renderer], Renderer]:
 def formats(kind: str) -> tuple[str, ...]:
     """The formats a kind of document can be rendered in, as registered."""
     _load()
-    return tuple(fmt for k, fmt in _RENDERERS if k == kind)
+    return tuple(fmt for k, fmt in [*_RENDERERS, *_BINARY] if k == kind)
+
+
+def render_bytes(kind: str, fmt: str, document: Any, /, **options: Any) -> bytes:
+    """``document`` as the bytes of a file: a binary format as rendered, a text format in UTF-8 (CSV with a
+    byte order mark, so that Excel reads its Chinese as UTF-8)."""
+    _load()
+    if (kind, fmt) in _BINARY:
+        return _BINARY[kind, fmt](document, **options)
+    text = render(kind, fmt, document, **options)
+    return text.encode("utf-8-sig" if fmt == "csv" else "utf-8")
 
 
 def render(kind: str, fmt: str, document: Any, /, **options: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -29,13 +30,18 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-from guidang.errors import StorageError
+from guidang.errors import InputError, StorageError
 from guidang.models import BatchStatus, ItemStatus
 from guidang.storage import schema
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """A time read back from the catalogue, timezone-aware (SQLite returns naive times; they were written in UTC)."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -168,6 +174,26 @@ class EventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class ReceiptRow(Base):
+    """One version of a batch's receipt: its digests (SHA-256 of the JSON and of the HTML as written), where
+    it was written, and why (the first decision, or an archivist's later return or override)."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("batch_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    json_sha256: Mapped[str] = mapped_column(String(64))
+    html_sha256: Mapped[str] = mapped_column(String(64))
+    json_path: Mapped[str] = mapped_column(Text)
+    html_path: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    agent: Mapped[str] = mapped_column(String(200), default="guidang")
+    changes: Mapped[list[Any]] = mapped_column(default=list)  # items whose verdict changed since the version before
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -199,6 +225,15 @@ class Catalogue:
                 f"无法打开编目数据库 {url}：{exc}", f"cannot open the catalogue database {url}: {exc}"
             ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def existing(cls, url: str) -> Catalogue:
+        """The catalogue at ``url`` when there is one: a report never creates a database (a missing SQLite
+        file is an :class:`InputError` naming ``guidang init``)."""
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+            raise InputError(f"尚无编目数据库：{url}（先运行 guidang init 并接收批次）",
+                             f"no catalogue database yet: {url} (run guidang init and ingest a batch first)")
+        return cls(url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

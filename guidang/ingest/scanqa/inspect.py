@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -305,15 +305,24 @@ def inspect_item(archival_code: str, paths: Sequence[Path], options: ScanQAOptio
     return ItemMeasurement(archival_code, tuple(p for pages in results for p in pages))
 
 
-def inspect_batch(items: Mapping[str, Sequence[Path]], options: ScanQAOptions, jobs: int = 1) -> BatchMeasurement:
+def inspect_batch(items: Mapping[str, Sequence[Path]], options: ScanQAOptions, jobs: int = 1,
+                  on_file: Callable[[], None] | None = None) -> BatchMeasurement:
     """Measure every item of a batch; pages run in parallel over ``jobs`` threads (OpenCV and
-    Pillow release the GIL for the heavy work)."""
+    Pillow release the GIL for the heavy work). ``on_file`` is called after each file is measured
+    (a progress display)."""
     flat = [(code, p) for code, paths in items.items() for p in _order(paths, options)]
+
+    def measure(path: Path) -> tuple[PageMeasurement, ...]:
+        pages = inspect_file(path, options)
+        if on_file is not None:
+            on_file()
+        return pages
+
     if jobs > 1:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(lambda cp: inspect_file(cp[1], options), flat))
+            results = list(pool.map(lambda cp: measure(cp[1]), flat))
     else:
-        results = [inspect_file(p, options) for _, p in flat]
+        results = [measure(p) for _, p in flat]
     grouped: dict[str, list[PageMeasurement]] = {code: [] for code in items}
     for (code, _), pages in zip(flat, results, strict=True):
         grouped[code].extend(pages)
