@@ -30,6 +30,9 @@ class LazyGroup(click.Group):
         "verify-eep": ("guidang.cli.eep:verify_eep_command", "旧名，即 eep verify / old name of eep verify"),
         "watch": ("guidang.cli.watch:watch_command", "监视收件箱并处理就绪批次 / watch every inbox"),
         "status": ("guidang.cli.watch:status_command", "收件箱、处理中与近期失败 / inboxes, in flight, failures"),
+        # issue #20: search (查阅利用)
+        "search": ("guidang.cli.search:search_command", "全文与元数据检索 / full-text and metadata search"),
+        "index": ("guidang.cli.search:index_group", "检索索引 / the search index (index rebuild)"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -32,7 +32,6 @@ from typing import Any
 
 from sqlalchemy import (
     DDL,
-    JSON,
     Connection,
     DateTime,
     ForeignKey,
@@ -46,6 +45,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    insert,
     literal_column,
     select,
     table,
@@ -128,9 +128,11 @@ POSTGRESQL_DDL = (f"CREATE INDEX IF NOT EXISTS {PG_TERMS_INDEX} ON search_pages 
 POSTGRESQL_DROP = (f"DROP INDEX IF EXISTS {PG_TERMS_INDEX}",)
 
 for _statement in SQLITE_DDL:
-    event.listen(SearchPageRow.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    event.listen(SearchPageRow.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
 for _statement in POSTGRESQL_DDL:
-    event.listen(SearchPageRow.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+    event.listen(SearchPageRow.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
 
 
 def create_index_objects(conn: Connection) -> None:
@@ -284,12 +286,11 @@ def put(conn: Connection, record: IndexedRecord) -> None:
         "batch": record.batch, "page_count": len(record.pages), "fields": dict(record.fields),
         "indexed_at": utcnow(),
     }
-    table = SearchRecordRow.__table__
-    record_id = conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one()
+    record_id: int = conn.execute(insert(SearchRecordRow).values(**values).returning(SearchRecordRow.id)).scalar_one()
     dialect = conn.dialect.name
     rows = [{"record_id": record_id, "page": n, "text": body, "terms": stored_terms(dialect, body)}
             for n, body in enumerate((record.metadata_text, *record.pages))]
-    conn.execute(SearchPageRow.__table__.insert(), rows)
+    conn.execute(insert(SearchPageRow), rows)
 
 
 def remove(conn: Connection, code: str) -> bool:
