@@ -260,7 +260,7 @@ def test_the_cli_searches_as_json_and_logs_the_search(home: Settings, tmp_path: 
     hits = json.loads(done.stdout)["hits"]
     assert {h["档号"] for h in hits} == {PUBLIC}
     assert all(ID_NUMBER not in h["snippet"] for h in hits)
-    done = runner.invoke(main, ["search", "办结"])
+    done = runner.invoke(main, ["search", "办结", "--ranked"])
     assert done.exit_code == 0 and "【办结】" in done.output and "第 2 页" in done.output
     with Catalogue(home.db_url).session() as s:
         logged = list(s.scalars(select(EventRow).where(EventRow.action == "search.query")))
@@ -271,3 +271,24 @@ def test_the_cli_searches_as_json_and_logs_the_search(home: Settings, tmp_path: 
 def test_an_operator_sees_everything() -> None:
     op = operator("root")
     assert op.reach is None and op.max_level == rules().top and op.personal_data
+
+
+def test_an_accepted_item_is_found_without_a_rebuild(home: Settings, tmp_path: Path) -> None:
+    """The pipeline indexes what it accepts: found by a phrase of its OCR text and by its title."""
+    from guidang.samples.batch import make_batch
+
+    truth = make_batch(tmp_path / "drop", page_counts=(1,), seed=7, dpi=200, profile="clean", colour="none",
+                       scripts=["hans"], batch_id="S", write_truth=False)
+    done = CliRunner().invoke(main, ["ingest", str(truth.batch_dir), "--profile", "demo", "--json"])
+    assert done.exit_code == 0, done.output
+    item = truth.items[0]
+    code = item.archival_code
+    ocr = OcflStore(home.store_root).read_file(code, f"content/{code}.txt").decode("utf-8")
+    phrase = "".join(ch for ch in ocr if "\u4e00" <= ch <= "\u9fff")[10:14]  # four characters OCR read
+    assert len(phrase) == 4
+    cat = Catalogue(home.db_url)
+    hits = search.find(cat, OFFICER, phrase)
+    assert code in {h.code for h in hits} and any(h.page == 1 for h in hits)
+    titled = search.find(cat, OFFICER, item.title)
+    meta = next(h for h in titled if h.page == 0)
+    assert meta.code == code and meta.batch == "S" and meta.vendor and meta.title == item.title

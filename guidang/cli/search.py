@@ -39,11 +39,12 @@ def _filter_options(f: Any) -> Any:
 @click.option("--clearance", default="*", show_default=True,
               help="以此密级检索（公开、限制、秘密、机密、绝密；* 全部）/ search as a viewer cleared to this 密级")
 @click.option("--control", "controls", multiple=True, help="查阅者持有的控制标识 / a 控制标识 the viewer holds")
+@click.option("--ranked", is_flag=True, help="按相关度排序（默认最新在前）/ best first (default: newest first)")
 @click.option("--mask", is_flag=True, help="遮蔽个人信息 / mask personal data (身份证号, 手机号, 银行卡号)")
 @click.option("--json", "as_json", is_flag=True, help="JSON 输出 / print JSON")
 @handle_errors
-def search_command(query: str, limit: int, offset: int, clearance: str, controls: tuple[str, ...], mask: bool,
-                   as_json: bool, **given: Any) -> None:
+def search_command(query: str, limit: int, offset: int, clearance: str, controls: tuple[str, ...], ranked: bool,
+                   mask: bool, as_json: bool, **given: Any) -> None:
     """全文与元数据检索 / find records by their text or metadata (every word of QUERY must match)."""
     from guidang.cli.app import settings
     from guidang.pipeline import search
@@ -56,7 +57,7 @@ def search_command(query: str, limit: int, offset: int, clearance: str, controls
     viewer = Viewer(name=user, clearance=clearance, controls=frozenset(controls), personal_data=not mask,
                     every_control=not restricted)
     filters = _filters(given)
-    hits = search.find(cat, viewer, query, filters, limit=limit, offset=offset)
+    hits = search.find(cat, viewer, query, filters, limit=limit, offset=offset, ranked=ranked)
     with cat.session() as s:
         cat.log(s, user, "search.query", query, filters=filters, clearance=clearance, hits=len(hits), via="cli")
     if as_json:

@@ -117,27 +117,41 @@ class RebuildResult:
     failed: tuple[tuple[str, str], ...]  # 档号, why (zh)
 
 
+REBUILD_GROUP = 200  # records written per transaction by a rebuild (bench/bench_search.py: one commit per
+# record spends most of a rebuild in the database's sync; 200 holds a few MB of text in memory at most)
+
+
 def rebuild(cat: Catalogue, store: OcflStore,
             progress: Callable[[str], None] | None = None) -> RebuildResult:
-    """Empty the index and index every object in the store (one transaction per record; a record that
-    cannot be read is listed, the others are indexed)."""
+    """Empty the index and index every object in the store (a record that cannot be read is listed, the
+    others are indexed; records are written :data:`REBUILD_GROUP` to a transaction)."""
     with cat.engine.begin() as conn:
         search_index.clear(conn)
     indexed = pages = 0
     failed: list[tuple[str, str]] = []
+    group: list[search_index.IndexedRecord] = []
+
+    def write() -> None:
+        with cat.engine.begin() as conn:
+            for record in group:
+                search_index.put(conn, record)
+        group.clear()
+
     for code in sorted(store.list_codes()):
         try:
             record = record_of(store, code, _batch_of(cat, code))
-            with cat.engine.begin() as conn:
-                search_index.put(conn, record)
         except GuidangError as exc:
             failed.append((code, exc.message("zh")))
             continue
         except (KeyError, OSError, UnicodeError) as exc:
             failed.append((code, f"{type(exc).__name__}: {exc}"))
             continue
+        group.append(record)
         indexed += 1
         pages += len(record.pages)
         if progress is not None:
             progress(code)
+        if len(group) >= REBUILD_GROUP:
+            write()
+    write()
     return RebuildResult(indexed, pages, tuple(failed))

@@ -108,11 +108,12 @@ def _squash(text: str) -> str:
 
 
 def find(cat: Catalogue, viewer: Viewer, query: str, filters: Mapping[str, str | int] | None = None, *,
-         limit: int = 20, offset: int = 0) -> list[Hit]:
-    """Pages matching every word of ``query`` among the records ``viewer`` may see, best first."""
+         limit: int = 20, offset: int = 0, ranked: bool = False) -> list[Hit]:
+    """Pages matching every word of ``query`` among the records ``viewer`` may see, newest first (``ranked``:
+    best first, slower for a common word: bench/results/search.md)."""
     phrases = search_index.query_phrases(query)
     q = search_index.Query(text=query, max_level=viewer.max_level, controls=viewer.reach,
-                           filters=dict(filters or {}), limit=limit, offset=offset)
+                           filters=dict(filters or {}), limit=limit, offset=offset, ranked=ranked)
     with cat.engine.connect() as conn:
         found = search_index.search(conn, q)
     return [_hit(h, phrases, mask=not viewer.personal_data) for h in found]

@@ -265,6 +265,7 @@ class Query:
     filters: Mapping[str, str | int] = field(default_factory=dict)
     limit: int = 20
     offset: int = 0
+    ranked: bool = False  # best first (bm25 / ts_rank_cd) rather than newest first: every match is scored
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,7 @@ def _conditions(query: Query) -> list[Any]:
 
 
 def search(conn: Connection, query: Query) -> list[PageHit]:
-    """Pages matching every word of the query within the viewer's reach, best first.
+    """Pages matching every word of the query within the viewer's reach, newest first (or best first).
 
     An empty query lists the records the filters select (their metadata page), newest 档号 first."""
     phrases = query_phrases(query.text)
@@ -347,13 +348,13 @@ def search(conn: Connection, query: Query) -> list[PageHit]:
                 .join(p, p.id == fts.c.rowid)
                 .join(r, r.id == p.record_id)
                 .where(literal_column(FTS_TABLE).op("MATCH")(_fts_match(phrases)), *_conditions(query))
-                .order_by(fts.c.rank, p.id))
+                .order_by(*((fts.c.rank, p.id) if query.ranked else (fts.c.rowid.desc(),))))
     else:
         # a tsquery literal cast, not to_tsquery(): no text search parser (and no locale) reads the terms
         tsq = cast(bindparam("tsq", _tsquery(phrases), type_=Text), postgresql.TSQUERY)
         stmt = (select(*cols).join(r, r.id == p.record_id)
                 .where(p.terms.op("@@")(tsq), *_conditions(query))
-                .order_by(func.ts_rank_cd(p.terms, tsq).desc(), p.id))
+                .order_by(*((func.ts_rank_cd(p.terms, tsq).desc(), p.id) if query.ranked else (p.id.desc(),))))
     rows = list(conn.execute(stmt.limit(query.limit).offset(query.offset)))
     records = {row.id: row for row in _records(conn, {x.record_id for x in rows})}
     return [PageHit(records[x.record_id], x.page, x.text) for x in rows]
