@@ -5,12 +5,16 @@ masked; the index kept in step on acceptance, correction and destruction and reb
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pypdfium2
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 from sqlalchemy import create_engine, select, text
 from test_aip_support import metadata_for, sources
 
@@ -21,7 +25,7 @@ from guidang.packaging.aip import build_package
 from guidang.packaging.metadata import GovernmentService, RecordMetadata, Rights
 from guidang.packaging.metadata_xml import from_xml, to_xml
 from guidang.packaging.ocfl_package import store_package
-from guidang.pipeline import indexing, masking, search
+from guidang.pipeline import indexing, masking, search, viewing
 from guidang.pipeline.access import Viewer, may_see, operator, rules
 from guidang.pipeline.corrections import correct_metadata
 from guidang.storage import search_index
@@ -273,6 +277,13 @@ def test_an_operator_sees_everything() -> None:
     assert op.reach is None and op.max_level == rules().top and op.personal_data
 
 
+def yellow(image: Image.Image) -> int:
+    import numpy as np
+
+    rgb = np.asarray(image.convert("RGB")).astype(int)
+    return int(((rgb[..., 0] > 200) & (rgb[..., 1] > 180) & (rgb[..., 2] < 150)).sum())
+
+
 def test_an_accepted_item_is_found_without_a_rebuild(home: Settings, tmp_path: Path) -> None:
     """The pipeline indexes what it accepts: found by a phrase of its OCR text and by its title."""
     from guidang.samples.batch import make_batch
@@ -292,3 +303,21 @@ def test_an_accepted_item_is_found_without_a_rebuild(home: Settings, tmp_path: P
     titled = search.find(cat, OFFICER, item.title)
     meta = next(h for h in titled if h.page == 0)
     assert meta.code == code and meta.batch == "S" and meta.vendor and meta.title == item.title
+
+    # the page as a viewer sees it: the phrase highlighted from the PDF's text layer, watermarked
+    pdf = viewing.record_pdf(OcflStore(home.store_root), code)
+    phrases = search_index.query_phrases(phrase)
+    doc = pypdfium2.PdfDocument(pdf)
+    occurrences = len(search_index.locate(ocr.split("\f")[0], phrases))
+    assert occurrences >= 1 and len(viewing.hit_boxes(doc[0], phrases)) == 4 * occurrences
+    doc.close()
+    at = dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.UTC)
+    shown = Image.open(io.BytesIO(viewing.page_png(pdf, 1, viewing.Stamp("查阅人甲", at, code), phrases)))
+    plain = Image.open(io.BytesIO(viewing.page_png(pdf, 1, viewing.Stamp("查阅人甲", at, code))))
+    other = Image.open(io.BytesIO(viewing.page_png(pdf, 1, viewing.Stamp("查阅人乙", at, code))))
+    assert yellow(shown) > 50 and yellow(plain) == 0
+    assert plain.tobytes() != other.tobytes()  # the watermark names the viewer
+    with pytest.raises(InputError, match="no page 9"):
+        viewing.page_png(pdf, 9, viewing.Stamp("x", at, code))
+    download = viewing.download_pdf(pdf, viewing.Stamp("查阅人甲", at, code))
+    assert viewing.page_count(download) == viewing.page_count(pdf) == 1
