@@ -321,3 +321,36 @@ def test_an_accepted_item_is_found_without_a_rebuild(home: Settings, tmp_path: P
         viewing.page_png(pdf, 9, viewing.Stamp("x", at, code))
     download = viewing.download_pdf(pdf, viewing.Stamp("查阅人甲", at, code))
     assert viewing.page_count(download) == viewing.page_count(pdf) == 1
+
+
+def text_pdf(tmp_path: Path, line: str) -> Path:
+    """A one-page PDF whose text (base-14 Helvetica) is ``line``: a text layer without OCR."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                                BaseFont=pikepdf.Name.Helvetica))
+    content = pdf.make_stream(f"BT /F1 14 Tf 40 400 Td ({line}) Tj ET".encode("ascii"))
+    pdf.add_blank_page(page_size=(595, 842))
+    pdf.pages[0].obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    pdf.pages[0].obj.Contents = content
+    path = tmp_path / "text.pdf"
+    pdf.save(path)
+    return path
+
+
+def test_personal_data_is_covered_on_the_page_image(tmp_path: Path) -> None:
+    pdf = text_pdf(tmp_path, f"ID {ID_NUMBER} tel 13812345678 date 20230105")
+    doc = pypdfium2.PdfDocument(pdf)
+    assert len(viewing.personal_boxes(doc[0])) == 8 + 4  # the hidden digits of each number, not the date
+    assert len(viewing.hit_boxes(doc[0], search_index.query_phrases("tel"))) == 3
+    doc.close()
+    stamp = viewing.Stamp("clerk", dt.datetime(2026, 12, 6, tzinfo=dt.UTC), PUBLIC)
+
+    def black(png: bytes) -> int:
+        import numpy as np
+
+        return int((np.asarray(Image.open(io.BytesIO(png)).convert("L")) < 10).sum())
+
+    masked, clear = viewing.page_png(pdf, 1, stamp, mask=True), viewing.page_png(pdf, 1, stamp)
+    assert black(masked) > black(clear) + 12 * 100  # twelve opaque boxes of at least 10 × 10 pixels

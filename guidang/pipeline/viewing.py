@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from guidang.errors import InputError, MissingDependencyError
 from guidang.packaging import aip
+from guidang.pipeline import masking
 from guidang.storage import search_index
 from guidang.storage.ocfl_store import OcflStore
 
@@ -30,6 +31,7 @@ SCALE = 1.5  # 108 dpi: an A4 page 893 × 1263 pixels, legible on a screen, too 
 HIGHLIGHT = (255, 214, 0, 110)  # translucent yellow over the hit
 WATERMARK = (200, 30, 30, 48)  # faint red, repeated over the page
 FOOTER = (200, 30, 30, 190)
+MASK = (0, 0, 0, 255)  # personal data covered, opaque
 MAX_PAGES_DOWNLOAD = 500  # a download renders every page: a bound on the work one request may ask for
 
 
@@ -60,21 +62,36 @@ def _open(pdf: Path | bytes) -> pypdfium2.PdfDocument:
         raise InputError(f"无法打开 PDF：{exc}", f"cannot open the PDF: {exc}") from exc
 
 
-def hit_boxes(page: pypdfium2.PdfPage, phrases: Sequence[Sequence[str]]) -> list[tuple[float, float, float, float]]:
+Box = tuple[float, float, float, float]
+
+
+def _page_chars(textpage: pypdfium2.PdfTextPage) -> str:
+    """The page's text one character per pdfium index (so an offset in it is a character box)."""
+    return "".join((textpage.get_text_range(i, 1) or " ")[:1] for i in range(textpage.count_chars()))
+
+
+def hit_boxes(page: pypdfium2.PdfPage, phrases: Sequence[Sequence[str]]) -> list[Box]:
     """PDF-space boxes (left, bottom, right, top) of the characters of every occurrence of the phrases."""
     if not phrases:
         return []
     textpage = page.get_textpage()
     try:
-        count = textpage.count_chars()
-        chars = [textpage.get_text_range(i, 1) or " " for i in range(count)]
-        text = "".join(c[:1] for c in chars)
-        boxes = []
-        for start, end in search_index.locate(text, phrases):
-            for i in range(start, end):
-                if not text[i].isspace():
-                    boxes.append(textpage.get_charbox(i))
-        return boxes
+        text = _page_chars(textpage)
+        return [textpage.get_charbox(i) for start, end in search_index.locate(text, phrases)
+                for i in range(start, end) if not text[i].isspace()]
+    finally:
+        textpage.close()
+
+
+def personal_boxes(page: pypdfium2.PdfPage) -> list[Box]:
+    """PDF-space boxes of the characters :func:`masking.mask` hides (身份证号, 手机号, 银行卡号 as the text layer
+    reads them: a number OCR misread is not found, so the page images of a record rich in personal data should
+    go only to viewers with the right to see it)."""
+    textpage = page.get_textpage()
+    try:
+        text = _page_chars(textpage)
+        hidden = masking.mask(text)
+        return [textpage.get_charbox(i) for i, (a, b) in enumerate(zip(text, hidden, strict=True)) if a != b]
     finally:
         textpage.close()
 
@@ -97,21 +114,23 @@ def _watermark(image: Image.Image, stamp: Stamp) -> Image.Image:
     return out
 
 
-def _render(doc: pypdfium2.PdfDocument, index: int, stamp: Stamp,
-            phrases: Sequence[Sequence[str]]) -> Image.Image:
+def _render(doc: pypdfium2.PdfDocument, index: int, stamp: Stamp, phrases: Sequence[Sequence[str]],
+            mask: bool) -> Image.Image:
     page = doc[index]
     try:
         image = page.render(scale=SCALE).to_pil().convert("RGBA")
         height = page.get_height()
-        boxes = hit_boxes(page, phrases)
+        boxes = [(b, HIGHLIGHT) for b in hit_boxes(page, phrases)]
+        if mask:
+            boxes += [(b, MASK) for b in personal_boxes(page)]
     finally:
         page.close()
     if boxes:
         marks = Image.new("RGBA", image.size, (0, 0, 0, 0))
         draw = ImageDraw.Draw(marks)
-        for left, bottom, right, top in boxes:
+        for (left, bottom, right, top), colour in boxes:
             draw.rectangle((left * SCALE, (height - top) * SCALE, right * SCALE, (height - bottom) * SCALE),
-                           fill=HIGHLIGHT)
+                           fill=colour)
         image = Image.alpha_composite(image, marks)
     return _watermark(image, stamp)
 
@@ -124,13 +143,15 @@ def page_count(pdf: Path | bytes) -> int:
         doc.close()
 
 
-def page_png(pdf: Path | bytes, page: int, stamp: Stamp, phrases: Sequence[Sequence[str]] = ()) -> bytes:
-    """Page ``page`` (from 1) as a PNG, the phrases highlighted, watermarked with ``stamp``."""
+def page_png(pdf: Path | bytes, page: int, stamp: Stamp, phrases: Sequence[Sequence[str]] = (), *,
+             mask: bool = False) -> bytes:
+    """Page ``page`` (from 1) as a PNG, the phrases highlighted, personal data covered when ``mask``,
+    watermarked with ``stamp``."""
     doc = _open(pdf)
     try:
         if not 1 <= page <= len(doc):
             raise InputError(f"没有第 {page} 页（共 {len(doc)} 页）", f"no page {page} (the PDF has {len(doc)})")
-        image = _render(doc, page - 1, stamp, phrases)
+        image = _render(doc, page - 1, stamp, phrases, mask)
     finally:
         doc.close()
     out = io.BytesIO()
@@ -138,14 +159,14 @@ def page_png(pdf: Path | bytes, page: int, stamp: Stamp, phrases: Sequence[Seque
     return out.getvalue()
 
 
-def download_pdf(pdf: Path | bytes, stamp: Stamp) -> bytes:
+def download_pdf(pdf: Path | bytes, stamp: Stamp, *, mask: bool = False) -> bytes:
     """Every page rendered and watermarked, as one PDF of images (the copy a viewer takes away)."""
     doc = _open(pdf)
     try:
         if len(doc) > MAX_PAGES_DOWNLOAD:
             raise InputError(f"文件超过 {MAX_PAGES_DOWNLOAD} 页，不能整份下载",
                              f"more than {MAX_PAGES_DOWNLOAD} pages: no download of the whole file")
-        pages = [_render(doc, i, stamp, ()).convert("RGB") for i in range(len(doc))]
+        pages = [_render(doc, i, stamp, (), mask).convert("RGB") for i in range(len(doc))]
     finally:
         doc.close()
     out = io.BytesIO()
