@@ -30,6 +30,10 @@ class LazyGroup(click.Group):
         "verify-eep": ("guidang.cli.eep:verify_eep_command", "旧名，即 eep verify / old name of eep verify"),
         "watch": ("guidang.cli.watch:watch_command", "监视收件箱并处理就绪批次 / watch every inbox"),
         "status": ("guidang.cli.watch:status_command", "收件箱、处理中与近期失败 / inboxes, in flight, failures"),
+        # issue #15: the web app and its accounts
+        "serve": ("guidang.cli.web:serve_command", "审核台网页服务 / serve the review desk (web app)"),
+        "user": ("guidang.cli.web:user_group", "账户与 API 令牌 / accounts and API tokens"),
+        "audit": ("guidang.cli.web:audit_group", "审计日志校验 / verify the audit log's hash chain"),
         # issue #20: search (查阅利用)
         "search": ("guidang.cli.search:search_command", "全文与元数据检索 / full-text and metadata search"),
         "index": ("guidang.cli.search:index_group", "检索索引 / the search index (index rebuild)"),

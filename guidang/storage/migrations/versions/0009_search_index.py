@@ -4,7 +4,7 @@ the GIN index on PostgreSQL; ``guidang.storage.search_index``). The index is der
 ``guidang index rebuild`` fills it.
 
 Revision ID: 0009
-Revises: 0002
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from guidang.storage import search_index
 
 revision = "0009"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
