@@ -17,6 +17,7 @@ from guidang.models import ItemStatus
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
 from guidang.reports.check import render_html, to_csv
 from guidang.reports.receipt import write_receipt
+from guidang.storage.catalogue import Catalogue
 from guidang.validators.result import CheckedSubject, CheckResult, Evidence, Report, Status
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)><a href='javascript:alert(3)'>x</a>"
@@ -61,6 +62,7 @@ def web_page(tmp_path: Path, value: str, path: str, role: str = "admin") -> str:
               message=value, evidence={"file": value, "found": value}, row={"题名": value, value: value})
     with desk.catalogue.session() as s:
         desk.catalogue.log(s, value, "item.note", value, reason=value, **{value: value})
+    seed_search_record(desk.catalogue, value)  # issue #20: an indexed record holding the value everywhere
     client = desk.client(name="hostile")
     return client.get(path.replace("{value}", quote(value)), follow_redirects=True).text
 
@@ -74,7 +76,18 @@ WEB_PAGES: dict[str, tuple[str, str]] = {
     "web/templates/audit.html.j2": ("/audit?agent={value}", "admin"),
     "web/templates/login.html.j2": ("/login?next=/{value}", "admin"),
     "web/templates/error.html.j2": ("/audit", "archivist"),
+    "web/templates/search.html.j2": ("/search?q=hostile+{value}&vendor={value}", "admin"),  # issue #20
+    "web/templates/record.html.j2": ("/record?code={value}&q={value}", "admin"),  # issue #20
 }
+
+
+def seed_search_record(cat: Catalogue, value: str) -> None:
+    from guidang.storage import search_index
+
+    with cat.engine.begin() as conn:
+        search_index.put(conn, search_index.IndexedRecord(
+            code=value, version="v1", title=value, level=0, pages=(f"hostile {value}",), metadata_text=value,
+            vendor=value, batch=value, matter=value, classification="公开", fields={value: value}))
 
 
 def test_every_template_has_a_hostile_rendering() -> None:

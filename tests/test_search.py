@@ -205,9 +205,11 @@ def test_a_record_indexed_again_replaces_itself_and_a_destroyed_one_is_gone(cata
 # ------------------------------------------------------------------------------- from the store
 
 def stored(store: OcflStore, tmp: Path, code: str, pages: list[str], *, classification: str = "公开",
-           control: str | None = None, matter: str | None = None) -> None:
+           control: str | None = None, matter: str | None = None, pdf: Path | None = None) -> None:
     src = sources(tmp / f"src-{code}", code)
     src["text"].write_text("\f".join(pages), encoding="utf-8")
+    if pdf is not None:
+        src["pdf"].write_bytes(pdf.read_bytes())
     meta = metadata_for(code, src, creator="某市社会保险事业管理局")
     content = meta.record.content.model_copy(update={"classification": classification, "title": f"示例文件{code[-1]}"})
     rec = meta.record.model_copy(update={"content": content,

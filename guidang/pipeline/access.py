@@ -1,6 +1,7 @@
 """Who may see which record (查阅利用): a viewer's clearance against a record's 密级 and 控制标识.
 
-The rule is data (``access.toml``, sources cited there): each 密级 has a rank; a viewer sees a record when the
+The rule is data (``access.toml``, sources cited there; the order of the 密级 is the DA/T 46 value domain's in
+``packaging/domains.toml``, the one the web app's clearances use): each 密级 has a rank; a viewer sees a record when the
 record's rank is at most the viewer's and its 控制标识 is open or one the viewer holds. The search index stores
 the rank and the mark with each record, so the rule is applied in the query itself (a record the viewer may
 not see is neither counted nor listed, and opening it by its 档号 answers as if it did not exist).
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from guidang.errors import InputError
+from guidang.packaging.domains import default_domains
 
 RULES = Path(__file__).with_name("access.toml")
 
@@ -43,8 +45,10 @@ class AccessRules:
 @cache
 def rules() -> AccessRules:
     data: dict[str, Any] = tomllib.loads(RULES.read_text(encoding="utf-8"))
-    return AccessRules(levels={str(k): int(v) for k, v in data["levels"].items()},
-                       unknown_rank=int(data["unknown_rank"]),
+    order = default_domains()["密级"].values
+    levels = {level: rank for rank, level in enumerate(order)}
+    levels |= {str(alias): levels[str(level)] for alias, level in data["aliases"].items()}
+    return AccessRules(levels=levels, unknown_rank=len(order) - 1,
                        open_controls=frozenset(str(c) for c in data["controls"]["open"]))
 
 

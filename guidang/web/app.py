@@ -29,6 +29,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("guidang.web.routers.samples", "router"),
     ("guidang.web.routers.auditlog", "router"),
     ("guidang.web.routers.admin", "router"),
+    ("guidang.web.routers.search", "router"),  # issue #20
 )
 
 

@@ -27,6 +27,8 @@ def home(principal: Annotated[Principal, Depends(require("session.self"))]) -> R
         return RedirectResponse("/audit", status_code=303)
     if principal.may("users.manage") or principal.may("users.clearance"):
         return RedirectResponse("/admin/users", status_code=303)
+    if principal.may("search.view"):  # issue #20: a reader (查阅人员) starts at the search page
+        return RedirectResponse("/search", status_code=303)
     return RedirectResponse("/login", status_code=303)
 
 
