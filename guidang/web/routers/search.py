@@ -9,8 +9,8 @@ watermark (``pipeline.viewing``); personal data is masked unless the viewer hold
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
