@@ -52,7 +52,7 @@ def search_command(query: str, limit: int, offset: int, clearance: str, controls
     from guidang.storage.catalogue import Catalogue
 
     cat = Catalogue(settings().db_url)
-    user = getpass.getuser()
+    user = f"cli:{getpass.getuser()}"  # how the audit log names a command-line user (guidang.web.audit)
     restricted = clearance != "*" or bool(controls)
     viewer = Viewer(name=user, clearance=clearance, controls=frozenset(controls), personal_data=not mask,
                     every_control=not restricted)
@@ -91,8 +91,8 @@ def rebuild_command() -> None:
     cat = Catalogue(cfg.db_url)
     done = indexing.rebuild(cat, OcflStore(cfg.store_root))
     with cat.session() as s:
-        cat.log(s, getpass.getuser(), "index.rebuilt", str(cfg.store_root), records=done.indexed, pages=done.pages,
-                failed=[code for code, _ in done.failed])
+        cat.log(s, f"cli:{getpass.getuser()}", "index.rebuilt", str(cfg.store_root), records=done.indexed,
+                pages=done.pages, failed=[code for code, _ in done.failed])
     click.echo(f"已索引 {done.indexed} 件、{done.pages} 页 / indexed {done.indexed} records, {done.pages} pages")
     for code, why in done.failed:
         click.echo(f"未能索引 not indexed: {code}: {why}", err=True)
