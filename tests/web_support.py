@@ -115,3 +115,17 @@ def injected_by(hostile: str, benign: str) -> list[str]:
     extra = Counter(injected_markup(hostile))
     extra.subtract(Counter(injected_markup(benign)))
     return sorted(k for k, n in extra.items() if n > 0)
+
+
+def review_batch(dest: Path, batch_id: str = "REVIEW-TIF") -> Path:
+    """A vendor batch for the desk: 件 1 and 2 each with a 40 mm black band over the text (rejected with
+    SCAN-BORDER, an overridable check), 件 3 clean (archived). One page each, 300 dpi TIFF."""
+    from guidang.samples.batch import DEMO_COVER_BORDER_PX, make_batch
+    from guidang.samples.degrade import GREY_PAPER, Degradation
+
+    cover = Degradation(skew_deg=0.4, noise_sigma=3.0, blur_sigma=0.7, paper=GREY_PAPER,
+                        border_px=DEMO_COVER_BORDER_PX, border_edges="l", specks=3)
+    clean = Degradation(skew_deg=-0.3, noise_sigma=3.0, blur_sigma=0.7, paper=GREY_PAPER)
+    make_batch(dest, page_counts=(1, 1, 1), seed=3, image_format="tiff", batch_id=batch_id, profile="scan",
+               overrides={(0, 0): cover, (1, 0): cover, (2, 0): clean}, write_truth=False)
+    return dest / batch_id
