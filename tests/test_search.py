@@ -356,3 +356,25 @@ def test_personal_data_is_covered_on_the_page_image(tmp_path: Path) -> None:
 
     masked, clear = viewing.page_png(pdf, 1, stamp, mask=True), viewing.page_png(pdf, 1, stamp)
     assert black(masked) > black(clear) + 12 * 100  # twelve opaque boxes of at least 10 × 10 pixels
+
+
+def test_the_review_desk_keeps_the_index_in_step(home: Settings, tmp_path: Path) -> None:
+    """An item accepted over an overridable failure is indexed; a corrected 题名 is found by its new words."""
+    from web_support import review_batch
+
+    from guidang.pipeline import review
+    from guidang.pipeline.run import ingest_batch
+    from guidang.storage.catalogue import ItemRow
+
+    ingest_batch(home, "demo", review_batch(tmp_path / "drop"))
+    cat = Catalogue(home.db_url)
+    with cat.session() as s:
+        ids = {i.archival_code: i.id for i in s.scalars(select(ItemRow).order_by(ItemRow.id))}
+    _, second, third = ids
+    with cat.engine.connect() as conn:
+        assert set(search_index.indexed(conn)) == {third}  # only the accepted one, at ingest
+    review.override_item(home, cat, ids[second], "黑边仅遮挡页边空白处的批注，不影响正文", "web:archivist")
+    with cat.engine.connect() as conn:
+        assert set(search_index.indexed(conn)) == {second, third}
+    review.correct_item(home, cat, ids[third], "title", "关于钱八档案的更正题名", "题名错字", "web:archivist")
+    assert [(h.code, h.page) for h in search.find(cat, OFFICER, "钱八")] == [(third, 0)]

@@ -21,7 +21,7 @@ from guidang.errors import InputError
 from guidang.models import CatalogueRow, Item, ItemStatus, PageFile
 from guidang.packaging.fixity import digest_file
 from guidang.packaging.metadata import Action, ProcessEvent
-from guidang.pipeline import steps
+from guidang.pipeline import indexing, steps
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
 from guidang.pipeline.problems import Problem
@@ -210,6 +210,8 @@ def _run_again(settings: Settings, cat: Catalogue, item_id: int, reason: str, ag
                       failed=item.failed_checks)
         batch_id = item.batch_id
         failed = tuple(item.failed_checks)
+    if object_id is not None:  # issue #20: the search index follows the store
+        indexing.keep_in_step(cat, OcflStore(settings.store_root), object_id)
     receipt = rewrite_receipt(settings, cat, batch_id)
     return ReviewResult(item_id, str(status), receipt, failed)
 
@@ -263,7 +265,7 @@ def correct_item(settings: Settings, cat: Catalogue, item_id: int, field: str, v
         current = from_xml(store.read_file(object_id, aip.METADATA_XML))
         content = current.record.content.model_copy(update={"title": value})
         corrected = current.model_copy(update={"record": current.record.model_copy(update={"content": content})})
-        version = correct_metadata(store, object_id, corrected, agent=agent, reason=reason)
+        version = correct_metadata(store, object_id, corrected, agent=agent, reason=reason, catalogue=cat)
         detail_version: object = str(getattr(version, "version", version))
     else:
         detail_version = None
