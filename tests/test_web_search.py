@@ -96,7 +96,7 @@ def test_personal_data_is_masked_for_a_reader_and_shown_to_an_archivist(desk: De
 
 def test_filters_and_a_bad_query_on_the_page(desk: Desk) -> None:
     officer = desk.client(name="officer")
-    page = officer.get("/search", params={"classification": "机密"})
+    page = officer.get("/search", params={"classification": "机密", "year": "", "fonds": ""})  # as a form sends
     assert SECRET in page.text and PUBLIC not in page.text
     bad = officer.get("/search", params={"q": "，。"})
     assert bad.status_code == 400 and "没有可检索的文字" in bad.text

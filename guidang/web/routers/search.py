@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from guidang.pipeline import search, viewing
@@ -42,6 +42,12 @@ class SearchForm(BaseModel):
     batch: str = Field(default="", max_length=255)
     ranked: bool = False
     page: int = Field(default=1, ge=1, le=500)
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _blank_year(cls, value: object) -> object:
+        """A form sends an empty field as "": no year filter."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     def filters(self) -> dict[str, str | int]:
         return {k: v for k, v in self.model_dump(include=set(search_index.FILTERS)).items()
