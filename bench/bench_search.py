@@ -166,13 +166,14 @@ def markdown(result: dict[str, object]) -> str:
     q = result["queries"]
     assert isinstance(b, dict) and isinstance(q, dict)
     lines = [
-        f"## Search: index build and query latency on {b['pages']:,} pages (bench/bench_search.py)\n",
+        f"## Search ({result['backend'].split()[0]}): index build and query latency on {b['pages']:,} pages "
+        "(bench/bench_search.py)\n",
         f"{result['backend']}; {b['records']:,} records × {PAGES_PER_RECORD} pages, {b['characters']:,} characters "
         f"of generated text (seed {result['seed']}); load average {result['load_before']:.1f} before, "
         f"{result['load_after']:.1f} after (the machine was shared with other work: ratios are from one run, "
         "side by side, absolute times are not the machine's best).\n",
         f"Index build: {b['build_seconds']:.1f} s, **{b['pages_per_second']:,.0f} pages/s** "
-        f"(terms cut, rows and FTS entries written, {REBUILD_GROUP} records a transaction).\n",
+        f"(terms cut, rows and index entries written, {REBUILD_GROUP} records a transaction).\n",
         f"Query latency, first 20 hits, {result['repeat']} runs each: the index (`search_index.search`, newest "
         "first, the default; and ranked best first) against `text LIKE '%…%'` over the same pages and "
         "clearance join.\n",
@@ -204,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="guidang-bench-search-") as scratch:
         url = args.url or f"sqlite:///{Path(scratch) / 'catalogue.db'}"
         cat = Catalogue(url)
-        backend = f"{cat.engine.dialect.name} {cat.engine.dialect.server_version_info}"
+        version = ".".join(map(str, cat.engine.dialect.server_version_info or ()))
+        backend = f"PostgreSQL {version} (tsvector + GIN), default server settings"
         if cat.engine.dialect.name == "sqlite":
             import sqlite3
 
