@@ -29,6 +29,7 @@ from guidang.packaging.signing import SigningOptions
 from guidang.pipeline.limits import BatchLimits
 from guidang.storage.options import PreservationOptions
 from guidang.validators.dat70_options import Dat70Options
+from guidang.web.options import WebOptions
 
 CONFIG_NAME = "guidang.toml"
 
@@ -111,6 +112,7 @@ class Settings(BaseSettings):
     preservation: PreservationOptions = PreservationOptions()  # second copy, audits, S3 (guidang.storage.options)
     profiles: dict[str, Profile] = Field(default_factory=dict)
     archival_code_rules: dict[str, ArchivalCodeRule] = Field(default_factory=dict)  # 档号 rules; see get_rule
+    web: WebOptions = WebOptions()  # guidang serve (issue #15, guidang.web.options)
 
     @classmethod
     def settings_customise_sources(
@@ -153,6 +155,11 @@ class Settings(BaseSettings):
     @property
     def work_root(self) -> Path:
         return self.path("work")
+
+    @property
+    def audit_root(self) -> Path:
+        """Heads of the audit log's hash chain written outside the database (issue #15)."""
+        return self.path("audit")
 
     @property
     def db_url(self) -> str:

@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from markup import injected_markup
@@ -17,6 +18,7 @@ from guidang.models import ItemStatus
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
 from guidang.reports.check import render_html, to_csv
 from guidang.reports.receipt import write_receipt
+from guidang.storage.catalogue import Catalogue
 from guidang.validators.result import CheckedSubject, CheckResult, Evidence, Report, Status
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)><a href='javascript:alert(3)'>x</a>"
@@ -82,10 +84,59 @@ RENDERERS: dict[str, Callable[[Path], str]] = {
 }
 
 
+def web_page(tmp_path: Path, value: str, path: str, role: str = "admin") -> str:
+    """A page of the web app whose catalogue holds ``value`` in every field a vendor or user supplies."""
+    from web_support import Desk, seed_item
+
+    desk = Desk.make(tmp_path, roles=())
+    desk.add("hostile", [role], display_name=value)
+    seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-SKEW",
+              message=value, evidence={"file": value, "found": value}, row={"题名": value, value: value})
+    with desk.catalogue.session() as s:
+        desk.catalogue.log(s, value, "item.note", value, reason=value, **{value: value})
+    seed_search_record(desk.catalogue, value)  # issue #20: an indexed record holding the value everywhere
+    client = desk.client(name="hostile")
+    return client.get(path.replace("{value}", quote(value)), follow_redirects=True).text
+
+
+# every template of the web app, with the page that shows it ({value}: the hostile value in the URL)
+WEB_PAGES: dict[str, tuple[str, str]] = {
+    "web/templates/base.html.j2": ("/queue", "admin"),
+    "web/templates/queue.html.j2": ("/queue?q={value}&vendor={value}", "admin"),
+    "web/templates/item.html.j2": ("/items/1", "admin"),
+    "web/templates/batches.html.j2": ("/batches", "admin"),
+    "web/templates/audit.html.j2": ("/audit?agent={value}", "admin"),
+    "web/templates/login.html.j2": ("/login?next=/{value}", "admin"),
+    "web/templates/error.html.j2": ("/audit", "archivist"),
+    "web/templates/search.html.j2": ("/search?q=hostile+{value}&vendor={value}", "admin"),  # issue #20
+    "web/templates/record.html.j2": ("/record?code={value}&q={value}", "admin"),  # issue #20
+}
+
+
+def seed_search_record(cat: Catalogue, value: str) -> None:
+    from guidang.storage import search_index
+
+    with cat.engine.begin() as conn:
+        search_index.put(conn, search_index.IndexedRecord(
+            code=value, version="v1", title=value, level=0, pages=(f"hostile {value}",), metadata_text=value,
+            vendor=value, batch=value, matter=value, classification="公开", fields={value: value}))
+
+
 def test_every_template_has_a_hostile_rendering() -> None:
     found = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*") if p.suffix in (".j2", ".jinja", ".jinja2")
              or p.name.endswith((".html", ".htm"))}
-    assert found == set(RENDERERS), "a template was added or removed: render it with hostile values here"
+    assert found == set(RENDERERS) | set(WEB_PAGES), "a template was added or removed: render it hostile here"
+
+
+@pytest.mark.parametrize("template", sorted(WEB_PAGES))
+def test_web_pages_show_hostile_values_as_text(template: str, tmp_path: Path) -> None:
+    from web_support import injected_by
+
+    path, role = WEB_PAGES[template]
+    hostile = web_page(tmp_path / "hostile", HOSTILE, path, role)
+    benign = web_page(tmp_path / "benign", "benign value", path, role)
+    assert not injected_by(hostile, benign), template
+    assert "&lt;script&gt;" in hostile or "%3Cscript%3E" in hostile  # the value is shown, as text
 
 
 @pytest.mark.parametrize("template", sorted(RENDERERS))

@@ -32,7 +32,8 @@ def _models() -> MetaData:
 
 def _drift(engine: Engine) -> list[object]:
     with engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn), _models()))
+        context = MigrationContext.configure(conn, opts={"include_name": schema.include_name})
+        return list(compare_metadata(context, _models()))
 
 
 def _old_home_db(path: Path) -> None:

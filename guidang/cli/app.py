@@ -41,6 +41,13 @@ class LazyGroup(click.Group):
         "profile": ("guidang.cli.preflight:profile_group", "收件箱档案 / profile export for a vendor's preflight"),
         "report": ("guidang.cli.report:report_command", "运行报告 / ops report: acceptance, checks, stages, audits"),
         "form": ("guidang.cli.form:form_command", "登记表 / registration forms (GB/T 18894 A.1, A.3; DA/T 93 C.1)"),
+        # issue #15: the web app and its accounts
+        "serve": ("guidang.cli.web:serve_command", "审核台网页服务 / serve the review desk (web app)"),
+        "user": ("guidang.cli.web:user_group", "账户与 API 令牌 / accounts and API tokens"),
+        "audit": ("guidang.cli.web:audit_group", "审计日志校验 / verify the audit log's hash chain"),
+        # issue #20: search (查阅利用)
+        "search": ("guidang.cli.search:search_command", "全文与元数据检索 / full-text and metadata search"),
+        "index": ("guidang.cli.search:index_group", "检索索引 / the search index (index rebuild)"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -17,6 +17,8 @@ from guidang.packaging.metadata import Action, AgentType, RecordMetadata
 from guidang.packaging.metadata import ProcessEvent as MetadataEvent
 from guidang.packaging.metadata_xml import from_xml, to_xml
 from guidang.packaging.ocfl_package import package_digests
+from guidang.pipeline import indexing
+from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import OcflStore, Source, StoredVersion
 
 
@@ -28,11 +30,13 @@ def correct_metadata(
     agent: str,
     reason: str,
     agent_type: AgentType = "个人",
+    catalogue: Catalogue | None = None,
 ) -> StoredVersion:
     """Store corrected descriptive metadata as a new version, with the change in the history.
 
     ``metadata`` is the corrected record (model or XML valid against the project XSD). Its 业务实体 events
-    must be the stored ones; a 修改 event naming the agent and the reason is appended.
+    must be the stored ones; a 修改 event naming the agent and the reason is appended. With ``catalogue``
+    the search index is brought in step with the new version.
     """
     code = str(code)
     if not reason.strip():
@@ -74,4 +78,8 @@ def correct_metadata(
     for rel, data in {aip.METADATA_XML: xml, **tag_files}.items():
         sources[rel] = Source(sha256=digest_bytes(data).sha256, path=None, data=data)
     package_digest = {a: digest_bytes(tag_files[aip.manifest_name(a)]).of(a) for a in ALGORITHMS}
-    return store.new_version(code, sources, agent=agent, message=f"修改元数据：{reason}", package_digest=package_digest)
+    stored = store.new_version(code, sources, agent=agent, message=f"修改元数据：{reason}",
+                               package_digest=package_digest)
+    if catalogue is not None:
+        indexing.keep_in_step(catalogue, store, code)
+    return stored

@@ -27,7 +27,7 @@ from guidang import names
 from guidang.config import Settings
 from guidang.models import BatchStatus, ItemStatus
 from guidang.packaging.archival_code import get_rule
-from guidang.pipeline import steps
+from guidang.pipeline import indexing, steps
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.intake import BatchIntake, IntakePolicy, read_batch
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link, document_outcomes
@@ -43,6 +43,7 @@ from guidang.storage.catalogue import (
     ItemRow,
     VolumeDocumentRow,
 )
+from guidang.storage.ocfl_store import OcflStore
 from guidang.validators.clamav import Scanner
 from guidang.validators.registry import REGISTRY
 from guidang.validators.result import CheckResult, Evidence, Status
@@ -347,6 +348,8 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
                 where = keep_rejected(settings, profile_name, label, work, batch_id)
                 outcome = work.outcome(ItemStatus.REJECTED, rejected_path=str(where))
             _record_decision(cat, item_ids[work.code], outcome, stored)
+            if object_id is not None:  # the search index follows the store (a failure there is only logged)
+                indexing.keep_in_step(cat, OcflStore(settings.store_root), object_id)
             outcomes[work.code] = outcome
     finally:
         shutil.rmtree(work_root, ignore_errors=True)

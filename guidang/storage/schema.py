@@ -28,10 +28,22 @@ HEAD = "0009"
 
 def target_metadata() -> list[MetaData]:
     """The models the migrations must agree with (tables other layers add register on the same ``Base``)."""
-    from guidang.storage import preservation, sequence  # noqa: F401  (preservation: its rows on Base)
+HEAD = "0009"
     from guidang.storage.catalogue import Base
 
+    assert search_index.SearchRecordRow.__tablename__
+
     return [Base.metadata, sequence.metadata]
+
+
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """What the models-versus-database comparison looks at: not the search index's FTS5 tables (SQLite) nor
+    its GIN index (PostgreSQL), which the migration and the models create by DDL (no model can say them)."""
+    from guidang.storage import search_index
+
+    if type_ == "table":
+        return not search_index.is_index_table(name)
+    return not (type_ == "index" and name == search_index.PG_TERMS_INDEX)
 
 
 def _config(connection: Connection) -> Config:

@@ -1,0 +1,7 @@
+"""Accounts and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["admin"])
