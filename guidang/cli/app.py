@@ -30,6 +30,7 @@ class LazyGroup(click.Group):
         "verify-eep": ("guidang.cli.eep:verify_eep_command", "旧名，即 eep verify / old name of eep verify"),
         "watch": ("guidang.cli.watch:watch_command", "监视收件箱并处理就绪批次 / watch every inbox"),
         "status": ("guidang.cli.watch:status_command", "收件箱、处理中与近期失败 / inboxes, in flight, failures"),
+        "worker": ("guidang.cli.worker:worker_command", "分布式工作进程（Celery）/ a Celery worker for page tasks"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -142,12 +143,12 @@ def _profile_for(s: Settings, batch_dir: Path, profile: str | None) -> str:
 @handle_errors
 def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
     """处理一个批次 / process one vendor batch: check, OCR, PDF/A, package, archive."""
-    from guidang.pipeline.run import ingest_batch
+    from guidang.hotfolders.unit import processor_of
 
     if not batch_dir.is_dir():
         raise InputError(f"批次目录不存在：{batch_dir}", f"batch folder does not exist: {batch_dir}")
     s = settings()
-    outcome = ingest_batch(s, _profile_for(s, batch_dir, profile), batch_dir.resolve())
+    outcome = processor_of(s)(s, _profile_for(s, batch_dir, profile), batch_dir.resolve())
     from guidang.reports.registry import render
 
     click.echo(render("receipt", "json" if as_json else "text", outcome), nl=as_json)

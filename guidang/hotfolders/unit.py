@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from guidang.config import Settings
 from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
+from guidang.hotfolders.options import WatchOptions
 from guidang.hotfolders.refused import write_refusal_receipt
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
 from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, limits_of, unpack, unpacked_dir
@@ -53,6 +54,17 @@ def load_processor(spec: str) -> Processor:
     module, _, attr = spec.partition(":")
     fn: Processor = getattr(importlib.import_module(module), attr)
     return fn
+
+
+DISTRIBUTED_PROCESSOR = "guidang.distributed.batch:ingest_batch"
+
+
+def processor_of(settings: Settings) -> Processor:
+    """The configured processor; the default one becomes the Celery back end's when a broker is set."""
+    spec = settings.watch.processor
+    if settings.distributed.broker_url and spec == WatchOptions().processor:
+        spec = DISTRIBUTED_PROCESSOR
+    return load_processor(spec)
 
 
 @dataclass(frozen=True)
@@ -140,9 +152,7 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
         return str(Stage.REJECTED)
     try:
         batch_dir = unpack(path, limits_of(settings.watch)) if zipped else path
-        outcome = finished_before(cat, batch_dir) or load_processor(settings.watch.processor)(
-            settings, profile, batch_dir
-        )
+        outcome = finished_before(cat, batch_dir) or processor_of(settings)(settings, profile, batch_dir)
     except ZipRefused as refused:
         result = refusal(refused.reason, name=path.name, detail=refused.detail, count=0)
         try:

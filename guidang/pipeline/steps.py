@@ -42,7 +42,7 @@ from guidang.packaging.ocfl_package import package_digests, store_package
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome
-from guidang.pipeline.page_pool import run_tasks
+from guidang.pipeline.page_pool import TaskRunner, run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.row_checks import db_record
 from guidang.storage.catalogue import Catalogue
@@ -186,10 +186,11 @@ def _scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext |
     work.add(run_scan_checks(subject))
 
 
-def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions) -> None:
+def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions,
+             run_pages: TaskRunner = run_tasks) -> None:
     """Prepare and OCR every page; a page whose process died (crash, OOM kill) is run again."""
     jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi)) for w in works for m in w.measurements]
-    results = run_tasks(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
+    results = run_pages(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
                         initializer=_worker_init)
     for w in works:
         w.pages = []
@@ -201,8 +202,9 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
                   cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset(),
-                  scanner: Scanner | None = None) -> Iterator[ItemWork]:
+                  scanner: Scanner | None = None, run_pages: TaskRunner = run_tasks) -> Iterator[ItemWork]:
     """Run every step for every item of the batch; yield each item when it is decided.
+    ``run_pages`` runs the page tasks (the local process pool unless a distributed back end is given).
 
     Items in ``decided`` (decided by an interrupted run of the same delivery) are measured, since
     the batch-wide scan checks compare every page, but neither run again nor yielded.
@@ -215,7 +217,7 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     context = _measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
-        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
+        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr, run_pages)
     for work in ready:
         _scan_checks(work, profile.scan_qa, context)
     lookups = CatalogueDbLookups(cat)

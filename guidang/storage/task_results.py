@@ -1,0 +1,120 @@
+"""Leases and results of distributed tasks, keyed by stage, item and input digest (``tasks`` table).
+
+A task of the Celery back end (``guidang.distributed``) takes a lease on its key before it works and
+stores its result under the key when done, so a task delivered twice (a worker SIGKILLed before its
+acknowledgement, a message sent again by the coordinator) runs at most once while its lease holds, and
+a finished key is never run again. A lease that expires (its worker died) is taken over by the next
+delivery, up to a number of attempts; then the key is given up, as the local pool gives up a page
+whose process died every time (``pipeline.page_pool``).
+
+One transaction per call: an ``INSERT … ON CONFLICT DO NOTHING`` makes the row, then ``SELECT … FOR
+UPDATE`` locks it (PostgreSQL; SQLite serialises writers) while the lease is judged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from guidang.storage.catalogue import Base, utcnow
+
+
+class TaskState(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    GIVEN_UP = "given_up"
+
+
+class Lease(enum.StrEnum):
+    """What :func:`acquire` found."""
+
+    RUN = "run"  # the caller holds the lease: do the work, then :func:`complete`
+    BUSY = "busy"  # another holder's lease is current
+    DONE = "done"  # a result is stored
+    GIVEN_UP = "given_up"  # attempts exhausted
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # <stage>:<sha256 of item and input>
+    stage: Mapped[str] = mapped_column(String(20))
+    item: Mapped[str] = mapped_column(String(200), default="", index=True)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    leased_until: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    result: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes
+
+
+def acquire(session: Session, key: str, *, stage: str, item: str, owner: str, lease_seconds: float,
+            max_attempts: int, now: dt.datetime | None = None) -> Lease:
+    """Take the lease of ``key`` for ``owner`` if nobody holds a current one and attempts remain."""
+    now = now or utcnow()
+    until = now + dt.timedelta(seconds=lease_seconds)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = dict(key=key, stage=stage, item=item, state=TaskState.RUNNING, attempts=0, owner="",
+                  leased_until=now, updated_at=now)
+    session.execute(insert(TaskRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    row = session.scalars(select(TaskRow).where(TaskRow.key == key).with_for_update()).one()
+    if row.state == TaskState.DONE:
+        return Lease.DONE
+    if row.state == TaskState.GIVEN_UP:
+        return Lease.GIVEN_UP
+    if row.attempts > 0 and _aware(row.leased_until) > now:
+        return Lease.BUSY
+    if row.attempts >= max_attempts:  # every holder so far died under it
+        row.state = TaskState.GIVEN_UP
+        return Lease.GIVEN_UP
+    row.attempts += 1
+    row.owner = owner
+    row.leased_until = until
+    return Lease.RUN
+
+
+def complete(session: Session, key: str, result: bytes) -> bool:
+    """Store the result of ``key``; the first result stored wins (a task is a function of its input).
+    Returns False when a result was there already."""
+    row = session.scalars(select(TaskRow).where(TaskRow.key == key).with_for_update()).one_or_none()
+    if row is None or row.state == TaskState.DONE:
+        return False
+    row.state, row.result = TaskState.DONE, result
+    return True
+
+
+def finished(session: Session, keys: Iterable[str]) -> dict[str, TaskRow]:
+    """The rows of ``keys`` that are done or given up."""
+    wanted = list(keys)
+    rows = session.scalars(select(TaskRow).where(TaskRow.key.in_(wanted),
+                                                 TaskRow.state.in_([TaskState.DONE, TaskState.GIVEN_UP])))
+    return {r.key: r for r in rows}
+
+
+def lapsed(session: Session, keys: Iterable[str], now: dt.datetime | None = None) -> list[str]:
+    """The keys of ``keys`` whose holder's lease ran out without a result (its worker died)."""
+    now = now or utcnow()
+    rows = session.scalars(select(TaskRow).where(TaskRow.key.in_(list(keys)), TaskRow.state == TaskState.RUNNING,
+                                                 TaskRow.attempts > 0))
+    return [r.key for r in rows if _aware(r.leased_until) <= now]
+
+
+def started(session: Session, keys: Iterable[str]) -> set[str]:
+    """The keys of ``keys`` some worker has taken at least once."""
+    rows = session.scalars(select(TaskRow.key).where(TaskRow.key.in_(list(keys)), TaskRow.attempts > 0))
+    return set(rows)
+
+
+def forget(session: Session, keys: Iterable[str]) -> None:
+    """Delete the rows of ``keys`` (their results were used)."""
+    session.execute(delete(TaskRow).where(TaskRow.key.in_(list(keys))))
