@@ -92,11 +92,12 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on a Unix socket (skipped when PostgreSQL is not installed)."""
+    """A throwaway PostgreSQL cluster on a Unix socket. The project's set-up installs the server (Makefile
+    APT_PACKAGES: postgresql, under /usr/lib/postgresql/*/bin on Debian): a missing one fails, never skips."""
     binaries = _postgres_binaries()
     if binaries is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
+        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are not installed: run `make install`")
+    import psycopg  # noqa: F401  (the dev extra's driver; an ImportError fails the test)
     initdb, pg_ctl = binaries
     folder = Path(tempfile.mkdtemp(prefix="guidang-pg-"))
     if os.geteuid() == 0:
@@ -117,4 +118,48 @@ def postgres_url() -> Iterator[str]:
         yield f"postgresql+psycopg://guidang@/postgres?host={folder}"
     finally:
         subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A throwaway Redis (Debian's redis-server, installed by the set-up) on a loopback port, no persistence.
+    A missing server fails, never skips."""
+    import time
+
+    import redis
+
+    server = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK)
+                                              else None)
+    if server is None:
+        pytest.fail("redis-server is not installed: run `make install` (Makefile APT_PACKAGES)")
+    folder = Path(tempfile.mkdtemp(prefix="guidang-redis-"))
+    port = _free_port()
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(folder), "--protected-mode", "yes"],
+                            stdout=(folder / "log").open("wb"), stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        for _ in range(200):
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server did not answer on port {port}: {(folder / 'log').read_text()}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)

@@ -35,7 +35,6 @@ def make_app(options: DistributedOptions) -> Celery:
         # a message a dead worker held comes back after this; the lease in the catalogue DB decides who runs it
         broker_transport_options={"visibility_timeout": int(options.lease_seconds)},
         broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
     return app
