@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import math
 import os
 import pickle
 import socket
@@ -108,18 +109,21 @@ class CeleryPages:
         may have died with a worker that had reserved it)."""
         done: dict[str, tuple[str, bytes | None]] = {}
         progress = time.monotonic()
+        resent: dict[str, float] = {}  # key -> when it was last sent again: once per lease
         while len(done) < len(keys):
             todo = [k for k in keys if k not in done]
+            now = time.monotonic()
             with cat.session() as s:
                 for key, row in finished(s, todo).items():
                     done[key] = (row.state, row.result)
-                    progress = time.monotonic()
+                    progress = now
                 todo = [k for k in todo if k not in done]
-                resend = lapsed(s, todo)
-                if time.monotonic() - progress > self.options.lease_seconds:
+                resend = [k for k in lapsed(s, todo) if now - resent.get(k, -math.inf) > self.options.lease_seconds]
+                if now - progress > self.options.lease_seconds:
                     taken = started(s, todo)
                     resend += [k for k in todo if k not in taken]
-                    progress = time.monotonic()
+                    progress = now
+            resent.update((k, now) for k in resend)
             if resend:
                 log.warning("%d page task(s) lost their worker or message; sent again", len(resend))
                 with app.connection_for_write() as conn:
