@@ -9,7 +9,17 @@ import pytest
 from distributed_support import fresh_database
 
 from guidang.storage.catalogue import Catalogue
-from guidang.storage.task_results import Lease, TaskState, acquire, complete, finished, forget, lapsed, started
+from guidang.storage.task_results import (
+    Lease,
+    TaskState,
+    acquire,
+    complete,
+    finished,
+    forget,
+    lapsed,
+    reopen,
+    started,
+)
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -40,9 +50,23 @@ def test_one_holder_at_a_time_and_a_stored_result_is_never_run_again(cat: Catalo
     with cat.session() as s:
         rows = finished(s, ["ocr:k"])
         assert rows["ocr:k"].state == TaskState.DONE and rows["ocr:k"].result == b"result"
-        forget(s, ["ocr:k"])
+        forget(s, ["ocr:k"], keep_seconds=600, now=T0 + dt.timedelta(hours=2))
     with cat.session() as s:
         assert finished(s, ["ocr:k"]) == {}
+    assert _take(cat, "w4", T0 + dt.timedelta(hours=2)) is Lease.DONE  # a late duplicate message: no work
+    with cat.session() as s:
+        forget(s, [], keep_seconds=600, now=T0 + dt.timedelta(hours=3))  # used long ago: deleted
+        assert started(s, ["ocr:k"]) == set()
+    assert _take(cat, "w5", T0 + dt.timedelta(hours=3)) is Lease.RUN
+
+
+def test_a_new_run_of_the_same_input_reopens_what_an_earlier_one_used(cat: Catalogue) -> None:
+    assert _take(cat, "w1", T0) is Lease.RUN
+    with cat.session() as s:
+        complete(s, "ocr:k", b"r")
+        forget(s, ["ocr:k"], keep_seconds=600, now=T0)
+        reopen(s, ["ocr:k"])
+    assert _take(cat, "w2", T0) is Lease.RUN
 
 
 def test_a_lapsed_lease_is_taken_over_until_the_attempts_run_out(cat: Catalogue) -> None:

@@ -7,7 +7,8 @@ again, and two deliveries of one message run it once while a lease holds (``stor
 The coordinator sends one message per page and waits on the catalogue DB; a page whose worker died
 (its lease ran out) is sent again, and a worker that takes it after ``ocr.page_attempts`` holders
 died gives it up, which the coordinator reports as the local pool reports a page whose process died
-every time (``None``). Results are used once and then deleted.
+every time (``None``). Results are used once: then dropped, the row kept a while as "used" so that a
+late duplicate of a message does no work.
 """
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ from typing import Any, TypeVar, cast
 from guidang.config import DistributedOptions, Settings
 from guidang.distributed.app import PAGE_TASK, app_for
 from guidang.storage.catalogue import Catalogue
-from guidang.storage.task_results import Lease, TaskState, acquire, complete, finished, forget, lapsed, started
+from guidang.storage.task_results import (
+    Lease,
+    TaskState,
+    acquire,
+    complete,
+    finished,
+    forget,
+    lapsed,
+    reopen,
+    started,
+)
 
 log = logging.getLogger(__name__)
 STAGE = "ocr"
@@ -84,6 +95,8 @@ class CeleryPages:
             messages[key] = (item, base64.b64encode(payload).decode("ascii"), attempts)
         cat = _catalogue(self.settings.db_url)
         app = app_for(self.options.broker_url, self.options.lease_seconds, self.options.ocr_queue)
+        with cat.session() as s:
+            reopen(s, keys)  # pages an earlier run of the same input used: run again
         with app.connection_for_write() as conn:
             for key in dict.fromkeys(keys):
                 self._send(app, conn, key, messages[key])
@@ -92,8 +105,8 @@ class CeleryPages:
         for key in keys:
             row = rows[key]
             results.append(pickle.loads(row[1]) if row[0] == TaskState.DONE and row[1] is not None else None)
-        with cat.session() as s:
-            forget(s, rows)
+        with cat.session() as s:  # kept a while as used: the broker may still redeliver a killed worker's message
+            forget(s, rows, keep_seconds=4 * self.options.lease_seconds)
         return results
 
     def _send(self, app: Any, conn: Any, key: str, message: tuple[str, str, int]) -> None:

@@ -17,7 +17,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, select
+from sqlalchemy import DateTime, Integer, LargeBinary, String, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -28,6 +28,7 @@ class TaskState(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     GIVEN_UP = "given_up"
+    USED = "used"  # the result was taken and dropped; a late duplicate of the message finds nothing to do
 
 
 class Lease(enum.StrEnum):
@@ -68,7 +69,7 @@ def acquire(session: Session, key: str, *, stage: str, item: str, owner: str, le
                   leased_until=now, updated_at=now)
     session.execute(insert(TaskRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
     row = session.scalars(select(TaskRow).where(TaskRow.key == key).with_for_update()).one()
-    if row.state == TaskState.DONE:
+    if row.state in (TaskState.DONE, TaskState.USED):
         return Lease.DONE
     if row.state == TaskState.GIVEN_UP:
         return Lease.GIVEN_UP
@@ -87,7 +88,7 @@ def complete(session: Session, key: str, result: bytes) -> bool:
     """Store the result of ``key``; the first result stored wins (a task is a function of its input).
     Returns False when a result was there already."""
     row = session.scalars(select(TaskRow).where(TaskRow.key == key).with_for_update()).one_or_none()
-    if row is None or row.state == TaskState.DONE:
+    if row is None or row.state in (TaskState.DONE, TaskState.USED):
         return False
     row.state, row.result = TaskState.DONE, result
     return True
@@ -115,6 +116,17 @@ def started(session: Session, keys: Iterable[str]) -> set[str]:
     return set(rows)
 
 
-def forget(session: Session, keys: Iterable[str]) -> None:
-    """Delete the rows of ``keys`` (their results were used)."""
-    session.execute(delete(TaskRow).where(TaskRow.key.in_(list(keys))))
+def reopen(session: Session, keys: Iterable[str]) -> None:
+    """Before a run sends ``keys``: delete what an earlier run used of them, so they are run again."""
+    session.execute(delete(TaskRow).where(TaskRow.key.in_(list(keys)), TaskRow.state == TaskState.USED))
+
+
+def forget(session: Session, keys: Iterable[str], *, keep_seconds: float, now: dt.datetime | None = None) -> None:
+    """Mark ``keys`` used (their results were taken): the result is dropped and the row kept for
+    ``keep_seconds``, so a duplicate message still in flight (a broker's redelivery) does no work twice;
+    rows used longer ago than that are deleted."""
+    now = now or utcnow()
+    session.execute(update(TaskRow).where(TaskRow.key.in_(list(keys)))
+                    .values(state=TaskState.USED, result=None, updated_at=now))
+    session.execute(delete(TaskRow).where(TaskRow.state == TaskState.USED,
+                                          TaskRow.updated_at < now - dt.timedelta(seconds=keep_seconds)))
