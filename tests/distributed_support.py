@@ -33,8 +33,9 @@ def fresh_database(server_url: str) -> str:
 
 
 def distributed(settings: Settings, broker: str, db_url: str, lease: float = 600) -> Settings:
+    """``settings`` on the Celery back end, with a queue of its own (tests share one Redis)."""
     return settings.model_copy(update={"database_url": db_url, "distributed": DistributedOptions(
-        broker_url=broker, lease_seconds=lease, poll_seconds=0.2)})
+        broker_url=broker, lease_seconds=lease, poll_seconds=0.2, ocr_queue=f"guidang-ocr-{uuid.uuid4().hex[:8]}")})
 
 
 @dataclass
@@ -50,7 +51,8 @@ class Workers:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GUIDANG_") or k.startswith("GUIDANG_TEST")}
         env.update(GUIDANG_HOME=str(self.settings.home), GUIDANG_DATABASE_URL=self.settings.db_url,
                    GUIDANG_DISTRIBUTED__BROKER_URL=d.broker_url,
-                   GUIDANG_DISTRIBUTED__LEASE_SECONDS=str(d.lease_seconds), GUIDANG_OCR__DPI=str(self.settings.ocr.dpi))
+                   GUIDANG_DISTRIBUTED__LEASE_SECONDS=str(d.lease_seconds), GUIDANG_DISTRIBUTED__OCR_QUEUE=d.ocr_queue,
+                   GUIDANG_OCR__DPI=str(self.settings.ocr.dpi))
         return env
 
     def start(self, n: int = 1, concurrency: int = 1) -> list[subprocess.Popen[bytes]]:

@@ -54,7 +54,9 @@ def _archived_once(settings: Settings, outcome: BatchOutcome) -> None:
         assert versions == ["v1"], (code, versions)
     assert set(decisions_per_item(settings.db_url, outcome.batch_id).values()) == {1}  # each item decided once
     with Catalogue(settings.db_url).session() as s:
-        assert {(r.state, r.result) for r in s.scalars(select(TaskRow))} <= {(TaskState.USED, None)}
+        rows = s.scalars(select(TaskRow)).all()
+        assert {(r.state, r.result) for r in rows} <= {(TaskState.USED, None)}, [
+            (r.key[:16], r.state, r.attempts, r.owner, r.updated_at) for r in rows]
 
 
 def test_two_celery_workers_give_the_verdicts_of_the_local_pool(
@@ -126,3 +128,23 @@ def _worker_under_a_page(settings: Settings, procs: list, deadline: float) -> ob
                 return groups[group]
         time.sleep(0.1)
     raise AssertionError("no worker took a page in time")
+
+
+def test_without_a_broker_the_local_pool_runs_and_guidang_worker_refuses(home: Settings) -> None:
+    from click.testing import CliRunner
+
+    from guidang.cli import main
+    from guidang.hotfolders.unit import processor_of
+    from guidang.pipeline.run import ingest_batch as local
+    from guidang.pipeline.run import keep_rejected
+
+    assert processor_of(home) is local  # exactly as before this back end existed
+    with_broker = home.model_copy(update={"distributed": home.distributed.model_copy(
+        update={"broker_url": "redis://127.0.0.1:1/0"})})
+    assert processor_of(with_broker) is ingest_batch
+    custom = with_broker.model_copy(update={"watch": with_broker.watch.model_copy(
+        update={"processor": "guidang.pipeline.run:keep_rejected"})})  # any other function: kept as configured
+    assert processor_of(custom) is keep_rejected
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 3, result.output
+    assert "distributed.broker_url" in result.output

@@ -1,6 +1,8 @@
 """Page tasks on Celery: the coordinator side (a :class:`~guidang.pipeline.page_pool.TaskRunner`) and
 the worker side (:func:`run_page`).
 
+The coordinator records its keys in the catalogue DB before it sends them, so a worker can tell a message
+no batch waits for any more (the broker redelivered it after its batch ended) and drop it.
 Each page job gets a key: its stage, the item (the folder of the page, its 档号) and the SHA-256 of
 the job and of the page's bytes, so a task is idempotent: a key with a stored result is never run
 again, and two deliveries of one message run it once while a lease holds (``storage.task_results``).
@@ -35,10 +37,10 @@ from guidang.storage.task_results import (
     TaskState,
     acquire,
     complete,
+    enqueue,
     finished,
     forget,
     lapsed,
-    reopen,
     started,
 )
 
@@ -95,8 +97,8 @@ class CeleryPages:
             messages[key] = (item, base64.b64encode(payload).decode("ascii"), attempts)
         cat = _catalogue(self.settings.db_url)
         app = app_for(self.options.broker_url, self.options.lease_seconds, self.options.ocr_queue)
-        with cat.session() as s:
-            reopen(s, keys)  # pages an earlier run of the same input used: run again
+        with cat.session() as s:  # wanted, before any message is sent (a worker drops a key no one wants)
+            enqueue(s, {key: (STAGE, messages[key][0]) for key in keys})
         with app.connection_for_write() as conn:
             for key in dict.fromkeys(keys):
                 self._send(app, conn, key, messages[key])
@@ -155,11 +157,13 @@ def run_page(settings: Settings, key: str, item: str, payload: str, attempts: in
     was found (``run`` when this call did the work)."""
     cat = _catalogue(settings.db_url)
     with cat.session() as s:
-        lease = acquire(s, key, stage=STAGE, item=item, owner=_owner(),
-                        lease_seconds=settings.distributed.lease_seconds, max_attempts=attempts)
+        lease = acquire(s, key, owner=_owner(), lease_seconds=settings.distributed.lease_seconds,
+                        max_attempts=attempts)
     if lease is not Lease.RUN:
         if lease is Lease.GIVEN_UP:
             log.error("page task %s (%s): given up after %d worker(s) died under it", key, item, attempts)
+        elif lease is Lease.STALE:
+            log.info("page task %s (%s): no batch waits for it any more; dropped", key, item)
         return str(lease)
     task, job, initializer = pickle.loads(base64.b64decode(payload))
     if initializer is not None:  # once per worker process, as the local pool's initializer

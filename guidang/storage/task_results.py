@@ -7,8 +7,9 @@ a finished key is never run again. A lease that expires (its worker died) is tak
 delivery, up to a number of attempts; then the key is given up, as the local pool gives up a page
 whose process died every time (``pipeline.page_pool``).
 
-One transaction per call: an ``INSERT … ON CONFLICT DO NOTHING`` makes the row, then ``SELECT … FOR
-UPDATE`` locks it (PostgreSQL; SQLite serialises writers) while the lease is judged.
+The coordinator records its keys (:func:`enqueue`) before it sends their messages; a worker given a key
+with no row drops the message (its batch is gone: a broker's late redelivery). One transaction per
+call; ``SELECT … FOR UPDATE`` locks the row (PostgreSQL; SQLite serialises writers) while the lease is judged.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from guidang.storage.catalogue import Base, utcnow
 
 
 class TaskState(enum.StrEnum):
+    QUEUED = "queued"  # sent by its coordinator, not taken yet
     RUNNING = "running"
     DONE = "done"
     GIVEN_UP = "given_up"
@@ -38,6 +40,7 @@ class Lease(enum.StrEnum):
     BUSY = "busy"  # another holder's lease is current
     DONE = "done"  # a result is stored
     GIVEN_UP = "given_up"  # attempts exhausted
+    STALE = "stale"  # no coordinator waits for this key (a message that outlived its batch): nothing to do
 
 
 class TaskRow(Base):
@@ -58,29 +61,41 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite returns naive datetimes
 
 
-def acquire(session: Session, key: str, *, stage: str, item: str, owner: str, lease_seconds: float,
-            max_attempts: int, now: dt.datetime | None = None) -> Lease:
-    """Take the lease of ``key`` for ``owner`` if nobody holds a current one and attempts remain."""
-    now = now or utcnow()
-    until = now + dt.timedelta(seconds=lease_seconds)
+def enqueue(session: Session, keys: dict[str, tuple[str, str]]) -> None:
+    """Record ``keys`` (key -> (stage, item)) as wanted before their messages are sent. A key an earlier run
+    used is wanted again; one done or running is left as it is (its result will do)."""
+    if not keys:
+        return
+    at = utcnow()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = dict(key=key, stage=stage, item=item, state=TaskState.RUNNING, attempts=0, owner="",
-                  leased_until=now, updated_at=now)
-    session.execute(insert(TaskRow).values(**values).on_conflict_do_nothing(index_elements=["key"]))
-    row = session.scalars(select(TaskRow).where(TaskRow.key == key).with_for_update()).one()
+    rows = [dict(key=k, stage=stage, item=item, state=TaskState.QUEUED, attempts=0, owner="", leased_until=at,
+                 updated_at=at) for k, (stage, item) in keys.items()]
+    session.execute(insert(TaskRow).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(update(TaskRow).where(TaskRow.key.in_(list(keys)), TaskRow.state == TaskState.USED)
+                    .values(state=TaskState.QUEUED, attempts=0, owner="", result=None, updated_at=at))
+
+
+def acquire(session: Session, key: str, *, owner: str, lease_seconds: float, max_attempts: int,
+            now: dt.datetime | None = None) -> Lease:
+    """Take the lease of ``key`` for ``owner`` if nobody holds a current one and attempts remain."""
+    now = now or utcnow()
+    row = session.scalars(select(TaskRow).where(TaskRow.key == key).with_for_update()).one_or_none()
+    if row is None:
+        return Lease.STALE
     if row.state in (TaskState.DONE, TaskState.USED):
         return Lease.DONE
     if row.state == TaskState.GIVEN_UP:
         return Lease.GIVEN_UP
-    if row.attempts > 0 and _aware(row.leased_until) > now:
+    if row.state == TaskState.RUNNING and _aware(row.leased_until) > now:
         return Lease.BUSY
     if row.attempts >= max_attempts:  # every holder so far died under it
         row.state = TaskState.GIVEN_UP
         return Lease.GIVEN_UP
+    row.state = TaskState.RUNNING
     row.attempts += 1
     row.owner = owner
-    row.leased_until = until
+    row.leased_until = now + dt.timedelta(seconds=lease_seconds)
     return Lease.RUN
 
 
@@ -105,8 +120,7 @@ def finished(session: Session, keys: Iterable[str]) -> dict[str, TaskRow]:
 def lapsed(session: Session, keys: Iterable[str], now: dt.datetime | None = None) -> list[str]:
     """The keys of ``keys`` whose holder's lease ran out without a result (its worker died)."""
     now = now or utcnow()
-    rows = session.scalars(select(TaskRow).where(TaskRow.key.in_(list(keys)), TaskRow.state == TaskState.RUNNING,
-                                                 TaskRow.attempts > 0))
+    rows = session.scalars(select(TaskRow).where(TaskRow.key.in_(list(keys)), TaskRow.state == TaskState.RUNNING))
     return [r.key for r in rows if _aware(r.leased_until) <= now]
 
 
@@ -114,11 +128,6 @@ def started(session: Session, keys: Iterable[str]) -> set[str]:
     """The keys of ``keys`` some worker has taken at least once."""
     rows = session.scalars(select(TaskRow.key).where(TaskRow.key.in_(list(keys)), TaskRow.attempts > 0))
     return set(rows)
-
-
-def reopen(session: Session, keys: Iterable[str]) -> None:
-    """Before a run sends ``keys``: delete what an earlier run used of them, so they are run again."""
-    session.execute(delete(TaskRow).where(TaskRow.key.in_(list(keys)), TaskRow.state == TaskState.USED))
 
 
 def forget(session: Session, keys: Iterable[str], *, keep_seconds: float, now: dt.datetime | None = None) -> None:
