@@ -18,7 +18,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-ORDER = ("fixity", "scanqa", "catalogue", "multipage", "ocr")  # the OCR comparison last: it takes longest
+ORDER = ("fixity", "scanqa", "catalogue", "multipage", "ocr", "distributed")  # the OCR comparison: long
 # the comparison is with the OCRmyPDF a user would install today (PyPI), in a private venv under bench/out
 ARGS = {"ocr": ["--install-ocrmypdf"]}
 
