@@ -115,18 +115,22 @@ def test_a_worker_sigkilled_under_a_page_loses_and_duplicates_nothing(
 def _worker_under_a_page(settings: Settings, procs: list, deadline: float) -> object:  # type: ignore[type-arg]
     """The worker whose process holds the lease of a page that is still running."""
     groups = {p.pid: p for p in procs}
-    while time.monotonic() < deadline:
-        with Catalogue(settings.db_url).session() as s:
-            rows = s.scalars(select(TaskRow).where(TaskRow.state == TaskState.RUNNING, TaskRow.attempts > 0)).all()
-            owners = [int(r.owner.rsplit(":", 1)[1]) for r in rows]
-        for pid in owners:
-            try:
-                group = os.getpgid(pid)
-            except ProcessLookupError:
-                continue
-            if group in groups:
-                return groups[group]
-        time.sleep(0.1)
+    cat = Catalogue(settings.db_url)
+    try:
+        while time.monotonic() < deadline:
+            with cat.session() as s:
+                rows = s.scalars(select(TaskRow).where(TaskRow.state == TaskState.RUNNING)).all()
+                owners = [int(r.owner.rsplit(":", 1)[1]) for r in rows]
+            for pid in owners:
+                try:
+                    group = os.getpgid(pid)
+                except ProcessLookupError:
+                    continue
+                if group in groups:
+                    return groups[group]
+            time.sleep(0.1)
+    finally:
+        cat.close()
     raise AssertionError("no worker took a page in time")
 
 

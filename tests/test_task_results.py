@@ -89,3 +89,25 @@ def test_a_lapsed_lease_is_taken_over_until_the_attempts_run_out(cat: Catalogue)
     with cat.session() as s:
         assert finished(s, ["ocr:k"])["ocr:k"].state == TaskState.GIVEN_UP
     assert _take(cat, "w", at + dt.timedelta(hours=1), attempts=2) is Lease.GIVEN_UP
+
+
+def test_a_postgresql_catalogue_that_goes_closes_its_connections(postgres_url: str) -> None:
+    """Its pooled connections are closed, not left to the garbage collector: psycopg warns about an unclosed
+    one at whatever code runs then, and pikepdf.pdfa took that warning for a PDF/A failure (GD-3-3)."""
+    import gc
+    import warnings
+
+    from sqlalchemy import select
+
+    from guidang.storage.catalogue import BatchRow
+
+    url = fresh_database(postgres_url)
+    for _ in range(3):
+        cat = Catalogue(url)
+        with cat.session() as s:
+            s.scalars(select(BatchRow)).all()
+        del cat
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
