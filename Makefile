@@ -11,7 +11,8 @@ export GUIDANG_HOME
 APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-eng \
 	tesseract-ocr-osd clamav clamav-daemon clamav-testfiles fonts-noto-cjk poppler-utils qpdf \
 	libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless ghostscript \
-	postgresql python3-venv
+	postgresql python3-venv \
+	redis-server
 # issue 17: WeasyPrint's Pango (registration forms as PDF)
 APT_PACKAGES += libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time

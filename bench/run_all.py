@@ -18,7 +18,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-ORDER = ("fixity", "audit", "scanqa", "catalogue", "multipage", "volume_pdf", "search", "ocr")  # the OCR comparison last: it takes longest
+ORDER = ("fixity", "audit", "scanqa", "catalogue", "multipage", "volume_pdf", "search", "ocr",
+         "distributed")  # the OCR comparisons last: they take longest
 # the comparison is with the OCRmyPDF a user would install today (PyPI), in a private venv under bench/out
 ARGS = {"ocr": ["--install-ocrmypdf"]}
 

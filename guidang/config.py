@@ -48,6 +48,19 @@ class OcrOptions(BaseModel):
     page_attempts: int = Field(default=3, ge=1)
 
 
+class DistributedOptions(BaseModel):
+    """The Celery back end (docs/deploy/distributed.md). No broker: the local process pool, as always."""
+
+    # e.g. redis://:password@broker.example:6379/0; empty: page tasks run in the local process pool
+    broker_url: str = ""
+    # how long a worker holds a page before another may take it over (its worker is taken for dead):
+    # well above the slowest page measured (docs/deploy/distributed.md, "Leases"); also Redis's visibility timeout
+    lease_seconds: float = Field(default=600, gt=0)
+    # how often the coordinator of a batch looks in the catalogue DB for finished pages
+    poll_seconds: float = Field(default=0.5, gt=0)
+    ocr_queue: str = "guidang-ocr"  # the queue of the page tasks (CPU-bound): OCR workers consume it
+
+
 class PdfaOptions(BaseModel):
     part: str = Field(default="2b", pattern=r"^(1b|2b|3b)$")  # GB/T 18894 cites PDF/A-1 (GB/T 23286.1)
 
@@ -103,6 +116,7 @@ class Settings(BaseSettings):
     # 秘密, 机密 or 绝密 are refused at intake (docs/verdicts.md)
     classified_system: bool = False
     ocr: OcrOptions = OcrOptions()
+    distributed: DistributedOptions = DistributedOptions()  # Celery back end (guidang.distributed)
     pdfa: PdfaOptions = PdfaOptions()
     clamav: ClamavOptions = ClamavOptions()
     antivirus: AntivirusOptions = AntivirusOptions()

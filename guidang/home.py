@@ -49,6 +49,15 @@ required = true
 # offline signature updates: drop .cvd/.cld files into <home>/clamav/updates/; each is test-loaded by
 # clamscan before clamd uses it (docs/antivirus.md)
 
+# [distributed]
+# 分布式处理（Celery，消息代理为 Redis）：设置后各页的识别由任意机器上的 guidang worker 进程执行；
+# 留空则在本机进程池中处理。须同时使用 PostgreSQL 编目数据库和共享存储，见 docs/deploy/distributed.md
+# distributed processing (Celery, broker Redis): when set, pages are read by `guidang worker` processes on
+# any machine; empty: the local process pool. Needs a PostgreSQL catalogue and a shared home
+# (docs/deploy/distributed.md)
+# broker_url = "redis://:password@broker.example:6379/0"
+# lease_seconds = 600
+
 # [antivirus]
 # 使用命令行杀毒软件代替 clamd（如国内通用杀毒产品）；退出码约定见 docs/antivirus.md
 # a command-line antivirus instead of clamd; its exit-code contract: docs/antivirus.md

@@ -44,10 +44,11 @@ class LazyGroup(click.Group):
         # issue #15: the web app and its accounts
         "serve": ("guidang.cli.web:serve_command", "审核台网页服务 / serve the review desk (web app)"),
         "user": ("guidang.cli.web:user_group", "账户与 API 令牌 / accounts and API tokens"),
-        "audit": ("guidang.cli.web:audit_group", "审计日志校验 / verify the audit log's hash chain"),
+        "audit-log": ("guidang.cli.web:audit_group", "审计日志校验 / verify the audit log's hash chain"),
         # issue #20: search (查阅利用)
         "search": ("guidang.cli.search:search_command", "全文与元数据检索 / full-text and metadata search"),
         "index": ("guidang.cli.search:index_group", "检索索引 / the search index (index rebuild)"),
+        "worker": ("guidang.cli.worker:worker_command", "分布式工作进程（Celery）/ a Celery worker for page tasks"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -167,7 +168,7 @@ def _profile_for(s: Settings, batch_dir: Path, profile: str | None) -> str:
 @handle_errors
 def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
     """处理一个批次 / process one vendor batch: check, OCR, PDF/A, package, archive."""
-    from guidang.pipeline.run import ingest_batch
+    from guidang.hotfolders.unit import processor_of
 
     if not batch_dir.is_dir():
         raise InputError(f"批次目录不存在：{batch_dir}", f"batch folder does not exist: {batch_dir}")
@@ -177,7 +178,7 @@ def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
     s = settings()
     name = _profile_for(s, batch_dir, profile)
     with page_progress("OCR 页 pages", quiet=as_json) as bar:
-        outcome = ingest_batch(s, name, batch_dir.resolve(), Progress(bar.start, bar.advance))
+        outcome = processor_of(s, Progress(bar.start, bar.advance))(s, name, batch_dir.resolve())
     from guidang.reports.registry import render
 
     click.echo(render("receipt", "json" if as_json else "text", outcome), nl=as_json)

@@ -31,8 +31,8 @@ from guidang.cli.errors import fail, handle_errors, language
 from guidang.config import Settings, load_settings
 from guidang.errors import ExitCode, GuidangError, InputError
 from guidang.pipeline.antivirus import open_scanner
-from guidang.pipeline.volumes import FILE_NAMES as VOLUME_FILE_NAMES
 from guidang.pipeline.catalogue_file import CATALOGUE_NAMES
+from guidang.pipeline.volumes import FILE_NAMES as VOLUME_FILE_NAMES
 from guidang.reports.registry import render
 from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, SenderDeclaration, run_dat70

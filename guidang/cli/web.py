@@ -1,4 +1,4 @@
-"""``guidang serve`` (the web app), ``guidang user`` (accounts and API tokens), ``guidang audit verify``."""
+"""``guidang serve`` (the web app), ``guidang user`` (accounts and API tokens), ``guidang audit-log verify``."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def user_list_command() -> None:
             click.echo(f"{u.name}\t{','.join(u.roles)}\t{u.clearance}\t{','.join(u.control_marks)}{state}")
 
 
-@click.group("audit")
+@click.group("audit-log")
 def audit_group() -> None:
     """审计日志 / the audit log."""
 
@@ -135,7 +135,7 @@ def audit_verify_command() -> None:
     from guidang.web.audit import check_chain
 
     s = settings()
-    report = check_chain(s, Catalogue(s.db_url), reason="guidang audit verify")
+    report = check_chain(s, Catalogue(s.db_url), reason="guidang audit-log verify")
     for p in report.problems:
         click.echo(f"{p.kind}: {p.zh} / {p.en}")
     click.echo(f"{'完整 intact' if report.ok else '已破坏 broken'}: {report.checked} 条 entries, "

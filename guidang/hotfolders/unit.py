@@ -9,6 +9,7 @@ plus a per-claim lock make a second runner of the same claim a no-op.
 from __future__ import annotations
 
 import errno
+import functools
 import importlib
 import logging
 import os
@@ -23,10 +24,12 @@ from sqlalchemy import select
 
 from guidang.config import Settings
 from guidang.hotfolders.claim import claim_lock, finish, record_failure, reject, worker_name
+from guidang.hotfolders.options import WatchOptions
 from guidang.hotfolders.refused import write_refusal_receipt
 from guidang.hotfolders.state import ClaimRow, Stage, move_stage, open_catalogue
 from guidang.hotfolders.zipbatch import ZipRefused, is_zip_name, limits_of, unpack, unpacked_dir
 from guidang.models import BatchStatus
+from guidang.pipeline.progress import Progress
 from guidang.storage.catalogue import BatchRow, Catalogue
 from guidang.validators.registry import refusal
 
@@ -52,6 +55,22 @@ Processor = Callable[[Settings, str, Path], Outcome]
 def load_processor(spec: str) -> Processor:
     module, _, attr = spec.partition(":")
     fn: Processor = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+DISTRIBUTED_PROCESSOR = "guidang.distributed.batch:ingest_batch"
+
+
+def processor_of(settings: Settings, progress: Progress | None = None) -> Processor:
+    """The configured processor; the default one becomes the Celery back end's when a broker is set.
+    ``progress`` (a terminal's display) is given to the built-in processors, which report pages done."""
+    spec = settings.watch.processor
+    default = spec == WatchOptions().processor
+    if settings.distributed.broker_url and default:
+        spec = DISTRIBUTED_PROCESSOR
+    fn = load_processor(spec)
+    if progress is not None and (default or spec == DISTRIBUTED_PROCESSOR):
+        return functools.partial(fn, progress=progress)
     return fn
 
 
@@ -140,9 +159,7 @@ def _run(cat: Any, settings: Settings, claim_id: int, profile: str, path: Path) 
         return str(Stage.REJECTED)
     try:
         batch_dir = unpack(path, limits_of(settings.watch)) if zipped else path
-        outcome = finished_before(cat, batch_dir) or load_processor(settings.watch.processor)(
-            settings, profile, batch_dir
-        )
+        outcome = finished_before(cat, batch_dir) or processor_of(settings)(settings, profile, batch_dir)
     except ZipRefused as refused:
         result = refusal(refused.reason, name=path.name, detail=refused.detail, count=0)
         try:

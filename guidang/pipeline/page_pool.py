@@ -14,12 +14,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
 J = TypeVar("J")
 R = TypeVar("R")
+
+
+class TaskRunner(Protocol):
+    """What runs the page tasks of a batch: :func:`run_tasks` (the local pool, the default), or a
+    distributed back end with the same contract (``guidang.distributed.pages``)."""
+
+    def __call__(self, task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
+                 initializer: Callable[[], None] | None = None,
+                 on_done: Callable[[], None] | None = None) -> list[R | None]: ...
 
 
 def _run_once(task: Callable[[J], R], jobs: Sequence[J], workers: int,

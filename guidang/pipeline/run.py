@@ -31,6 +31,7 @@ from guidang.pipeline import indexing, steps
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.intake import BatchIntake, IntakePolicy, read_batch
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link, document_outcomes
+from guidang.pipeline.page_pool import TaskRunner, run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.progress import QUIET, Progress
 from guidang.reports.receipt import receipt_dir, write_receipt
@@ -231,16 +232,18 @@ def _security_events(cat: Catalogue, batch_id: int, intake: BatchIntake) -> None
             cat.log(s, AGENT, "security.virus_found", p.item_code or intake.root.name, **event)
 
 
-def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path, progress: Progress = QUIET) -> BatchOutcome:
+def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path, progress: Progress = QUIET, *,
+                 run_pages: TaskRunner = run_tasks) -> BatchOutcome:
     """Process one delivered batch with the configured antivirus held for the length of the run
-    (``progress``: told the pages to OCR and each page done)."""
+    (``progress``: told the pages to OCR and each page done). ``run_pages`` runs the page tasks: the
+    local process pool, or a distributed back end."""
     settings.profile(profile_name)  # a bad profile is refused before any daemon starts
     with open_scanner(settings) as scanner:
-        return _ingest(settings, profile_name, batch_dir, scanner, progress)
+        return _ingest(settings, profile_name, batch_dir, scanner, progress, run_pages)
 
 
 def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Scanner | None,
-            progress: Progress = QUIET) -> BatchOutcome:
+            progress: Progress = QUIET, run_pages: TaskRunner = run_tasks) -> BatchOutcome:
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
@@ -262,7 +265,7 @@ def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Sca
         label = names.batch_folder(batch_dir.name, delivery)
         redelivery_of, links = _redelivery(cat, profile_name, batch_id, intake)
         items = _process_items(settings, cat, profile_name, batch_id, label, intake, received, links, scanner,
-                               progress)
+                               progress, run_pages)
         status = "done" if intake.catalogue.usable else "failed"
         outcome = BatchOutcome(**common, status=status, items=tuple(items),  # type: ignore[arg-type]
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC),
@@ -320,7 +323,7 @@ def _already_archived(cat: Catalogue, item_id: int, intake: BatchIntake, code: s
 def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_id: int, label: str,
                    intake: BatchIntake, received: dt.datetime,
                    links: dict[str, tuple[str, Link]], scanner: Scanner | None,
-                   progress: Progress = QUIET) -> list[ItemOutcome]:
+                   progress: Progress = QUIET, run_pages: TaskRunner = run_tasks) -> list[ItemOutcome]:
     item_ids = _register_items(cat, batch_id, intake)
     work_root = settings.work_root / f"batch-{batch_id}"
     shutil.rmtree(work_root, ignore_errors=True)  # scratch of an interrupted attempt: rebuilt, never reused
@@ -337,7 +340,8 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
             outcomes[code] = _already_archived(cat, item_ids[code], intake, code, link)
     try:
         for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received,
-                                        decided=frozenset(outcomes), scanner=scanner, progress=progress):
+                                        decided=frozenset(outcomes), scanner=scanner, progress=progress,
+                                        run_pages=run_pages):
             if work.accepted:
                 work, object_id, stored = steps.archive(settings, work)
             else:

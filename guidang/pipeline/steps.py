@@ -44,7 +44,7 @@ from guidang.pipeline.copies import replicate
 from guidang.pipeline.intake import BatchIntake
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import ItemOutcome, document_outcomes
-from guidang.pipeline.page_pool import run_tasks
+from guidang.pipeline.page_pool import TaskRunner, run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.progress import QUIET, Progress
 from guidang.pipeline.row_checks import db_record
@@ -208,11 +208,11 @@ def scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext | 
 
 
 def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions,
-             progress: Progress = QUIET) -> None:
+             progress: Progress = QUIET, run_pages: TaskRunner = run_tasks) -> None:
     """Prepare and OCR every page; a page whose process died (crash, OOM kill) is run again."""
     jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi)) for w in works for m in w.measurements]
     progress.start(len(jobs))
-    results = run_tasks(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
+    results = run_pages(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
                         initializer=_worker_init, on_done=progress.advance)
     for w in works:
         w.pages = []
@@ -224,8 +224,10 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
 
 def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
                   cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset(),
-                  scanner: Scanner | None = None, progress: Progress = QUIET) -> Iterator[ItemWork]:
+                  scanner: Scanner | None = None, progress: Progress = QUIET,
+                  run_pages: TaskRunner = run_tasks) -> Iterator[ItemWork]:
     """Run every step for every item of the batch; yield each item when it is decided.
+    ``run_pages`` runs the page tasks (the local process pool unless a distributed back end is given).
 
     Items in ``decided`` (decided by an interrupted run of the same delivery) are measured, since
     the batch-wide scan checks compare every page, but neither run again nor yielded.
@@ -238,7 +240,7 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     context = measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
-        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr, progress)
+        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr, progress, run_pages)
     for work in ready:
         scan_checks(work, profile.scan_qa, context)
     lookups = CatalogueDbLookups(cat)
@@ -256,10 +258,10 @@ def process_item(settings: Settings, profile_name: str, work: ItemWork, work_roo
     """Every step after intake for one item on its own (the review desk: checks re-run, or an item carried
     through after an archivist's override). The batch-wide comparisons see this item only."""
     profile = settings.profile(profile_name)
-    context = _measure({work.code: work}, profile.scan_qa, settings.ocr.jobs)
+    context = measure({work.code: work}, profile.scan_qa, settings.ocr.jobs)
     if not work.blocked:
         _ocr_all([work], profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
-        _scan_checks(work, profile.scan_qa, context)
+        scan_checks(work, profile.scan_qa, context)
     if not work.blocked:
         assemble(settings, profile, work, work_root, received, CatalogueDbLookups(cat), scanner,
                  intake_registration(work.item, vendor_manifest=False))

@@ -7,6 +7,7 @@ any SQLAlchemy URL works, so PostgreSQL is a configuration change.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -242,6 +243,14 @@ class Catalogue:
                 f"无法打开编目数据库 {url}：{exc}", f"cannot open the catalogue database {url}: {exc}"
             ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # the pool's connections are closed when the catalogue goes, never left to the garbage collector: a
+        # PostgreSQL connection collected unclosed warns (ResourceWarning) at whatever runs then, and
+        # pikepdf.pdfa counts any warning during a content-stream check as a PDF/A failure (GD-3-3)
+        self._finalizer = weakref.finalize(self, self.engine.dispose)
+
+    def close(self) -> None:
+        """Close the pool's connections (also done when the catalogue is garbage collected)."""
+        self._finalizer()
 
     @classmethod
     def existing(cls, url: str) -> Catalogue:

@@ -24,14 +24,14 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal). Opening a catalogue compares the
 # database with it by one query, without importing Alembic (a quarter of a second) in every worker.
 HEAD = "0009"
+SCHEMA_LOCK = 0x6775_6964_616E_6701  # PostgreSQL advisory lock held while a fresh catalogue is built ("guidang" 1)
 
 
 def target_metadata() -> list[MetaData]:
     """The models the migrations must agree with (tables other layers add register on the same ``Base``)."""
-HEAD = "0009"
+    # each of these registers its rows on the catalogue's Base
+    from guidang.storage import preservation, search_index, sequence, task_results  # noqa: F401
     from guidang.storage.catalogue import Base
-
-    assert search_index.SearchRecordRow.__tablename__
 
     return [Base.metadata, sequence.metadata]
 
@@ -97,6 +97,8 @@ def stamp_head(connection: Connection) -> None:
 def require_current(engine: Engine) -> None:
     """Create a fresh catalogue from the models, or check an existing one is at this code's revision."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # processes starting together on an empty DB: one builds it
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         if _is_empty(conn):
             for metadata in target_metadata():
                 metadata.create_all(conn)

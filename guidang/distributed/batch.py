@@ -1,0 +1,21 @@
+"""The batch processor of the Celery back end: the pipeline as always, its page tasks on the workers.
+
+The watcher (claims, readiness) and the coordinator of each claim run where they always ran; only the
+pages go to the queue. Chosen by ``hotfolders.unit.processor_of`` when ``distributed.broker_url`` is set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from guidang.config import Settings
+from guidang.distributed.pages import CeleryPages
+from guidang.pipeline.outcome import BatchOutcome
+from guidang.pipeline.progress import QUIET, Progress
+from guidang.pipeline.run import ingest_batch as ingest_locally
+
+
+def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path, progress: Progress = QUIET) -> BatchOutcome:
+    if not settings.distributed.broker_url:  # no broker: the local process pool, exactly as without this module
+        return ingest_locally(settings, profile_name, batch_dir, progress)
+    return ingest_locally(settings, profile_name, batch_dir, progress, run_pages=CeleryPages(settings))

@@ -1,0 +1,154 @@
+"""The Celery back end against a real Redis and PostgreSQL: a batch through two worker processes of
+concurrency 1 gets the same verdicts as the local pool, its pages spread over both workers; a worker
+SIGKILLed under a page loses nothing and archives nothing twice. The default suite kills once;
+``make stress`` (GUIDANG_STRESS=full) repeats the kill run 20 times."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from distributed_support import decisions_per_item, distributed, fresh_database, verdicts, workers
+from sqlalchemy import select
+
+from guidang.config import Settings
+from guidang.distributed.batch import ingest_batch
+from guidang.home import init_home
+from guidang.models import ItemStatus
+from guidang.pipeline.outcome import BatchOutcome
+from guidang.samples.batch import make_batch
+from guidang.storage.catalogue import Catalogue
+from guidang.storage.ocfl_store import OcflStore
+from guidang.storage.task_results import TaskRow, TaskState
+
+FULL = os.environ.get("GUIDANG_STRESS") == "full"
+KILL_RUNS = int(os.environ.get("GUIDANG_STRESS_KILL_RUNS", "20" if FULL else "1"))  # make stress: at least 20
+
+
+def _batch(tmp_path: Path, name: str, pages: tuple[int, ...] = (2, 1)) -> Path:
+    truth = make_batch(tmp_path / f"drop-{name}", page_counts=pages, seed=3, dpi=200, profile="clean", colour="none",
+                       batch_id=name, truth_path=tmp_path / f"{name}.truth.json")
+    return truth.batch_dir
+
+
+def _failures(outcome: BatchOutcome) -> list[tuple[str, str, str]]:
+    return [(o.code, r.check_id, r.message_en) for o in outcome.items for r in o.results if str(r.status) == "fail"]
+
+
+def _second_home(tmp_path: Path, name: str) -> Settings:
+    root = tmp_path / name
+    init_home(root)
+    return Settings(home=root)
+
+
+def _archived_once(settings: Settings, outcome: BatchOutcome) -> None:
+    """Every accepted item is one object in the store with one version; no task result is left behind."""
+    store = OcflStore(settings.store_root)
+    accepted = sorted(o.code for o in outcome.items if o.status is ItemStatus.ACCEPTED)
+    assert sorted(store.list_codes()) == accepted
+    for code in accepted:
+        versions = sorted(p.name for p in store.object_path(code).iterdir() if p.name.startswith("v"))
+        assert versions == ["v1"], (code, versions)
+    assert set(decisions_per_item(settings.db_url, outcome.batch_id).values()) == {1}  # each item decided once
+    with Catalogue(settings.db_url).session() as s:
+        rows = s.scalars(select(TaskRow)).all()
+        assert {(r.state, r.result) for r in rows} <= {(TaskState.USED, None)}, [
+            (r.key[:16], r.state, r.attempts, r.owner, r.updated_at) for r in rows]
+
+
+def test_two_celery_workers_give_the_verdicts_of_the_local_pool(
+        home: Settings, tmp_path: Path, redis_url: str, postgres_url: str) -> None:
+    batch = _batch(tmp_path, "DIST")
+    local = ingest_batch(home, "demo", batch)  # no broker configured: the local process pool, as always
+    assert not home.distributed.broker_url
+    assert {o.status for o in local.items} == {ItemStatus.ACCEPTED}, _failures(local)
+
+    other = distributed(_second_home(tmp_path, "home-celery"), redis_url, fresh_database(postgres_url))
+    with workers(other, tmp_path / "logs", n=2) as w:
+        outcome = ingest_batch(other, "demo", batch)
+        ran = [w.tasks_run(p) for p in w.procs]
+    assert verdicts(outcome) == verdicts(local)
+    assert sum(ran) == 3 and all(ran), ran  # the three pages, spread over both workers
+    _archived_once(other, outcome)
+    for code in (o.code for o in outcome.items):  # the same text layer, whichever process read the pages
+        ours = OcflStore(other.store_root).object_path(code)
+        theirs = OcflStore(home.store_root).object_path(code)
+        txt = next(ours.rglob(f"{code}.txt")).read_text("utf-8")
+        assert txt and txt == next(theirs.rglob(f"{code}.txt")).read_text("utf-8")
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(3600 if FULL else 900)
+@pytest.mark.parametrize("run", range(KILL_RUNS))
+def test_a_worker_sigkilled_under_a_page_loses_and_duplicates_nothing(
+        home: Settings, tmp_path: Path, redis_url: str, postgres_url: str, run: int) -> None:
+    # pages take seconds here; a lease of 20 s lets the survivor take the killed worker's page soon
+    settings = distributed(home, redis_url, fresh_database(postgres_url), lease=20)
+    batch = _batch(tmp_path, f"KILL{run}", pages=(2, 2))
+    result: list[BatchOutcome | BaseException] = []
+
+    def coordinate() -> None:
+        try:
+            result.append(ingest_batch(settings, "demo", batch))
+        except BaseException as exc:
+            result.append(exc)
+
+    with workers(settings, tmp_path / "logs", n=2) as w:
+        coordinator = threading.Thread(target=coordinate)
+        coordinator.start()
+        victim = _worker_under_a_page(settings, w.procs, deadline=time.monotonic() + 300)
+        w.kill(victim)  # the whole process group: the worker and its pool process, mid-page
+        coordinator.join(timeout=600)
+        assert not coordinator.is_alive()
+        survivor = next(p for p in w.procs if p is not victim)
+        assert w.tasks_run(survivor) >= 1
+    outcome = result[0]
+    assert isinstance(outcome, BatchOutcome), outcome
+    assert outcome.status == "done"
+    assert {o.status for o in outcome.items} == {ItemStatus.ACCEPTED}, _failures(outcome)
+    _archived_once(settings, outcome)
+
+
+def _worker_under_a_page(settings: Settings, procs: list, deadline: float) -> object:  # type: ignore[type-arg]
+    """The worker whose process holds the lease of a page that is still running."""
+    groups = {p.pid: p for p in procs}
+    cat = Catalogue(settings.db_url)
+    try:
+        while time.monotonic() < deadline:
+            with cat.session() as s:
+                rows = s.scalars(select(TaskRow).where(TaskRow.state == TaskState.RUNNING)).all()
+                owners = [int(r.owner.rsplit(":", 1)[1]) for r in rows]
+            for pid in owners:
+                try:
+                    group = os.getpgid(pid)
+                except ProcessLookupError:
+                    continue
+                if group in groups:
+                    return groups[group]
+            time.sleep(0.1)
+    finally:
+        cat.close()
+    raise AssertionError("no worker took a page in time")
+
+
+def test_without_a_broker_the_local_pool_runs_and_guidang_worker_refuses(home: Settings) -> None:
+    from click.testing import CliRunner
+
+    from guidang.cli import main
+    from guidang.hotfolders.unit import processor_of
+    from guidang.pipeline.run import ingest_batch as local
+    from guidang.pipeline.run import keep_rejected
+
+    assert processor_of(home) is local  # exactly as before this back end existed
+    with_broker = home.model_copy(update={"distributed": home.distributed.model_copy(
+        update={"broker_url": "redis://127.0.0.1:1/0"})})
+    assert processor_of(with_broker) is ingest_batch
+    custom = with_broker.model_copy(update={"watch": with_broker.watch.model_copy(
+        update={"processor": "guidang.pipeline.run:keep_rejected"})})  # any other function: kept as configured
+    assert processor_of(custom) is keep_rejected
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 3, result.output
+    assert "distributed.broker_url" in result.output
