@@ -11,7 +11,8 @@ export GUIDANG_HOME
 APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-eng \
 	tesseract-ocr-osd clamav clamav-daemon clamav-testfiles fonts-noto-cjk poppler-utils qpdf \
 	libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless ghostscript \
-	postgresql python3-venv
+	postgresql python3-venv \
+	libgl1 libglib2.0-0
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time
 
 .PHONY: run test install system-deps venv lint bench stress fuzz clean
@@ -36,6 +37,11 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	@# one cv2 (issue #14): a venv made before the switch still has opencv-python-headless, whose cv2 shares files
+	@# with opencv-python's; remove it and lay opencv-python's files again
+	if $(PY) -m pip show -q opencv-python-headless >/dev/null 2>&1; then \
+		$(PY) -m pip uninstall -q -y opencv-python-headless && \
+		$(PY) -m pip install -q --force-reinstall --no-deps 'opencv-python>=4.9,<5'; fi
 	touch $@
 
 lint: install
