@@ -64,23 +64,27 @@ def _union(boxes: Sequence[Box]) -> Box:
                max(b.right for b in boxes), max(b.bottom for b in boxes))
 
 
-def _char_boxes(text: str, line_box: Box, pieces: Sequence[str], piece_boxes: Sequence[Any]) -> list[Box]:
-    """A box for every non-space character of *text*: the recogniser's pieces (a CJK character or
-    a Latin run) split evenly over their characters; an even split of the line when they disagree."""
+def _per_char(text: str, line_box: Box, confidence: float, pieces: Sequence[str], piece_boxes: Sequence[Any],
+              piece_confidences: Sequence[float]) -> list[tuple[Box, float]]:
+    """A box and a confidence for every non-space character of *text*: the recogniser's pieces (a CJK
+    character or a Latin run) split evenly over their characters; an even split of the line, at the
+    line's confidence, when they disagree with the text."""
     chars = [c for c in text if not c.isspace()]
-    boxes: list[Box] = []
+    out: list[tuple[Box, float]] = []
     if len(pieces) == len(piece_boxes) and "".join(pieces).replace(" ", "") == "".join(chars):
-        for piece, quad in zip(pieces, piece_boxes, strict=True):
+        confs = list(piece_confidences) if len(piece_confidences) == len(pieces) else [confidence] * len(pieces)
+        for piece, quad, conf in zip(pieces, piece_boxes, confs, strict=True):
             glyphs = piece.replace(" ", "")
             if not glyphs:
                 continue
             b = _quad_box(quad)
             step = b.width / len(glyphs)
-            boxes.extend(Box(b.left + i * step, b.top, b.left + (i + 1) * step, b.bottom) for i in range(len(glyphs)))
-        if len(boxes) == len(chars):
-            return boxes
+            out.extend((Box(b.left + i * step, b.top, b.left + (i + 1) * step, b.bottom), conf)
+                       for i in range(len(glyphs)))
+        if len(out) == len(chars):
+            return out
     step = line_box.width / max(len(chars), 1)
-    return [Box(line_box.left + i * step, line_box.top, line_box.left + (i + 1) * step, line_box.bottom)
+    return [(Box(line_box.left + i * step, line_box.top, line_box.left + (i + 1) * step, line_box.bottom), confidence)
             for i in range(len(chars))]
 
 
@@ -88,33 +92,30 @@ def words_of_line(text: str, confidence: float, line_box: Box, pieces: Sequence[
                   piece_boxes: Sequence[Any], piece_confidences: Sequence[float]) -> OcrLine | None:
     """One recognised line as `OcrWord`s: each CJK character a word, each run of other characters a word.
 
-    A word's confidence is that of its characters where the recogniser gave them (0–100), else the line's.
+    A word's confidence (0–100) is the lowest of its characters' where the recogniser gave them, else the line's.
     """
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
         return None
-    boxes = _char_boxes(text, line_box, pieces, piece_boxes)
-    per_char = list(piece_confidences) if len(piece_confidences) == len(boxes) else []
+    chars = _per_char(text, line_box, confidence, pieces, piece_boxes, piece_confidences)
+    glyphs = [c for c in text if not c.isspace()]
     words: list[OcrWord] = []
-    run: list[int] = []  # indexes (into boxes) of the Latin run being gathered
-    n = 0
+    run: list[int] = []  # indexes of the Latin run being gathered
 
     def flush() -> None:
         if run:
-            token = "".join(chars[i] for i in run)
-            conf = min(per_char[i] for i in run) if per_char else confidence
-            words.append(OcrWord(token, _union([boxes[i] for i in run]), round(100 * conf, 2)))
+            words.append(OcrWord("".join(glyphs[i] for i in run), _union([chars[i][0] for i in run]),
+                                 round(100 * min(chars[i][1] for i in run), 2)))
             run.clear()
 
-    chars = [c for c in text if not c.isspace()]
+    n = 0
     for c in text:
         if c.isspace():
             flush()
             continue
         if is_cjk(c):
             flush()
-            conf = per_char[n] if per_char else confidence
-            words.append(OcrWord(c, boxes[n], round(100 * conf, 2)))
+            words.append(OcrWord(c, chars[n][0], round(100 * chars[n][1], 2)))
         else:
             run.append(n)
         n += 1
@@ -141,15 +142,15 @@ class PpocrEngine:
                     f"无法加载 PP-OCR（rapidocr-onnxruntime / onnxruntime）：{exc}",
                     f"PP-OCR cannot be loaded (rapidocr-onnxruntime / onnxruntime): {exc}",
                 ) from exc
-            threads = {f"{part}_{kind}_op_num_threads": self.options.threads
-                       for part in ("det", "cls", "rec") for kind in ("intra", "inter")}
-            try:
-                self._ocr = RapidOCR(**threads)
+            try:  # the library copies its global thread settings over the per-model ones
+                self._ocr = RapidOCR(intra_op_num_threads=self.options.threads,
+                                     inter_op_num_threads=self.options.threads)
             except Exception as exc:  # a model that will not load: the caller falls back to Tesseract
                 raise MissingDependencyError(
                     f"PP-OCR 模型无法加载：{exc}", f"the PP-OCR models cannot be loaded: {exc}"
                 ) from exc
-            self._version = f"ppocr PP-OCRv4 (rapidocr-onnxruntime {_dist_version()}, onnxruntime {onnxruntime.__version__})"
+            self._version = (f"ppocr PP-OCRv4 (rapidocr-onnxruntime {_dist_version()}, "
+                             f"onnxruntime {onnxruntime.__version__})")
         return self._ocr
 
     def version(self) -> str:
@@ -193,7 +194,8 @@ class PpocrEngine:
             b[:, 1] = np.clip(b[:, 1], 0, h - 1)
         return found
 
-    def _classify(self, crops: list[np.ndarray[Any, Any]]) -> tuple[list[np.ndarray[Any, Any]], list[tuple[str, float]]]:
+    def _classify(self, crops: list[np.ndarray[Any, Any]]
+                  ) -> tuple[list[np.ndarray[Any, Any]], list[tuple[str, float]]]:
         crops, labels, _ = self._load().text_cls(crops)
         return crops, [(str(label), float(score)) for label, score in labels]
 
