@@ -12,7 +12,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesser
 	tesseract-ocr-osd clamav clamav-daemon clamav-testfiles fonts-noto-cjk poppler-utils qpdf \
 	libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless ghostscript \
 	postgresql python3-venv \
-	libgl1 libglib2.0-0
+	libgl1 libglib2.0-0 tesseract-ocr-chi-tra-vert tesseract-ocr-chi-sim-vert
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time
 
 .PHONY: run test install system-deps venv lint bench stress fuzz clean
