@@ -21,7 +21,9 @@ that load from other work on the machine falls on all of them alike:
 * ``tesseract``: bare ``tesseract page -l chi_sim+eng txt``, ``OMP_THREAD_LIMIT=1``, two at a
   time (the floor: OCR and nothing else, no PDF).
 
-Reported per contender: pages/s, peak RSS (sum over the process tree, sampled every 50 ms; and per
+Reported per contender: pages/s, CPU seconds per page (the workers' and their children's, the main
+thread's; on a machine shared with other work the throughput a dedicated machine would give),
+peak RSS (sum over the process tree, sampled every 50 ms; and per
 worker: the largest subtree of one child process, i.e. a pool worker with its Tesseract, one bare
 Tesseract, or the whole OCRmyPDF command),
 output size, CER of the OCR text against the truth (Levenshtein, and order-insensitive
@@ -108,6 +110,26 @@ def _tree_rss(root: int, *, include_root: bool, exclude: frozenset[int]) -> tupl
     return total, largest
 
 
+def _cpu_seconds(pids: frozenset[int]) -> float:
+    """CPU seconds used by *pids* and their waited-for children so far (utime+stime+cutime+cstime)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in stat[11:15])  # fields 14-17
+    return total / tick
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this thread, and of the children this process has waited for (bare Tesseract)."""
+    t = os.times()
+    return time.thread_time() + t.children_user + t.children_system
+
+
 class PeakRss:
     """Peak of `_tree_rss` of this process's tree while the context is open.
 
@@ -145,6 +167,7 @@ class Tally:
     name: str
     pages: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     peak_rss: int = 0
     worker_rss: int = 0
     output_bytes: int = 0
@@ -180,6 +203,7 @@ class Tally:
             "pages": self.pages,
             "seconds": round(self.seconds, 2),
             "pages_per_s": round(self.pages / self.seconds, 4) if self.seconds else None,
+            "cpu_s_per_page": round(self.cpu_seconds / self.pages, 2) if self.pages else None,
             "peak_rss_mb": round(self.peak_rss / 2**20, 1),
             "worker_rss_mb": round(self.worker_rss / 2**20, 1),
             "output_mb": round(self.output_bytes / 2**20, 2) if self.has_pdf else None,
@@ -400,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                 others = workers - pids[name] if guidang else workers
                 with PeakRss(include_self=guidang, exclude=others) as rss:
                     t0 = time.perf_counter()
+                    cpu0 = _own_cpu() + (_cpu_seconds(pids[name]) if guidang else 0.0)
                     try:
                         text, pdf = _run(name, item, files, out, pools, args, (ocrmypdf_cmd, img2pdf_cmd))
                     except Exception as exc:  # a contender failing on an item is a finding, not a crash
@@ -408,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     finally:
                         elapsed = time.perf_counter() - t0
+                        cpu = _own_cpu() + (_cpu_seconds(pids[name]) if guidang else 0.0) - cpu0
                 tally.seconds += elapsed
+                tally.cpu_seconds += cpu
                 tally.pages += len(files)
                 tally.peak_rss = max(tally.peak_rss, rss.peak)
                 tally.worker_rss = max(tally.worker_rss, rss.worker_peak)
@@ -464,6 +491,8 @@ def _ratios(c: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if p and g and g["pages_per_s"] and p["pages_per_s"]:
         out["ppocr_throughput_vs_guidang_tesseract"] = round(p["pages_per_s"] / g["pages_per_s"], 2)
+        if p.get("cpu_s_per_page") and g.get("cpu_s_per_page"):  # throughput on a saturated machine
+            out["ppocr_cpu_throughput_vs_guidang_tesseract"] = round(g["cpu_s_per_page"] / p["cpu_s_per_page"], 2)
         out["ppocr_cer_vs_guidang_tesseract"] = round(p["cer"] / g["cer"], 3) if g["cer"] else None
     if p and t and t["worker_rss_mb"]:
         out["ppocr_worker_rss_vs_tesseract"] = round(p["worker_rss_mb"] / t["worker_rss_mb"], 2)
@@ -488,9 +517,9 @@ def _markdown(r: dict[str, Any]) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['os']}, {m['tesseract']}. "
         f"Load average before/after: {r['load_average_before']} / {r['load_average_after']}.",
         "",
-        "| contender | pages/s | peak RSS MB | per worker MB | output MB | CER | bag CER | copied CER "
+        "| contender | pages/s | CPU s/page | peak RSS MB | per worker MB | output MB | CER | bag CER | copied CER "
         "| CJK spaces/char (pdfium) | (pdftotext) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in c.items():
 
@@ -498,7 +527,8 @@ def _markdown(r: dict[str, Any]) -> str:
             return "—" if v is None else f"{v:g}"
 
         lines.append(
-            f"| {name} | {f(s['pages_per_s'])} | {f(s['peak_rss_mb'])} | {f(s.get('worker_rss_mb'))} | "
+            f"| {name} | {f(s['pages_per_s'])} | {f(s.get('cpu_s_per_page'))} | {f(s['peak_rss_mb'])} | "
+            f"{f(s.get('worker_rss_mb'))} | "
             f"{f(s['output_mb'])} | {f(s['cer'])} | "
             f"{f(s['bag_cer'])} | {f(s['copied_cer'])} | {f(s['cjk_spaces_per_char_pdfium'])} | "
             f"{f(s['cjk_spaces_per_char_pdftotext'])} |"

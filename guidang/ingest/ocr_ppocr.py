@@ -156,7 +156,7 @@ class PpocrEngine:
                     f"PP-OCR 模型无法加载：{exc}", f"the PP-OCR models cannot be loaded: {exc}"
                 ) from exc
             self._version = (f"ppocr PP-OCRv4 (rapidocr-onnxruntime {_dist_version()}, "
-                             f"onnxruntime {onnxruntime.__version__})")
+                             f"onnxruntime {onnxruntime.__version__}; detector at {self.options.det_dpi:g} dpi)")
         return self._ocr
 
     def version(self) -> str:
