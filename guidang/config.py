@@ -41,11 +41,16 @@ class OcrOptions(BaseModel):
     # (issue #14; measured in docs/ocr-engines.md); a profile may choose the other (ocr_engine)
     engine: Literal["ppocr", "tesseract"] = "ppocr"
     languages: str = "chi_sim+eng"
-    # a line read with less confidence (0-100, mean of its words) is counted as doubtful; a page with
-    # more than low_confidence_share of its lines doubtful gets an OCR warning, never a rejection
-    # (INGEST-OCR; both defaults measured on the bench corpus, docs/ocr-engines.md)
-    low_confidence: float = Field(default=80.0, ge=0, le=100)
+    # a line read with less confidence (0-100, mean of its words) is doubtful: on the bench corpus 50-100% of
+    # such lines had an error, 2% (PP-OCR) and 15% (Tesseract) of those above (docs/ocr-engines.md); a page with
+    # more than low_confidence_share of its lines doubtful gets an OCR warning, never a rejection (INGEST-OCR)
+    low_confidence_ppocr: float = Field(default=95.0, ge=0, le=100)
+    low_confidence_tesseract: float = Field(default=90.0, ge=0, le=100)
     low_confidence_share: float = Field(default=0.25, ge=0, le=1)
+
+    def low_confidence(self, engine: str) -> float:
+        """The doubtful-line threshold for a page read by *engine* (`OcrPage.engine`, e.g. "ppocr PP-OCRv4 …")."""
+        return self.low_confidence_ppocr if engine.startswith("ppocr") else self.low_confidence_tesseract
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # resolution Tesseract reads at (the page is downscaled for OCR only; never upscaled); None: the
     # scan's own. 200 dpi reads body text as well as 300 in 25-35% less time (docs/ocr.md)

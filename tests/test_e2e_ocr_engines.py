@@ -25,13 +25,19 @@ def test_the_default_engine_is_ppocr() -> None:
     assert OcrOptions().engine == "ppocr"
 
 
+def test_each_engine_has_its_own_doubtful_line_threshold() -> None:
+    ocr = OcrOptions()
+    assert ocr.low_confidence("ppocr PP-OCRv4 (rapidocr-onnxruntime 1.4.4)") == ocr.low_confidence_ppocr == 95
+    assert ocr.low_confidence("tesseract 5.3.0") == ocr.low_confidence_tesseract == 90
+
+
 @pytest.mark.parametrize(("engine", "named", "bound"), [("ppocr", "ppocr PP-OCRv4", 0.05),
                                                         ("tesseract", "tesseract 5", 0.35)])
 def test_each_engine_archives_a_traditional_page(home: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  engine: str, named: str, bound: float) -> None:
     monkeypatch.setenv("GUIDANG_OCR__ENGINE", engine)
     # every line doubtful: the page is warned of, and still archived
-    monkeypatch.setenv("GUIDANG_OCR__LOW_CONFIDENCE", "100")
+    monkeypatch.setenv(f"GUIDANG_OCR__LOW_CONFIDENCE_{engine.upper()}", "100")
     truth = make_batch(tmp_path / "drop", page_counts=(1,), seed=31, dpi=200, profile="clean", colour="none",
                        scripts=["hant"], batch_id=f"ENGINE-{engine}", truth_path=tmp_path / "truth.json")
     code, out = ingest_json(truth.batch_dir)

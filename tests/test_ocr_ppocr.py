@@ -28,6 +28,15 @@ ENGINE = PpocrEngine()
 CACHED = CachedEngine(ENGINE, CACHE)
 
 
+def test_one_opencv_distribution_provides_cv2() -> None:
+    """rapidocr-onnxruntime requires opencv-python; a second distribution (headless) would share cv2's files."""
+    from importlib.metadata import distributions
+
+    names = {(d.metadata["Name"] or "").lower() for d in distributions()}
+    assert "opencv-python" in names
+    assert not names & {"opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"}
+
+
 def test_version_names_the_model_and_the_runtime() -> None:
     version = ENGINE.version()
     assert version.startswith("ppocr PP-OCRv4")

@@ -299,10 +299,11 @@ def _doubtful_pages(work: ItemWork, ocr: OcrOptions) -> None:
     for page in work.pages:
         if page.ocr is None or not page.ocr.lines:
             continue
-        doubtful = page.ocr.doubtful_lines(ocr.low_confidence)
+        threshold = ocr.low_confidence(page.ocr.engine)
+        doubtful = page.ocr.doubtful_lines(threshold)
         if doubtful > ocr.low_confidence_share * len(page.ocr.lines):
             warning = Problem.warn("INGEST-OCR", "low_confidence", work.code, page.source.name, doubtful=doubtful,
-                                   lines=len(page.ocr.lines), threshold=f"{ocr.low_confidence:g}")
+                                   lines=len(page.ocr.lines), threshold=f"{threshold:g}")
             work.add(Report((warning.result(),)))
 
 
