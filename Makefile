@@ -12,7 +12,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesser
 	tesseract-ocr-osd clamav clamav-daemon clamav-testfiles fonts-noto-cjk poppler-utils qpdf \
 	libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless ghostscript \
 	postgresql python3-venv \
-	redis-server
+	redis-server libgl1 libglib2.0-0 tesseract-ocr-chi-tra-vert tesseract-ocr-chi-sim-vert
 # issue 17: WeasyPrint's Pango (registration forms as PDF)
 APT_PACKAGES += libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time
@@ -39,6 +39,11 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	@# one cv2 (issue #14): a venv made before the switch still has opencv-python-headless, whose cv2 shares files
+	@# with opencv-python's; remove it and lay opencv-python's files again
+	if $(PY) -m pip show -q opencv-python-headless >/dev/null 2>&1; then \
+		$(PY) -m pip uninstall -q -y opencv-python-headless && \
+		$(PY) -m pip install -q --force-reinstall --no-deps 'opencv-python>=4.9,<5'; fi
 	touch $@
 
 lint: install

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import (
@@ -39,7 +39,20 @@ def default_home() -> Path:
 
 
 class OcrOptions(BaseModel):
+    # the engine with the lower CER on the bench corpus, its throughput at least 0.9x the other's
+    # (issue #14; measured in docs/ocr-engines.md); a profile may choose the other (ocr_engine)
+    engine: Literal["ppocr", "tesseract"] = "ppocr"
     languages: str = "chi_sim+eng"
+    # a line read with less confidence (0-100, mean of its words) is doubtful: on the bench corpus 50-100% of
+    # such lines had an error, 2% (PP-OCR) and 15% (Tesseract) of those above (docs/ocr-engines.md); a page with
+    # more than low_confidence_share of its lines doubtful gets an OCR warning, never a rejection (INGEST-OCR)
+    low_confidence_ppocr: float = Field(default=95.0, ge=0, le=100)
+    low_confidence_tesseract: float = Field(default=90.0, ge=0, le=100)
+    low_confidence_share: float = Field(default=0.25, ge=0, le=1)
+
+    def low_confidence(self, engine: str) -> float:
+        """The doubtful-line threshold for a page read by *engine* (`OcrPage.engine`, e.g. "ppocr PP-OCRv4 …")."""
+        return self.low_confidence_ppocr if engine.startswith("ppocr") else self.low_confidence_tesseract
     jobs: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     # resolution Tesseract reads at (the page is downscaled for OCR only; never upscaled); None: the
     # scan's own. 200 dpi reads body text as well as 300 in 25-35% less time (docs/ocr.md)
@@ -97,6 +110,7 @@ class Profile(BaseModel):
     unit_name: str = ""  # 立档单位名称
     archival_code_rule: str = "dat22"  # 档号 rule name (see packaging.archival_code)
     ocr_languages: str | None = None  # overrides ocr.languages for this inbox
+    ocr_engine: Literal["ppocr", "tesseract"] | None = None  # overrides ocr.engine for this inbox
     quiet_seconds: float = 30.0  # inboxes without READY markers: quiet period
     require_ready_marker: bool = True
     scan_qa: ScanQAOptions = ScanQAOptions()  # DA/T 31 scan QA thresholds (guidang.ingest.scanqa)
@@ -194,6 +208,9 @@ class Settings(BaseSettings):
 
     def ocr_languages(self, profile: Profile) -> str:
         return profile.ocr_languages or self.ocr.languages
+
+    def ocr_engine(self, profile: Profile) -> str:
+        return profile.ocr_engine or self.ocr.engine
 
 
 def console_language() -> str:

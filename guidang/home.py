@@ -82,6 +82,9 @@ fonds_name = "示例市政务服务中心"  # 全宗名称
 unit_name = "示例市政务服务中心"   # 立档单位名称
 archival_code_rule = "dat22"    # 档号规则：dat22（Z109-WS·2011-Y-BGS-0001）或 dat13（Z109-WS·2011·Y·办公室-0001）
 # ocr_languages = "chi_sim+eng"
+# 文字识别引擎：ppocr（默认，简繁中文与英文）或 tesseract（其他语言、竖排）；见 docs/ocr-engines.md
+# OCR engine: ppocr (default; simplified and traditional Chinese, English) or tesseract (other languages, vertical)
+# ocr_engine = "ppocr"
 require_ready_marker = true     # 等待 READY 标记文件 / wait for the READY marker
 quiet_seconds = 30              # 无标记时的静默期（秒）/ quiet period when markers are not used
 # 仅示例用：只有测试病毒库（无正式病毒库）时 4-2 只警告、不阻止入库。正式收件箱请勿设置

@@ -80,6 +80,11 @@ class OcrLine:
     def text(self) -> str:
         return join_words(w.text for w in self.words)
 
+    @property
+    def confidence(self) -> float:
+        """The mean confidence of the line's words, 0–100."""
+        return sum(w.confidence for w in self.words) / len(self.words) if self.words else 0.0
+
 
 @dataclass(frozen=True)
 class OcrPage:
@@ -108,6 +113,10 @@ class OcrPage:
     def mean_confidence(self) -> float | None:
         confs = [w.confidence for line in self.lines for w in line.words]
         return sum(confs) / len(confs) if confs else None
+
+    def doubtful_lines(self, threshold: float) -> int:
+        """How many lines were read with a confidence under *threshold* (0–100)."""
+        return sum(1 for line in self.lines if line.words and line.confidence < threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,7 +154,7 @@ def document_text(pages: Iterable[OcrPage | None]) -> str:
 
 
 class OcrEngine(Protocol):
-    """What guidang needs from an OCR engine; Tesseract is the one implementation."""
+    """What guidang needs from an OCR engine: Tesseract here, PP-OCR in `guidang.ingest.ocr_ppocr`."""
 
     def version(self) -> str:
         """Name and version, e.g. ``tesseract 5.3.0``; raises MissingDependencyError."""

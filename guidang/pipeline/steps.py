@@ -19,6 +19,7 @@ from guidang import __version__, names
 from guidang.config import OcrOptions, Profile, Settings
 from guidang.errors import GuidangError, InputError
 from guidang.ingest.ocr import OcrPage, document_text
+from guidang.ingest.ocr_engines import engine_for
 from guidang.ingest.ocr_scan import ocr_prepared
 from guidang.ingest.pdfa import PdfaValidationError, PdfPage, XmpFields, write_pdfa
 from guidang.ingest.placement import Placement
@@ -79,6 +80,7 @@ class PageJob:
     options: ScanQAOptions
     languages: str
     ocr_dpi: float | None
+    engine: str = "tesseract"  # ocr.engine: "ppocr" or "tesseract" (guidang.ingest.ocr_engines)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,8 @@ def page_task(job: PageJob) -> PageWork:
             raise InputError(f"无法读取 {job.source.name}", f"cannot read {job.source.name}")
         prepared = prepare_page(job.source, m, job.options, grey=True)
         ocr, placement = ocr_prepared(prepared.image, prepared.dpi or m.dpi, prepared.operations,
-                                      (m.header.width, m.header.height), job.languages, ocr_dpi=job.ocr_dpi)
+                                      (m.header.width, m.header.height), job.languages, ocr_dpi=job.ocr_dpi,
+                                      engine=engine_for(job.engine, job.languages))
         return PageWork(job.source, ocr, placement, prepared.operations)
     except GuidangError as exc:
         return PageWork(job.source, None, error=exc.message("zh"))
@@ -208,9 +211,9 @@ def scan_checks(work: ItemWork, options: ScanQAOptions, context: BatchContext | 
 
 
 def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr: OcrOptions,
-             progress: Progress = QUIET, run_pages: TaskRunner = run_tasks) -> None:
+             engine: str, progress: Progress = QUIET, run_pages: TaskRunner = run_tasks) -> None:
     """Prepare and OCR every page; a page whose process died (crash, OOM kill) is run again."""
-    jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi)) for w in works for m in w.measurements]
+    jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi, engine)) for w in works for m in w.measurements]
     progress.start(len(jobs))
     results = run_pages(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
                         initializer=_worker_init, on_done=progress.advance)
@@ -240,7 +243,8 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     context = measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
-        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr, progress, run_pages)
+        _ocr_all(ready, profile.scan_qa, settings.ocr_languages(profile), settings.ocr,
+                 settings.ocr_engine(profile), progress, run_pages)
     for work in ready:
         scan_checks(work, profile.scan_qa, context)
     lookups = CatalogueDbLookups(cat)
@@ -260,7 +264,7 @@ def process_item(settings: Settings, profile_name: str, work: ItemWork, work_roo
     profile = settings.profile(profile_name)
     context = measure({work.code: work}, profile.scan_qa, settings.ocr.jobs)
     if not work.blocked:
-        _ocr_all([work], profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
+        _ocr_all([work], profile.scan_qa, settings.ocr_languages(profile), settings.ocr, settings.ocr_engine(profile))
         scan_checks(work, profile.scan_qa, context)
     if not work.blocked:
         assemble(settings, profile, work, work_root, received, CatalogueDbLookups(cat), scanner,
@@ -330,6 +334,19 @@ def intake_registration(item: Item, vendor_manifest: bool) -> IntakeRegistration
         total_bytes=sum(p.size for p in item.pages), vendor_manifest=vendor_manifest)
 
 
+def _doubtful_pages(work: ItemWork, ocr: OcrOptions) -> None:
+    """An OCR warning (never a rejection) for each page with too many lines read with low confidence."""
+    for page in work.pages:
+        if page.ocr is None or not page.ocr.lines:
+            continue
+        threshold = ocr.low_confidence(page.ocr.engine)
+        doubtful = page.ocr.doubtful_lines(threshold)
+        if doubtful > ocr.low_confidence_share * len(page.ocr.lines):
+            warning = Problem.warn("INGEST-OCR", "low_confidence", work.code, page.source.name, doubtful=doubtful,
+                                   lines=len(page.ocr.lines), threshold=f"{threshold:g}")
+            work.add(Report((warning.result(),)))
+
+
 def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Path, received: dt.datetime,
              lookups: CatalogueDbLookups, scanner: Scanner | None = None,
              registration: IntakeRegistration | None = None) -> None:
@@ -339,6 +356,7 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
         work.add(_fail("INGEST-PAGE", "failed", file=page.source.name, detail=page.error or ""))
     if failed_pages:
         return
+    _doubtful_pages(work, settings.ocr)
     code = work.code
     item_dir = names.child(work_root, "items", code, max_bytes=names.ARCHIVAL_CODE_MAX_BYTES)
     item_dir.mkdir(parents=True, exist_ok=True)

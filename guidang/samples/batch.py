@@ -239,6 +239,7 @@ def _write_item(job: _ItemJob) -> ItemTruth:
                 file=rel,
                 sequence=p + 1,
                 lines=() if d.blank else page.lines,
+                char_boxes=() if d.blank else page.char_boxes,
                 seal_text=None if d.blank else page.seal_text,
                 mode=mode,
                 image_format=fmt,

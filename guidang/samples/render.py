@@ -26,6 +26,7 @@ from guidang.errors import MissingDependencyError
 from guidang.samples.texts import DocumentText, Script
 
 A4_MM = (210.0, 297.0)
+A3_MM = (297.0, 420.0)
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
 RED = (200, 16, 24)
 BLACK = (0, 0, 0)
@@ -54,6 +55,7 @@ class RenderOptions:
     colour: bool = True  # RGB pages; False gives greyscale ("L") pages, red drawn as dark grey
     page_numbers: bool = True
     last_page_fill: float = 0.55  # stop the body once this fraction of the last page is used
+    paper_mm: tuple[float, float] = A4_MM  # width, height (A3_MM for a large-format page)
 
     def px(self, pt: float) -> int:
         return round(pt * self.dpi / 72.0)
@@ -63,7 +65,11 @@ class RenderOptions:
 
     @property
     def size(self) -> tuple[int, int]:
-        return self.mm(A4_MM[0]), self.mm(A4_MM[1])
+        return self.mm(self.paper_mm[0]), self.mm(self.paper_mm[1])
+
+
+# One character drawn and its ink box in pixels of the page as drawn: (char, left, top, right, bottom).
+CharBox = tuple[str, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class RenderedPage:
     lines: tuple[str, ...]  # text drawn, in reading order
     seal_text: str | None  # text of a seal drawn on this page
     red: bool  # red elements (红头, seal) are on this page
+    # per line of ``lines``, the box of every character with ink (spaces have none)
+    char_boxes: tuple[tuple[CharBox, ...], ...] = ()
 
     @property
     def text(self) -> str:
@@ -180,6 +188,7 @@ class _Page:
         self.image = Image.new("RGB", opts.size, (255, 255, 255))
         self.draw = ImageDraw.Draw(self.image)
         self.lines: list[str] = []
+        self.char_boxes: list[tuple[CharBox, ...]] = []
         self.y = opts.mm(opts.margins_mm[0])
         self.red = False
         self.seal_text: str | None = None
@@ -231,6 +240,7 @@ class _Layout:
             baseline_pad = (lh - self.opts.px(block.pt)) / 2
             page.draw.text((x, page.y + baseline_pad), line, font=font, fill=block.colour)
             page.lines.append(line)
+            page.char_boxes.append(char_boxes(line, font, (x, page.y + baseline_pad)))
             page.y += round(lh)
         if block.colour != BLACK:
             page.red = True
@@ -315,7 +325,7 @@ def render_document(doc: DocumentText, pages: int, opts: RenderOptions | None = 
             pg.draw.text((x, lay.bottom + opts.mm(10)), label, font=font, fill=BLACK)
             pg.lines.append(label)
         image = pg.image if opts.colour else pg.image.convert("L")
-        out.append(RenderedPage(image, tuple(pg.lines), pg.seal_text, pg.red))
+        out.append(RenderedPage(image, tuple(pg.lines), pg.seal_text, pg.red, tuple(pg.char_boxes)))
     return out
 
 
@@ -330,7 +340,56 @@ def render_text_page(text: str, *, script: Script = "hans", opts: RenderOptions 
         room = int((lay.bottom - page.y) // lay.line_height(block))
         lay.put(page, block, lines[: max(room, 0)])
     image = page.image if opts.colour else page.image.convert("L")
-    return RenderedPage(image, tuple(page.lines), None, False)
+    return RenderedPage(image, tuple(page.lines), None, False, tuple(page.char_boxes))
+
+
+def char_boxes(line: str, font: ImageFont.FreeTypeFont, origin: tuple[float, float]) -> tuple[CharBox, ...]:
+    """The ink box of every character of *line* drawn at *origin* with *font* (basic layout: advances add up)."""
+    x0, y0 = origin
+    out: list[CharBox] = []
+    for i, char in enumerate(line):
+        if char.isspace():
+            continue
+        left, top, right, bottom = font.getbbox(char)
+        if right <= left or bottom <= top:
+            continue
+        x = x0 + font.getlength(line[:i])
+        out.append((char, round(x + left), round(y0 + top), round(x + right), round(y0 + bottom)))
+    return tuple(out)
+
+
+def render_vertical_page(columns: Sequence[str], *, script: Script = "hant",
+                         opts: RenderOptions | None = None) -> RenderedPage:
+    """竖排: *columns* of characters top to bottom, the first column at the right (old records).
+
+    ``lines`` are the columns in reading order (right to left); no column wraps (a longer one is cut
+    at the bottom margin).
+    """
+    opts = opts or RenderOptions(red_header=False, seal=False, colour=False)
+    lay = _Layout(opts, script)
+    page = lay.new_page()
+    font = lay.font(opts.body_pt)
+    em = opts.px(opts.body_pt)
+    pitch = round(em * opts.line_spacing)
+    x = lay.right - em
+    for column in columns:
+        if x < lay.left:
+            break
+        y = float(lay.top)
+        drawn: list[str] = []
+        boxes: list[CharBox] = []
+        for char in column:
+            if y + em > lay.bottom:
+                break
+            page.draw.text((x, y), char, font=font, fill=BLACK)
+            drawn.append(char)
+            boxes.extend(char_boxes(char, font, (x, y)))
+            y += em * 1.05
+        page.lines.append("".join(drawn))
+        page.char_boxes.append(tuple(boxes))
+        x -= pitch
+    image = page.image if opts.colour else page.image.convert("L")
+    return RenderedPage(image, tuple(page.lines), None, False, tuple(page.char_boxes))
 
 
 def _fit_pt(lay: _Layout, text: str, pt: float) -> float:

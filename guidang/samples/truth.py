@@ -27,6 +27,9 @@ class PageTruth:
     height: int
     dpi: int
     degradation: Degradation
+    # per line, (char, left, top, right, bottom) of every character with ink, in pixels of the page as
+    # drawn, before degradation (a skew, a border or a turn moves them; an undegraded page keeps them)
+    char_boxes: tuple[tuple[tuple[str, int, int, int, int], ...], ...] = ()
 
     @property
     def text(self) -> str:
@@ -102,6 +105,8 @@ class BatchTruth:
                     **{
                         **p,
                         "lines": tuple(p["lines"]),
+                        "char_boxes": tuple(tuple((str(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4])) for c in line)
+                                            for line in p.get("char_boxes", ())),
                         "degradation": Degradation.from_dict(p["degradation"]),
                     }
                 )
