@@ -141,13 +141,13 @@ def _profile_for(s: Settings, batch_dir: Path, profile: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print one JSON object")
 @handle_errors
 def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
-    """处理一个批次 / process one vendor batch: check, OCR, PDF/A, package, archive."""
-    from guidang.pipeline.run import ingest_batch
+    """处理一个批次或办件 / process one vendor batch or born-digital case (a folder with case.json)."""
+    from guidang.pipeline.dispatch import ingest_delivery
 
     if not batch_dir.is_dir():
         raise InputError(f"批次目录不存在：{batch_dir}", f"batch folder does not exist: {batch_dir}")
     s = settings()
-    outcome = ingest_batch(s, _profile_for(s, batch_dir, profile), batch_dir.resolve())
+    outcome = ingest_delivery(s, _profile_for(s, batch_dir, profile), batch_dir.resolve())
     from guidang.reports.registry import render
 
     click.echo(render("receipt", "json" if as_json else "text", outcome), nl=as_json)
