@@ -55,9 +55,16 @@ _SCRIPTS = {
         r"[\u0590-\u08ff\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\ufb1d-\ufdff\ufe70-\ufeff]"
     ),
 }
-# fonts LibreOffice itself maps onto a font it ships: the Symbol font's characters are drawn with
-# OpenSymbol (its font replacement table); not a substitution the archive has to supply a font for
-BUILT_IN_REPLACEMENTS = {"symbol": "opensymbol", "wingdings": "opensymbol"}
+# fonts drawn with another that has the same metrics, so the layout does not change: the metric aliases
+# of fontconfig (conf.d/30-metric-aliases.conf: Liberation for Arial, Helvetica, Times, Courier), and
+# LibreOffice's own replacement of the Symbol and Wingdings fonts by the OpenSymbol font it ships
+METRIC_EQUIVALENTS = {
+    "arial": "liberation sans", "helvetica": "liberation sans", "arimo": "liberation sans",
+    "times new roman": "liberation serif", "times": "liberation serif", "tinos": "liberation serif",
+    "courier new": "liberation mono", "courier": "liberation mono", "cousine": "liberation mono",
+    "arial narrow": "liberation sans narrow", "helvetica narrow": "liberation sans narrow",
+    "symbol": "opensymbol", "wingdings": "opensymbol",
+}  # fmt: skip
 
 
 class OfficeError(GuidangError):
@@ -219,7 +226,7 @@ def missing_fonts(used: frozenset[str], available: frozenset[str]) -> list[str]:
     missing = []
     for name in sorted(used):
         key = name.lower()
-        if key in available or BUILT_IN_REPLACEMENTS.get(key, "") in available:
+        if key in available or METRIC_EQUIVALENTS.get(key, "") in available:
             continue
         missing.append(name)
     return missing

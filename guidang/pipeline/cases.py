@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pikepdf
@@ -45,12 +45,16 @@ from guidang.packaging.fixity import digest_file
 from guidang.packaging.metadata import Action, ComputerFile, ElectronicAttributes, ProcessEvent, RecordMetadata
 from guidang.packaging.metadata_xml import to_xml
 from guidang.packaging.ocfl_package import store_package
+from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.case_file import OTHER_KIND, CaseDescription, Material, read_case
-from guidang.pipeline.listing import list_tree
+from guidang.pipeline.intake import scan_entry
+from guidang.pipeline.listing import Entry, list_tree
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link
 from guidang.pipeline.problems import Problem
+from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue, DecisionRow, FileRow, ItemRow
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
+from guidang.validators.clamav import Scanner
 from guidang.validators.file_checks import check_file
 from guidang.validators.formats import FormatId, extension_fits, identify
 from guidang.validators.pdf_checks import PdfSubject, pdfa_approved
@@ -132,12 +136,12 @@ def normalise_file(f: FileOutcome, path: Path, out: Path, lo: LibreOffice | None
             f.problems.append(Problem.fail("CASE-NORMALISE", "unsupported", file=f.relpath, format=fid.label()))
     except normalise.Unreadable as exc:
         f.disposition = "rejected"
-        f.problems.append(Problem.fail("CASE-NORMALISE", "rejected", file=f.relpath, detail=exc.message("zh"),
-                                       reason=exc.key))
+        f.problems.append(Problem.fail("CASE-NORMALISE", "rejected", file=f.relpath, detail_zh=exc.message("zh"),
+                                       detail_en=exc.message("en"), reason=exc.key))
     except normalise.NeedsReview as exc:
         f.disposition = "review"
-        f.problems.append(Problem.fail("CASE-NORMALISE", "review", file=f.relpath, detail=exc.message("zh"),
-                                       reason=exc.key))
+        f.problems.append(Problem.fail("CASE-NORMALISE", "review", file=f.relpath, detail_zh=exc.message("zh"),
+                                       detail_en=exc.message("en"), reason=exc.key))
 
 
 def _pdf(f: FileOutcome, path: Path, copy: Path) -> None:
@@ -165,10 +169,9 @@ def _ofd(f: FileOutcome, path: Path) -> None:
     f.route = "ofd-kept"
     report = check_file(path, shown=f.relpath)  # FILE-FORMAT and FILE-OFD: structure, encryption, seal digests
     failures = [r for r in report.results if r.status is Status.FAIL]
-    if failures:
-        encrypted = any("加密" in r.message_zh for r in failures)
-        raise (normalise.Unreadable if encrypted or "ZIP" in failures[0].message_zh else normalise.NeedsReview)(
-            "ofd_invalid", "；".join(r.message_zh for r in failures[:3]), "; ".join(r.message_en for r in failures[:3]))
+    if failures:  # broken, encrypted, oversized or with seal digests that do not match: refused, with why
+        raise normalise.Unreadable("ofd_invalid", "；".join(r.message_zh for r in failures[:3]),
+                                   "; ".join(r.message_en for r in failures[:3]))
     f.text = normalise.ofd_text(path)
     f.preservation, f.disposition = path, "kept"
     f.signed = any(r.status is Status.WARN and r.check_id == "FILE-OFD" for r in report.results)
@@ -297,11 +300,24 @@ def _package(settings: Settings, profile: Profile, work: CaseWork, item_dir: Pat
                              metadata_xml=to_xml(meta)).root
 
 
-def process_case(settings: Settings, root: Path, out: Path) -> CaseWork:
-    """Steps 1–3 for one case folder; everything made goes under ``out``."""
+def process_case(settings: Settings, root: Path, out: Path, scanner: Scanner | None = None) -> CaseWork:
+    """Steps 1–3 for one case folder; everything made goes under ``out``. With ``scanner`` every delivered
+    file is scanned for viruses first (DA/T 70 4-2, as for scan batches); an infected file is refused."""
     work = CaseWork(root, read_case(root))
     files, problems = read_files(root, work.description)
     work.problems += problems
+    if scanner is not None:
+        clean = []
+        for path, f in files:
+            entry = Entry(path, f.relpath, f.size, is_dir=False)
+            virus = scan_entry(entry, None, scanner)
+            if virus is not None:
+                f.disposition = "rejected"
+                f.problems.append(virus)
+                work.files.append(f)
+            else:
+                clean.append((path, f))
+        files = clean
     lo = LibreOffice.find(out / "lo", tuple(settings.fonts_dirs)) if _needs_office(files) else None
     copies = out / "copies"
     copies.mkdir(parents=True, exist_ok=True)
@@ -322,6 +338,12 @@ def _needs_office(files: list[tuple[Path, FileOutcome]]) -> bool:
 # -- catalogue, store, receipt ------------------------------------------------------------------------------------
 def ingest_case(settings: Settings, profile_name: str, case_dir: Path) -> BatchOutcome:
     """Process one case folder: archived as one object, or kept whole for review with its reasons."""
+    settings.profile(profile_name)  # a bad profile is refused before any daemon starts
+    with open_scanner(settings) as scanner:
+        return _ingest_case(settings, profile_name, case_dir, scanner)
+
+
+def _ingest_case(settings: Settings, profile_name: str, case_dir: Path, scanner: Scanner | None) -> BatchOutcome:
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
@@ -337,7 +359,7 @@ def ingest_case(settings: Settings, profile_name: str, case_dir: Path) -> BatchO
     out.mkdir(parents=True)
     duplicate_of: Link | None = None
     try:
-        work = process_case(settings, case_dir, out)
+        work = process_case(settings, case_dir, out, scanner)
         archived = _archived_case(cat, profile_name, work, batch_id)
         if archived is not None and archived[0]:
             status, object_id, where, duplicate_of = ItemStatus.DUPLICATE, archived[1].object_id, None, archived[1]
@@ -356,6 +378,8 @@ def ingest_case(settings: Settings, profile_name: str, case_dir: Path) -> BatchO
                           delivery=delivery, content_digest=_digest(work), status="done", source=str(case_dir),
                           items=(item,), received_at=received, finished_at=dt.datetime.now(dt.UTC),
                           case_number=row.case_number if row else None, files=tuple(work.files))
+    paths = write_receipt(receipt_dir(settings.outbox_root, profile_name, outcome), outcome)
+    outcome = replace(outcome, receipt_paths=tuple(str(p) for p in paths))
     _record(cat, outcome, work)
     log.info("办件 case %s: %s (%s)", case_dir.name, status, object_id or where)
     return outcome
@@ -414,7 +438,7 @@ def _decide(settings: Settings, cat: Catalogue, profile_name: str, work: CaseWor
             work.problems.append(exc.problem)
         except normalise.NeedsReview as exc:
             work.problems.append(Problem.fail("CASE-NORMALISE", "review", file=work.root.name,
-                                              detail=exc.message("zh")))
+                                              detail_zh=exc.message("zh"), detail_en=exc.message("en")))
         except ObjectExistsError:
             work.problems.append(Problem.fail("INGEST-STORE", "exists", code=work.code))
         except (GuidangError, pdfa.PdfaError, OSError) as exc:
@@ -444,6 +468,7 @@ def _record(cat: Catalogue, outcome: CaseOutcome, work: CaseWork) -> None:
         assert batch is not None
         batch.status, batch.content_digest = outcome.status, outcome.content_digest
         batch.summary, batch.finished_at = outcome.summary, outcome.finished_at
+        batch.receipt_path = outcome.receipt_paths[0] if outcome.receipt_paths else None
         row = ItemRow(batch_id=outcome.batch_id, archival_code=item.code, title=item.title,
                       row=work.description.row.model_dump() if work.description.row else {},
                       status=item.status, page_count=0, byte_count=item.bytes, object_id=item.object_id,
