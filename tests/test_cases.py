@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import corpus
+from zips import zip_folder
 from PIL import Image
 
 from guidang.config import Settings
@@ -262,9 +263,16 @@ def test_a_case_through_the_hot_folder(home: Settings, tmp_path: Path) -> None:
     image = tmp_path / "p.png"
     Image.new("RGB", (120, 80), "white").save(image, dpi=(150, 150))
     write_case(inbox / "BJ-2023-000777", {"照片.png": image, "证照.ofd": ofd()}, 办件编号="BJ-2023-000777")
+    # the same drop as one zip file (names in GBK as Windows writes them)
+    folder = write_case(tmp_path / "BJ-2023-000778", {"证照.ofd": ofd("另一件"), "照片.png": image},
+                        办件编号="BJ-2023-000778")  # fmt: skip
+    (folder / "READY").unlink()
+    zip_folder(folder, inbox / "BJ-2023-000778.zip")
     run = subprocess.run([GUIDANG, "watch", "--once", "--workers", "1"], capture_output=True, timeout=600)
     assert run.returncode == 0, run.stderr.decode()
-    receipts = list(home.outbox_root.rglob("receipt.json"))
-    [data] = [json.loads(r.read_text("utf-8")) for r in receipts if "BJ-2023-000777" in str(r)]
-    [item] = data["items"]
-    assert item["status"] == "accepted", item["problems"]
+    receipts = [json.loads(r.read_text("utf-8")) for r in home.outbox_root.rglob("receipt.json")]
+    items = {d["items"][0]["case_number"]: d["items"][0] for d in receipts}
+    assert set(items) == {"BJ-2023-000777", "BJ-2023-000778"}
+    for item in items.values():
+        assert item["status"] == "accepted", item["problems"]
+        assert routes(item) == {"照片.png": ("image-kept", "kept"), "证照.ofd": ("ofd-kept", "kept")}
