@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import corpus
 from zips import zip_folder
+import pikepdf
 from PIL import Image
 
 from guidang.config import Settings
@@ -276,3 +277,36 @@ def test_a_case_through_the_hot_folder(home: Settings, tmp_path: Path) -> None:
     for item in items.values():
         assert item["status"] == "accepted", item["problems"]
         assert routes(item) == {"照片.png": ("image-kept", "kept"), "证照.ofd": ("ofd-kept", "kept")}
+
+
+def test_a_signed_pdf_is_never_rewritten(tmp_path: Path) -> None:
+    """The preservation copy of a signed PDF is a separate file, and the finding says it bears no valid signature."""
+    from guidang.pipeline.cases import FileOutcome, normalise_file
+    from guidang.validators.formats import identify
+
+    signed = tmp_path / "signed.pdf"
+    with pikepdf.open(corpus("ocrmypdf-resources", "link.pdf")) as pdf:
+        value = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"),
+                                                     ByteRange=pikepdf.Array([0, 10, 20, 30]),
+                                                     Contents=pikepdf.String(b"\0" * 16)))  # fmt: skip
+        seal = pdf.make_stream(b"1 0 0 rg 0 0 50 50 re f", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+                               BBox=pikepdf.Array([0, 0, 50, 50]))  # fmt: skip
+        field = pdf.make_indirect(pikepdf.Dictionary(
+            FT=pikepdf.Name.Sig, T=pikepdf.String("sig"), V=value, Type=pikepdf.Name.Annot,
+            Subtype=pikepdf.Name.Widget, Rect=pikepdf.Array([100, 100, 150, 150]), F=4,
+            P=pdf.pages[0].obj, AP=pikepdf.Dictionary(N=seal)))  # fmt: skip
+        pdf.pages[0].obj.Annots = pikepdf.Array([field])
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field]), SigFlags=3)
+        pdf.save(signed)
+    before = signed.read_bytes()
+    f = FileOutcome("signed.pdf", len(before), "", "", "结果材料", "", identify(signed))
+    normalise_file(f, signed, tmp_path / "copies", None, tmp_path / "scratch")
+    assert f.signed and f.disposition == "converted" and f.preservation is not None
+    assert f.preservation != signed and signed.read_bytes() == before
+    [finding] = [p for p in f.problems if p.check_id == "CASE-NORMALISE"]
+    assert finding.finding.key == "signed" and "without a valid signature" in finding.result().message_en
+    with pikepdf.open(f.preservation) as copy:  # the seal's appearance is drawn on the page; no form, no widget
+        assert "/AcroForm" not in copy.Root and not len(copy.pages[0].obj.get("/Annots", pikepdf.Array()))
+        forms = [x for x in copy.pages[0].Resources.XObject.values() if x.get("/Subtype") == pikepdf.Name.Form]
+        assert any(x.read_bytes() == b"1 0 0 rg 0 0 50 50 re f" for x in forms)
+    assert pdfa_approved(f.preservation, "2b")[0]

@@ -100,6 +100,49 @@ def is_signed(pdf: pikepdf.Pdf) -> bool:
     return False
 
 
+def _is_signature_field(field: pikepdf.Dictionary) -> bool:
+    node: object = field
+    for _ in range(32):  # FT may be inherited from the parent field
+        if not isinstance(node, pikepdf.Dictionary):
+            return False
+        if "/FT" in node:
+            return bool(node.get("/FT") == pikepdf.Name.Sig)
+        node = node.get("/Parent")
+    return False
+
+
+def flatten_signatures(pdf: pikepdf.Pdf) -> bool:
+    """In a copy: draw each signature widget's appearance (a seal's image) into its page and drop the form.
+
+    Only when every field of the form is a signature field (other form fields are left to review). The copy
+    then shows the seal where it was, and carries no signature that could claim to still be valid.
+    Returns True when something was flattened."""
+    form = pdf.Root.get("/AcroForm")
+    fields = form.get("/Fields") if isinstance(form, pikepdf.Dictionary) else None
+    if not isinstance(fields, pikepdf.Array) or not len(fields):
+        return False
+    if not all(isinstance(f, pikepdf.Dictionary) and _is_signature_field(f) for f in fields):
+        return False
+    for page in pdf.pages:
+        annots = page.obj.get("/Annots")
+        if not isinstance(annots, pikepdf.Array):
+            continue
+        keep = pikepdf.Array()
+        for annot in annots:
+            if not (isinstance(annot, pikepdf.Dictionary) and annot.get("/Subtype") == pikepdf.Name.Widget
+                    and _is_signature_field(annot)):
+                keep.append(annot)
+                continue
+            ap = annot.get("/AP")
+            normal = ap.get("/N") if isinstance(ap, pikepdf.Dictionary) else None
+            rect = annot.get("/Rect")
+            if isinstance(normal, pikepdf.Stream) and isinstance(rect, pikepdf.Array) and "/BBox" in normal:
+                page.add_overlay(normal, pikepdf.Rectangle(rect))
+        page.obj.Annots = keep
+    del pdf.Root["/AcroForm"]
+    return True
+
+
 def unembedded_fonts(pdf: pikepdf.Pdf) -> list[str]:
     """Fonts used on any page (or in its forms) whose program is not in the file, CJK CID fonts included."""
     missing: set[str] = set()
@@ -157,7 +200,10 @@ def pdf_to_pdfa(source: Path, out: Path) -> Converted:
                 " (CJK CID fonts above all): review",
                 ", ".join(fonts),
             )
-        return _save_pdfa(pdf, out, "PDF 转换为 PDF/A-2b（原件未改动）")
+        note = "PDF 转换为 PDF/A-2b（原件未改动）"
+        if flatten_signatures(pdf):
+            note = "含签名的 PDF 转为 PDF/A-2b 副本：签章外观压平到页面，副本不带有效签名（签名保留在未改动的原件中）"
+        return _save_pdfa(pdf, out, note)
 
 
 def _save_pdfa(pdf: pikepdf.Pdf, out: Path, note: str) -> Converted:
