@@ -14,11 +14,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 import pytest
 from conftest import corpus
-from zips import zip_folder
-import pikepdf
 from PIL import Image
+from zips import zip_folder
 
 from guidang.config import Settings
 from guidang.ingest import normalise
