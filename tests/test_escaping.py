@@ -57,8 +57,9 @@ def web_page(tmp_path: Path, value: str, path: str, role: str = "admin") -> str:
 
     desk = Desk.make(tmp_path, roles=())
     desk.add("hostile", [role], display_name=value)
-    seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-SKEW",
-              message=value, evidence={"file": value, "found": value}, row={"题名": value, value: value})
+    seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-BORDER",
+              message=value, evidence={"file": value, "found": f"左/left 40.0mm {value}", "page": 1, "field": value},
+              row={"题名": value, value: value}, kept=tmp_path / "kept")
     with desk.catalogue.session() as s:
         desk.catalogue.log(s, value, "item.note", value, reason=value, **{value: value})
     client = desk.client(name="hostile")
@@ -70,6 +71,7 @@ WEB_PAGES: dict[str, tuple[str, str]] = {
     "web/templates/base.html.j2": ("/queue", "admin"),
     "web/templates/queue.html.j2": ("/queue?q={value}&vendor={value}", "admin"),
     "web/templates/item.html.j2": ("/items/1", "admin"),
+    "web/templates/page.html.j2": ("/items/1/pages/1", "admin"),
     "web/templates/batches.html.j2": ("/batches", "admin"),
     "web/templates/audit.html.j2": ("/audit?agent={value}", "admin"),
     "web/templates/login.html.j2": ("/login?next=/{value}", "admin"),
