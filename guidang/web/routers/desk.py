@@ -26,6 +26,11 @@ from guidang.web.pages import render as render_page
 from guidang.web.queue import QueueFilter, batches, queue
 
 router = APIRouter(tags=["desk"])
+# the catalogue row's keys (guidang.models.CatalogueRow) as the 归档文件目录 names them
+ROW_LABELS = {"seq": "序号", "archival_code": "档号", "doc_number": "文号", "creator": "责任者", "title": "题名",
+              "date": "日期", "classification": "密级", "page_count": "页数", "retention": "保管期限",
+              "remarks": "备注", "matter_name": "事项名称", "matter_code": "事项编码", "case_number": "办件编号",
+              "applicant": "申请人", "accepted_at": "受理时间", "completed_at": "办结时间", "outcome": "办理结果"}
 
 
 @router.get("/")
@@ -92,7 +97,7 @@ def item_page(request: Request, item_id: int, principal: Annotated[Principal, De
     }
     return render_page(request, "item.html.j2", principal, item=item, batch=batch, results=results, pages=pages,
                        flagged=flagged, decisions=decisions, history=history, can=can, refused=refused,
-                       failing=failing, returned=was_returned, done=done)
+                       failing=failing, returned=was_returned, done=done, row_labels=ROW_LABELS)
 
 
 @router.get("/items/{item_id}/pages/{number}")
