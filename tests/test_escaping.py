@@ -60,8 +60,13 @@ def web_page(tmp_path: Path, value: str, path: str, role: str = "admin") -> str:
     seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-BORDER",
               message=value, evidence={"file": value, "found": f"左/left 40.0mm {value}", "page": 1, "field": value},
               row={"题名": value, value: value}, kept=tmp_path / "kept")
+    seed_item(desk.catalogue, code=value + "2", title=value, vendor=value, batch=value + "2", check="SCAN-SKEW",
+              check_status="warn", status="accepted", message=value)
     with desk.catalogue.session() as s:
         desk.catalogue.log(s, value, "item.note", value, reason=value, **{value: value})
+        from guidang.web.sampling import draw
+
+        draw(s, 2, 0.05, value)
     client = desk.client(name="hostile")
     return client.get(path.replace("{value}", quote(value)), follow_redirects=True).text
 
@@ -76,6 +81,7 @@ WEB_PAGES: dict[str, tuple[str, str]] = {
     "web/templates/audit.html.j2": ("/audit?agent={value}", "admin"),
     "web/templates/login.html.j2": ("/login?next=/{value}", "admin"),
     "web/templates/error.html.j2": ("/audit", "archivist"),
+    "web/templates/samples.html.j2": ("/samples", "admin"),
 }
 
 
