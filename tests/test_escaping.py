@@ -82,6 +82,7 @@ WEB_PAGES: dict[str, tuple[str, str]] = {
     "web/templates/login.html.j2": ("/login?next=/{value}", "admin"),
     "web/templates/error.html.j2": ("/audit", "archivist"),
     "web/templates/samples.html.j2": ("/samples", "admin"),
+    "web/templates/users.html.j2": ("/admin/users", "admin"),
 }
 
 

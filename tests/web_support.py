@@ -72,7 +72,7 @@ class Desk:
 
     def csrf(self, client: TestClient) -> str:
         """The CSRF token of the client's session (from a page holding the sign-out form)."""
-        for path in ("/queue", "/audit", "/admin/users", "/samples", "/"):
+        for path in ("/queue", "/audit", "/admin/users", "/admin/clearance", "/samples", "/"):
             found = CSRF.search(client.get(path, follow_redirects=True).text)
             if found:
                 return found.group(1)

@@ -36,7 +36,7 @@ ROW_LABELS = {"seq": "序号", "archival_code": "档号", "doc_number": "文号"
 @router.get("/")
 def home(principal: Annotated[Principal, Depends(require("session.self"))]) -> Response:
     for permission, target in (("queue.view", "/queue"), ("audit.view", "/audit"), ("users.manage", "/admin/users"),
-                               ("users.clearance", "/admin/users")):
+                               ("users.clearance", "/admin/clearance")):
         if principal.may(permission):
             return RedirectResponse(target, status_code=303)
     return RedirectResponse("/login", status_code=303)
