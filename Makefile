@@ -12,6 +12,8 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesser
 	tesseract-ocr-osd clamav clamav-daemon clamav-testfiles fonts-noto-cjk poppler-utils qpdf \
 	libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless ghostscript \
 	postgresql python3-venv
+# issue #15: the review desk's browser tests drive Debian's Chromium with Playwright (no browser download)
+APT_PACKAGES += chromium
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time
 
 .PHONY: run test install system-deps venv lint bench stress fuzz clean

@@ -59,7 +59,8 @@ def web_page(tmp_path: Path, value: str, path: str, role: str = "admin") -> str:
     desk.add("hostile", [role], display_name=value)
     seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-BORDER",
               message=value, evidence={"file": value, "found": f"左/left 40.0mm {value}", "page": 1, "field": value},
-              row={"题名": value, value: value}, kept=tmp_path / "kept")
+              row={"题名": value, value: value}, kept=tmp_path / "kept",
+              relpath=f"item-0001/{value.replace('/', '_')}.png")  # a file name holding markup
     seed_item(desk.catalogue, code=value + "2", title=value, vendor=value, batch=value + "2", check="SCAN-SKEW",
               check_status="warn", status="accepted", message=value)
     with desk.catalogue.session() as s:

@@ -87,15 +87,15 @@ class Desk:
 def seed_item(cat: Catalogue, *, code: str = "A1-WS-2026-Y-0001", title: str = "关于测试的通知",
               vendor: str = "示例扫描公司", batch: str = "batch-1", status: str = ItemStatus.REJECTED,
               check: str = "SCAN-SKEW", check_status: str = "fail", message: str = "页面倾斜 2.1°",
-              evidence: object = None, row: dict[str, object] | None = None, kept: Path | None = None) -> int:
+              evidence: object = None, row: dict[str, object] | None = None, kept: Path | None = None,
+              relpath: str = "item-0001/0001.png") -> int:
     """A batch holding one item with one check result, as the pipeline leaves them; returns the item id.
     ``kept``: a folder to hold the item's kept delivery (one real 300 dpi page image), as a rejected item's."""
-    relpath = "item-0001/0001.png"
     if kept is not None:
         from PIL import Image
 
-        (kept / "delivered" / "item-0001").mkdir(parents=True)
-        Image.new("L", (2480, 3508), 235).save(kept / "delivered" / relpath, dpi=(300, 300))
+        (kept / "delivered" / relpath).parent.mkdir(parents=True)
+        Image.new("L", (2480, 3508), 235).save(kept / "delivered" / relpath, "PNG", dpi=(300, 300))
     with cat.session() as s:
         b = BatchRow(profile="demo", vendor=vendor, name=batch, content_digest="0" * 64, status="done",
                      source_path="/nowhere", summary={})
