@@ -125,6 +125,8 @@ def test_return_and_override_in_the_browser(server: tuple[str, Settings, Path], 
     page.click("#override-form button", timeout=SLOW)
     expect(page.locator("#item-status")).to_have_attribute("data-status", "accepted", timeout=SLOW)
     expect(page.locator("#item-status")).to_have_text("已归档")
+    expect(page.locator("#metadata-events")).to_contain_text("黑边只遮住页边的手写批注")  # the override, recorded
+    shot(page, "item-overridden.png")
 
     # the English switch
     page.click("#lang-switch")

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guidang.errors import InputError
+from guidang.errors import GuidangError, InputError
 from guidang.pipeline import review
 from guidang.storage.catalogue import BatchRow, EventRow, ItemRow
 from guidang.web.audit import written_reason
@@ -72,6 +72,22 @@ def _visible_item(s: Session, item_id: int, principal: Principal) -> ItemRow:
     return item
 
 
+def _metadata_events(ctx: WebContext, item: ItemRow) -> list[tuple[str, str, str, str]]:
+    """The archived record's process history (业务实体 of its DA/T 46 metadata): (time, action, agent, text)."""
+    if not item.object_id:
+        return []
+    from guidang.packaging import aip
+    from guidang.packaging.metadata_xml import from_xml
+    from guidang.storage.ocfl_store import OcflStore
+
+    try:
+        meta = from_xml(OcflStore(ctx.settings.store_root).read_file(item.object_id, aip.METADATA_XML))
+    except GuidangError:
+        return []
+    return [(e.time.strftime("%Y-%m-%d %H:%M:%S"), str(e.action), str(e.agent), str(e.description or ""))
+            for e in meta.events]
+
+
 @router.get("/items/{item_id}")
 def item_page(request: Request, item_id: int, principal: Annotated[Principal, Depends(require("queue.view"))],
               done: str = "") -> Response:
@@ -86,6 +102,7 @@ def item_page(request: Request, item_id: int, principal: Annotated[Principal, De
         decisions = sorted(item.decisions, key=lambda d: d.at)
         history = list(s.scalars(select(EventRow).where(EventRow.subject == item.archival_code)
                                  .order_by(EventRow.seq)))
+        metadata = _metadata_events(ctx, item)
         refused = review.not_overridable(item)
         failing = review.blocking_failures(item)
         was_returned = review.returned(item)
@@ -97,7 +114,8 @@ def item_page(request: Request, item_id: int, principal: Annotated[Principal, De
     }
     return render_page(request, "item.html.j2", principal, item=item, batch=batch, results=results, pages=pages,
                        flagged=flagged, decisions=decisions, history=history, can=can, refused=refused,
-                       failing=failing, returned=was_returned, done=done, row_labels=ROW_LABELS)
+                       failing=failing, returned=was_returned, done=done, row_labels=ROW_LABELS,
+                       metadata=metadata)
 
 
 @router.get("/items/{item_id}/pages/{number}")
