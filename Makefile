@@ -11,8 +11,11 @@ export GUIDANG_HOME
 APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-eng \
 	tesseract-ocr-osd clamav clamav-daemon clamav-testfiles fonts-noto-cjk poppler-utils qpdf \
 	libpdfbox2-java libactivation-java libjaxb-api-java default-jre-headless ghostscript \
-	postgresql python3-venv \
-	libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui fonts-liberation2
+	postgresql python3-venv
+# issue #15: the review desk's browser tests drive Debian's Chromium with Playwright (no browser download)
+APT_PACKAGES += chromium
+# issue #16: born-digital cases (office documents to PDF/A through LibreOffice; Liberation for Arial/Times/Courier)
+APT_PACKAGES += libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui fonts-liberation2
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time
 
 .PHONY: run test install system-deps venv lint bench stress fuzz clean

@@ -28,6 +28,7 @@ from guidang.packaging.archival_code import ArchivalCodeRule
 from guidang.packaging.signing import SigningOptions
 from guidang.pipeline.limits import BatchLimits
 from guidang.validators.dat70_options import Dat70Options
+from guidang.web.options import WebOptions
 
 CONFIG_NAME = "guidang.toml"
 
@@ -112,6 +113,7 @@ class Settings(BaseSettings):
     dat70: Dat70Options = Dat70Options()  # DA/T 70 check policy (guidang.validators.dat70_options)
     profiles: dict[str, Profile] = Field(default_factory=dict)
     archival_code_rules: dict[str, ArchivalCodeRule] = Field(default_factory=dict)  # 档号 rules; see get_rule
+    web: WebOptions = WebOptions()  # guidang serve (issue #15, guidang.web.options)
     # the archive's own font folders (仿宋_GB2312, 方正小标宋, 楷体 … which Debian lacks), used when office
     # documents of born-digital cases are converted to PDF/A (guidang.ingest.office; docs/cases.md)
     fonts_dirs: list[Path] = Field(default_factory=list)
@@ -157,6 +159,11 @@ class Settings(BaseSettings):
     @property
     def work_root(self) -> Path:
         return self.path("work")
+
+    @property
+    def audit_root(self) -> Path:
+        """Heads of the audit log's hash chain written outside the database (issue #15)."""
+        return self.path("audit")
 
     @property
     def db_url(self) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from markup import injected_markup
@@ -50,10 +51,57 @@ RENDERERS: dict[str, Callable[[Path], str]] = {
 }
 
 
+def web_page(tmp_path: Path, value: str, path: str, role: str = "admin") -> str:
+    """A page of the web app whose catalogue holds ``value`` in every field a vendor or user supplies."""
+    from web_support import Desk, seed_item
+
+    desk = Desk.make(tmp_path, roles=())
+    desk.add("hostile", [role], display_name=value)
+    seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-BORDER",
+              message=value, evidence={"file": value, "found": f"左/left 40.0mm {value}", "page": 1, "field": value},
+              row={"题名": value, value: value}, kept=tmp_path / "kept",
+              relpath=f"item-0001/{value.replace('/', '_')}.png")  # a file name holding markup
+    seed_item(desk.catalogue, code=value + "2", title=value, vendor=value, batch=value + "2", check="SCAN-SKEW",
+              check_status="warn", status="accepted", message=value)
+    with desk.catalogue.session() as s:
+        desk.catalogue.log(s, value, "item.note", value, reason=value, **{value: value})
+        from guidang.web.sampling import draw
+
+        draw(s, 2, 0.05, value)
+    client = desk.client(name="hostile")
+    return client.get(path.replace("{value}", quote(value)), follow_redirects=True).text
+
+
+# every template of the web app, with the page that shows it ({value}: the hostile value in the URL)
+WEB_PAGES: dict[str, tuple[str, str]] = {
+    "web/templates/base.html.j2": ("/queue", "admin"),
+    "web/templates/queue.html.j2": ("/queue?q={value}&vendor={value}", "admin"),
+    "web/templates/item.html.j2": ("/items/1", "admin"),
+    "web/templates/page.html.j2": ("/items/1/pages/1", "admin"),
+    "web/templates/batches.html.j2": ("/batches", "admin"),
+    "web/templates/audit.html.j2": ("/audit?agent={value}", "admin"),
+    "web/templates/login.html.j2": ("/login?next=/{value}", "admin"),
+    "web/templates/error.html.j2": ("/audit", "archivist"),
+    "web/templates/samples.html.j2": ("/samples", "admin"),
+    "web/templates/users.html.j2": ("/admin/users", "admin"),
+}
+
+
 def test_every_template_has_a_hostile_rendering() -> None:
     found = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*") if p.suffix in (".j2", ".jinja", ".jinja2")
              or p.name.endswith((".html", ".htm"))}
-    assert found == set(RENDERERS), "a template was added or removed: render it with hostile values here"
+    assert found == set(RENDERERS) | set(WEB_PAGES), "a template was added or removed: render it hostile here"
+
+
+@pytest.mark.parametrize("template", sorted(WEB_PAGES))
+def test_web_pages_show_hostile_values_as_text(template: str, tmp_path: Path) -> None:
+    from web_support import injected_by
+
+    path, role = WEB_PAGES[template]
+    hostile = web_page(tmp_path / "hostile", HOSTILE, path, role)
+    benign = web_page(tmp_path / "benign", "benign value", path, role)
+    assert not injected_by(hostile, benign), template
+    assert "&lt;script&gt;" in hostile or "%3Cscript%3E" in hostile  # the value is shown, as text
 
 
 @pytest.mark.parametrize("template", sorted(RENDERERS))

@@ -30,6 +30,10 @@ class LazyGroup(click.Group):
         "verify-eep": ("guidang.cli.eep:verify_eep_command", "旧名，即 eep verify / old name of eep verify"),
         "watch": ("guidang.cli.watch:watch_command", "监视收件箱并处理就绪批次 / watch every inbox"),
         "status": ("guidang.cli.watch:status_command", "收件箱、处理中与近期失败 / inboxes, in flight, failures"),
+        # issue #15: the web app and its accounts
+        "serve": ("guidang.cli.web:serve_command", "审核台网页服务 / serve the review desk (web app)"),
+        "user": ("guidang.cli.web:user_group", "账户与 API 令牌 / accounts and API tokens"),
+        "audit": ("guidang.cli.web:audit_group", "审计日志校验 / verify the audit log's hash chain"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -174,5 +178,15 @@ def run() -> None:
     click.echo(f"工作目录 home: {home}")
     click.echo(f"  长期保存库 store: {s.store_root}")
     click.echo(f"  回执 receipts: {s.outbox_root}   退回 rejected: {s.rejected_root}")
+    from guidang.cli.web import ensure_demo_user, start_desk_beside  # issue #15: the review desk beside
+
+    if (demo_user := ensure_demo_user(s)) is not None:
+        click.echo(demo_user)
+    if (desk := start_desk_beside(s)) is not None:
+        click.echo(f"审核台 review desk: {desk.address}")
     click.echo(f"监视收件箱 watching {s.inbox_root} (Ctrl-C 停止 / to stop)")
-    Watcher(s, once=False).run()
+    try:
+        Watcher(s, once=False).run()
+    finally:
+        if desk is not None:
+            desk.stop()

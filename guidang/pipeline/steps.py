@@ -49,7 +49,7 @@ from guidang.storage.catalogue import Catalogue
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
 from guidang.validators.clamav import Scanner
 from guidang.validators.dat70 import Dat70Context, IntakeRegistration, run_dat70
-from guidang.validators.result import CheckResult, Report
+from guidang.validators.result import CheckResult, Report, Status
 from guidang.validators.scan_checks import BatchContext, ScanItemSubject, batch_context, run_scan_checks
 from guidang.validators.spec import Stage
 
@@ -98,6 +98,9 @@ class ItemWork:
     measurements: tuple[PageMeasurement, ...] = ()
     pages: list[PageWork] = field(default_factory=list)
     package_dir: Path | None = None
+    # checks an archivist overrode (review desk): their failures are kept as non-blocking warnings
+    overrides: frozenset[str] = frozenset()
+    review_events: list[ProcessEvent] = field(default_factory=list)  # go into the process metadata
 
     @property
     def code(self) -> str:
@@ -112,7 +115,9 @@ class ItemWork:
         return bool(Report(tuple(self.results)).failures)
 
     def add(self, report: Report) -> None:
-        self.results.extend(report.results)
+        self.results.extend(replace(r, blocking=False, status=Status.WARN)
+                            if r.check_id in self.overrides and r.status is Status.FAIL else r
+                            for r in report.results)
 
     def outcome(self, status: ItemStatus, *, object_id: str | None = None,
                 rejected_path: str | None = None) -> ItemOutcome:
@@ -228,6 +233,21 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
         yield work
 
 
+def process_item(settings: Settings, profile_name: str, work: ItemWork, work_root: Path, cat: Catalogue,
+                 received: dt.datetime, scanner: Scanner | None = None) -> ItemWork:
+    """Every step after intake for one item on its own (the review desk: checks re-run, or an item carried
+    through after an archivist's override). The batch-wide comparisons see this item only."""
+    profile = settings.profile(profile_name)
+    context = _measure({work.code: work}, profile.scan_qa, settings.ocr.jobs)
+    if not work.blocked:
+        _ocr_all([work], profile.scan_qa, settings.ocr_languages(profile), settings.ocr)
+        _scan_checks(work, profile.scan_qa, context)
+    if not work.blocked:
+        assemble(settings, profile, work, work_root, received, CatalogueDbLookups(cat), scanner,
+                 intake_registration(work.item, vendor_manifest=False))
+    return work
+
+
 def _events(work: ItemWork, profile: Profile, received: dt.datetime) -> list[ProcessEvent]:
     now = dt.datetime.now(dt.UTC)
     pages = len(work.item.pages)
@@ -251,6 +271,7 @@ def _events(work: ItemWork, profile: Profile, received: dt.datetime) -> list[Pro
     events.append(ProcessEvent(action=Action.OCR, time=now, agent=AGENT, description=ocr))
     events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
                                description="生成带文本层的 PDF/A 文件"))
+    events.extend(e.model_copy(update={"time": now}) for e in work.review_events)  # in order with the rest
     events.append(ProcessEvent(action=Action.PACKAGED, time=now, agent=AGENT, description="生成归档信息包"))
     return events
 

@@ -136,7 +136,8 @@ class CheckResultRow(Base):
 
 
 class EventRow(Base):
-    """Audit log: who did what to which subject, when (DA/T 70 4-7)."""
+    """Audit log: who did what to which subject, when (DA/T 70 4-7). Append-only and hash-chained (SM3):
+    ``seq``, ``prev_hash`` and ``hash`` are set when the row is flushed (:mod:`guidang.storage.audit`)."""
 
     __tablename__ = "events"
 
@@ -146,6 +147,22 @@ class EventRow(Base):
     action: Mapped[str] = mapped_column(String(60))
     subject: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seq: Mapped[int | None] = mapped_column(Integer, default=None, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+GENESIS = "0" * 64  # the hash before the first event
+
+
+class AuditHeadRow(Base):
+    """The audit chain's head: the last sequence number given and its hash (one row, id 1)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -186,8 +203,12 @@ class Catalogue:
         with self._sessions() as session, session.begin():
             yield session
 
-    def log(self, session: Session, agent: str, action: str, subject: str, **detail: Any) -> None:
-        session.add(EventRow(agent=agent, action=action, subject=subject, detail=detail))
+    @staticmethod
+    def log(session: Session, agent: str, action: str, subject: str, /, **detail: Any) -> EventRow:
+        """Append an event to the audit log (chained by SM3 when flushed, in this session's transaction)."""
+        row = EventRow(agent=agent, action=action, subject=subject, detail=detail)
+        session.add(row)
+        return row
 
     def batches_named(self, session: Session, profile: str, name: str) -> list[BatchRow]:
         stmt = select(BatchRow).where(BatchRow.profile == profile, BatchRow.name == name).order_by(BatchRow.id)
@@ -233,3 +254,7 @@ class Catalogue:
                 conn.execute(select(1))
         except SQLAlchemyError as exc:
             raise StorageError(f"编目数据库不可访问：{exc}", f"catalogue database unreachable: {exc}") from exc
+
+
+# tables of the review desk register on Base; audit chains every new EventRow on flush
+from guidang.storage import accounts, audit  # noqa: E402, F401

@@ -70,6 +70,9 @@ class CheckSpec:
     # message key -> DA/T 70 items naming the defect ("*": every other key); None: not mapped (DA/T 70
     # items themselves, SCAN-*). An empty tuple says explicitly that the standard names no item.
     dat70: Mapping[str, tuple[str, ...]] | None = None
+    # an archivist may accept an item this check failed, with a written reason (the review desk, issue #15);
+    # never a security, fixity or readability check (see NEVER_OVERRIDABLE)
+    overridable: bool = False
 
     def dat70_of(self, key: str) -> tuple[str, ...]:
         """The DA/T 70 items (e.g. ``1-14``) a finding of this check with this message key is one of."""
@@ -114,8 +117,20 @@ def _load_file(name: str, raw: Mapping[str, object]) -> dict[str, CheckSpec]:
             system=bool(body.get("system", False)),
             scope=_scope(check_id, body.get("scope", "item")),
             dat70=_dat70_map(body["dat70"]) if "dat70" in body else None,
+            overridable=_overridable(check_id, body.get("overridable", False), body["property"]),
         )
     return specs
+
+
+# checks no person may override: a virus, a fixity mismatch, an unreadable file (issue #15)
+NEVER_OVERRIDABLE = frozenset({"SCAN-READ", "INGEST-PAGE", "INGEST-STORE", "INTAKE-UNSAFE", "INTAKE-MANIFEST",
+                               "INTAKE-CLASSIFIED", "1-14", "2-1", "2-2"})
+
+
+def _overridable(check_id: str, value: object, prop: str) -> bool:
+    if value and (check_id in NEVER_OVERRIDABLE or prop == Property.SECURITY):
+        raise ValueError(f"check {check_id} cannot be overridable (security, fixity or readability)")
+    return bool(value)
 
 
 SCOPES = ("item", "batch")
