@@ -29,6 +29,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("guidang.web.routers.samples", "router"),
     ("guidang.web.routers.auditlog", "router"),
     ("guidang.web.routers.admin", "router"),
+    ("guidang.web.routers.api_cases", "router"),  # issue #16: HTTP ingest of cases for business systems
 )
 
 
