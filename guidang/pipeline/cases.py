@@ -395,11 +395,10 @@ def _archived_case(cat: Catalogue, profile: str, work: CaseWork, batch_id: int) 
         return None
     digest = _digest(work)
     with cat.session() as s:
-        query = (select(ItemRow).join(BatchRow).where(BatchRow.profile == profile, BatchRow.id != batch_id,
-                                                      ItemRow.status == ItemStatus.ACCEPTED))
+        query = (select(ItemRow).join(BatchRow).where(ItemRow.case_number == row.case_number,
+                                                      BatchRow.profile == profile, BatchRow.id != batch_id,
+                                                      ItemRow.status == ItemStatus.ACCEPTED).order_by(ItemRow.id))
         for item in s.scalars(query):
-            if (item.row or {}).get("case_number") != row.case_number:
-                continue
             link = Link(item.id, item.batch_id, item.batch.name, item.status, item.object_id)
             same = item.batch.content_digest == digest
             key = "archived" if same else "conflict"
@@ -472,6 +471,7 @@ def _record(cat: Catalogue, outcome: CaseOutcome, work: CaseWork) -> None:
         row = ItemRow(batch_id=outcome.batch_id, archival_code=item.code, title=item.title,
                       row=work.description.row.model_dump() if work.description.row else {},
                       status=item.status, page_count=0, byte_count=item.bytes, object_id=item.object_id,
+                      case_number=outcome.case_number,
                       rejected_path=item.rejected_path, failed_checks=item.failed_checks)
         row.files = [FileRow(role="master", relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
                      for f in work.files]

@@ -28,7 +28,7 @@ from guidang.errors import InputError
 from guidang.models import ItemStatus
 from guidang.pipeline.case_file import CASE_FILES, MAX_CASE_JSON_BYTES
 from guidang.pipeline.cases import ingest_case
-from guidang.storage.catalogue import BatchRow, ItemRow
+from guidang.storage.catalogue import ItemRow
 from guidang.web.audit import record
 from guidang.web.auth import Principal, require
 from guidang.web.context import web_context
@@ -173,8 +173,8 @@ def submit_case(
 def _latest(catalogue: Any, case_number: str) -> CaseResult | None:
     """The first archived result of a case (else its latest), as recorded."""
     with catalogue.session() as s:
-        rows = [i for i in s.scalars(select(ItemRow).join(BatchRow).order_by(ItemRow.id))
-                if (i.row or {}).get("case_number") == case_number and i.status != ItemStatus.DUPLICATE]
+        query = select(ItemRow).where(ItemRow.case_number == case_number, ItemRow.status != ItemStatus.DUPLICATE)
+        rows = list(s.scalars(query.order_by(ItemRow.id)))
         if not rows:
             return None
         item = next((i for i in rows if i.status == ItemStatus.ACCEPTED), rows[-1])
