@@ -15,6 +15,10 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesser
 	redis-server libgl1 libglib2.0-0 tesseract-ocr-chi-tra-vert tesseract-ocr-chi-sim-vert
 # issue 17: WeasyPrint's Pango (registration forms as PDF)
 APT_PACKAGES += libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# issue #15: the review desk's browser tests drive Debian's Chromium with Playwright (no browser download)
+APT_PACKAGES += chromium
+# issue #16: born-digital cases (office documents to PDF/A through LibreOffice; Liberation for Arial/Times/Courier)
+APT_PACKAGES += libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui fonts-liberation2
 BENCH_APT_PACKAGES := ocrmypdf unpaper pngquant time
 
 .PHONY: run test install system-deps venv lint bench stress fuzz clean

@@ -118,6 +118,9 @@ class Profile(BaseModel):
     # false (default): an antivirus with test signatures only (no vendor database) blocks acceptance
     # (DA/T 70 4-2 fails); true: 4-2 warns and the item may be accepted. Only for a demo or a test.
     accept_test_signatures: bool = False
+    # what the inbox takes: "scans" (vendor batches with a catalogue) or "cases" (born-digital 办件 from a
+    # business system, each folder with a case.json; docs/cases.md). A folder with a case.json is a case either way.
+    intake: Literal["scans", "cases"] = "scans"
 
 
 class Settings(BaseSettings):
@@ -141,6 +144,9 @@ class Settings(BaseSettings):
     profiles: dict[str, Profile] = Field(default_factory=dict)
     archival_code_rules: dict[str, ArchivalCodeRule] = Field(default_factory=dict)  # 档号 rules; see get_rule
     web: WebOptions = WebOptions()  # guidang serve (issue #15, guidang.web.options)
+    # the archive's own font folders (仿宋_GB2312, 方正小标宋, 楷体 … which Debian lacks), used when office
+    # documents of born-digital cases are converted to PDF/A (guidang.ingest.office; docs/cases.md)
+    fonts_dirs: list[Path] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(

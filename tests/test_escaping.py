@@ -90,10 +90,17 @@ def web_page(tmp_path: Path, value: str, path: str, role: str = "admin") -> str:
 
     desk = Desk.make(tmp_path, roles=())
     desk.add("hostile", [role], display_name=value)
-    seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-SKEW",
-              message=value, evidence={"file": value, "found": value}, row={"题名": value, value: value})
+    seed_item(desk.catalogue, code=value, title=value, vendor=value, batch=value, check="SCAN-BORDER",
+              message=value, evidence={"file": value, "found": f"左/left 40.0mm {value}", "page": 1, "field": value},
+              row={"题名": value, value: value}, kept=tmp_path / "kept",
+              relpath=f"item-0001/{value.replace('/', '_')}.png")  # a file name holding markup
+    seed_item(desk.catalogue, code=value + "2", title=value, vendor=value, batch=value + "2", check="SCAN-SKEW",
+              check_status="warn", status="accepted", message=value)
     with desk.catalogue.session() as s:
         desk.catalogue.log(s, value, "item.note", value, reason=value, **{value: value})
+        from guidang.web.sampling import draw
+
+        draw(s, 2, 0.05, value)
     seed_search_record(desk.catalogue, value)  # issue #20: an indexed record holding the value everywhere
     client = desk.client(name="hostile")
     return client.get(path.replace("{value}", quote(value)), follow_redirects=True).text
@@ -104,12 +111,15 @@ WEB_PAGES: dict[str, tuple[str, str]] = {
     "web/templates/base.html.j2": ("/queue", "admin"),
     "web/templates/queue.html.j2": ("/queue?q={value}&vendor={value}", "admin"),
     "web/templates/item.html.j2": ("/items/1", "admin"),
+    "web/templates/page.html.j2": ("/items/1/pages/1", "admin"),
     "web/templates/batches.html.j2": ("/batches", "admin"),
     "web/templates/audit.html.j2": ("/audit?agent={value}", "admin"),
     "web/templates/login.html.j2": ("/login?next=/{value}", "admin"),
     "web/templates/error.html.j2": ("/audit", "archivist"),
     "web/templates/search.html.j2": ("/search?q=hostile+{value}&vendor={value}", "admin"),  # issue #20
     "web/templates/record.html.j2": ("/record?code={value}&q={value}", "admin"),  # issue #20
+    "web/templates/samples.html.j2": ("/samples", "admin"),
+    "web/templates/users.html.j2": ("/admin/users", "admin"),
 }
 
 

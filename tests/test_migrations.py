@@ -139,6 +139,7 @@ def test_run_upgrades_a_home_made_by_an_older_make_run(tmp_path: Path, monkeypat
         return 0
 
     monkeypatch.setattr(guidang.hotfolders.service.Watcher, "run", watch)
+    monkeypatch.setattr("guidang.cli.web.start_desk_beside", lambda s: None)  # the desk: tests/test_web_smoke.py
     done = CliRunner().invoke(main, ["run"])
     assert done.exit_code == 0, done.output
     assert watched == [True]

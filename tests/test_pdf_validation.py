@@ -67,8 +67,10 @@ def test_verapdf_corpus_no_fail_file_approved(flavour: str) -> None:
         f"approves, refused by the structure checks: {len(delegated)}"
     )
     assert approved_fail == []
-    # a regression guard on what the allowlist validator approves (84 and 101 when this was written)
-    assert len(approved_pass) >= {"1b": 80, "2b": 95}[flavour]
+    # issue #16's goal: >= 85% of the pass-files approved (84/263 and 101/377 with pikepdf.pdfa's XMP
+    # allowlist alone; 231/263 and 331/377 once XMP properties are checked against the XMP 2004/2005 schema
+    # tables and the packet's own extension schemas, guidang.validators.pdfa_xmp)
+    assert len(approved_pass) / passes >= 0.85, (len(approved_pass), passes)
 
 
 def _approved_1b(f: Path) -> bool:
@@ -118,8 +120,15 @@ def test_preflight_second_opinion(tmp_path: Path) -> None:
     assert verdicts[str(ours)] == "VALID"
     assert verdicts[str(plain)].startswith("INVALID")
     agree = sum(1 for f in approved if verdicts.get(str(f)) == "VALID")
-    print(f"\nPDFBox Preflight agrees on {agree} of the {len(approved)} PDF/A-1b pass-files guidang approves")
+    # PDFBox 2.0.27's refusals of the rest: 1.2.5 (a stream /Length ending in a lone CR, which ISO 19005-1
+    # 6.1.7 allows), metadata it cannot parse (UTF-32 packets), NullPointerExceptions, types it lacks
+    stream_length = sum(1 for f in approved if verdicts.get(str(f), "").startswith("INVALID 1.2.5"))
+    print(
+        f"\nPDFBox Preflight agrees on {agree} of the {len(approved)} PDF/A-1b pass-files guidang approves; "
+        f"{stream_length} more it refuses only for a stream length ending in CR"
+    )
     assert len(verdicts) == len(approved) + 2
+    assert agree + stream_length >= 0.9 * len(approved), (agree, stream_length, len(approved))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ def routes(desk: Desk) -> list[tuple[str, APIRoute, Permit]]:
 
 
 def concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "1", path)
+    """The path with an id nothing has (the walk must not change the accounts it signs in with)."""
+    return re.sub(r"\{[^}]+\}", "999999", path)
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ class Desk:
 
     def csrf(self, client: TestClient) -> str:
         """The CSRF token of the client's session (from a page holding the sign-out form)."""
-        for path in ("/queue", "/audit", "/admin/users", "/samples", "/"):
+        for path in ("/queue", "/audit", "/admin/users", "/admin/clearance", "/samples", "/"):
             found = CSRF.search(client.get(path, follow_redirects=True).text)
             if found:
                 return found.group(1)
@@ -87,8 +87,15 @@ class Desk:
 def seed_item(cat: Catalogue, *, code: str = "A1-WS-2026-Y-0001", title: str = "关于测试的通知",
               vendor: str = "示例扫描公司", batch: str = "batch-1", status: str = ItemStatus.REJECTED,
               check: str = "SCAN-SKEW", check_status: str = "fail", message: str = "页面倾斜 2.1°",
-              evidence: object = None, row: dict[str, object] | None = None) -> int:
-    """A batch holding one item with one check result, as the pipeline leaves them; returns the item id."""
+              evidence: object = None, row: dict[str, object] | None = None, kept: Path | None = None,
+              relpath: str = "item-0001/0001.png") -> int:
+    """A batch holding one item with one check result, as the pipeline leaves them; returns the item id.
+    ``kept``: a folder to hold the item's kept delivery (one real 300 dpi page image), as a rejected item's."""
+    if kept is not None:
+        from PIL import Image
+
+        (kept / "delivered" / relpath).parent.mkdir(parents=True)
+        Image.new("L", (2480, 3508), 235).save(kept / "delivered" / relpath, "PNG", dpi=(300, 300))
     with cat.session() as s:
         b = BatchRow(profile="demo", vendor=vendor, name=batch, content_digest="0" * 64, status="done",
                      source_path="/nowhere", summary={})
@@ -96,13 +103,14 @@ def seed_item(cat: Catalogue, *, code: str = "A1-WS-2026-Y-0001", title: str = "
         s.flush()
         item = ItemRow(batch_id=b.id, archival_code=code, title=title, status=status,
                        failed_checks=[check] if check_status == "fail" else [], row=row or {"题名": title},
-                       page_count=1)
+                       page_count=1, rejected_path=str(kept) if kept is not None else None)
         s.add(item)
         s.flush()
         s.add(CheckResultRow(item_id=item.id, check_id=check, status=check_status, blocking=check_status == "fail",
                              message_zh=message, message_en=message,
-                             evidence=[evidence] if evidence is not None else [{"page": 1, "angle": 2.1}]))
-        s.add(FileRow(item_id=item.id, role="master", relpath=f"{code}/0001.tif", size=1, sha256="0" * 64,
+                             evidence=[evidence] if evidence is not None else
+                             [{"page": 1, "field": "border_content", "found": "左/left 40.0mm：85%"}]))
+        s.add(FileRow(item_id=item.id, role="master", relpath=relpath, size=1, sha256=f"{item.id:064d}",
                       sm3="0" * 64))
         cat.log(s, "guidang", "item.rejected" if status == ItemStatus.REJECTED else "item.accepted", code,
                 batch_id=b.id, title=title)

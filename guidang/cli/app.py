@@ -167,7 +167,7 @@ def _profile_for(s: Settings, batch_dir: Path, profile: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print one JSON object")
 @handle_errors
 def ingest(batch_dir: Path, profile: str | None, as_json: bool) -> None:
-    """处理一个批次 / process one vendor batch: check, OCR, PDF/A, package, archive."""
+    """处理一个批次或办件 / process one vendor batch or born-digital case (a folder with case.json)."""
     from guidang.hotfolders.unit import processor_of
 
     if not batch_dir.is_dir():
@@ -211,5 +211,15 @@ def run() -> None:
     click.echo(f"工作目录 home: {home}")
     click.echo(f"  长期保存库 store: {s.store_root}")
     click.echo(f"  回执 receipts: {s.outbox_root}   退回 rejected: {s.rejected_root}")
+    from guidang.cli.web import ensure_demo_user, start_desk_beside  # issue #15: the review desk beside
+
+    if (demo_user := ensure_demo_user(s)) is not None:
+        click.echo(demo_user)
+    if (desk := start_desk_beside(s)) is not None:
+        click.echo(f"审核台 review desk: {desk.address}")
     click.echo(f"监视收件箱 watching {s.inbox_root} (Ctrl-C 停止 / to stop)")
-    Watcher(s, once=False).run()
+    try:
+        Watcher(s, once=False).run()
+    finally:
+        if desk is not None:
+            desk.stop()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
+import threading
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -142,3 +145,71 @@ def audit_verify_command() -> None:
                f"链头 head {report.head.seq} {report.head.hash}")
     if not report.ok:
         sys.exit(1)
+
+
+DEMO_USER = "demo"
+DEMO_PASSWORD_ENV = "GUIDANG_DEMO_PASSWORD"
+
+
+def ensure_demo_user(settings: object) -> str | None:
+    """The demo account of ``make run`` (role admin): created once, its password from $GUIDANG_DEMO_PASSWORD
+    or generated and written to <home>/demo-password.txt (readable by the owner only). Returns the message to
+    print, or None when the account exists already."""
+    import secrets
+
+    from guidang.config import Settings
+    from guidang.fsutil import replace_file
+    from guidang.storage.catalogue import Catalogue
+    from guidang.web.accounts import add_user, user_named
+    from guidang.web.audit import record
+
+    assert isinstance(settings, Settings)
+    with Catalogue(settings.db_url).session() as s:
+        if user_named(s, DEMO_USER) is not None:
+            return None
+        password = os.environ.get(DEMO_PASSWORD_ENV) or secrets.token_urlsafe(12)
+        add_user(s, DEMO_USER, ["admin"], password, display_name="演示账户 demo", clearance="公开")
+        record(s, cli_agent(), "user.added", DEMO_USER, roles=["admin"], demo=True)
+    if os.environ.get(DEMO_PASSWORD_ENV):
+        return f"演示账户 demo account: {DEMO_USER}，密码取自 password from ${DEMO_PASSWORD_ENV}"
+    path = settings.path("demo-password.txt")
+    replace_file(path, f"{password}\n".encode())
+    path.chmod(0o600)
+    return f"演示账户 demo account: {DEMO_USER} / {password}（已存于 saved in {path}）"
+
+
+@dataclass
+class Desk:
+    """The review desk served from a background thread beside the watcher."""
+
+    address: str
+    server: Any
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join()
+
+
+def start_desk_beside(settings: object) -> Desk | None:
+    """Serve the review desk from a background thread (``guidang run``); None when it could not start (the
+    watcher runs on regardless, and the reason is logged)."""
+    import logging
+    import time
+
+    import uvicorn
+
+    from guidang.config import Settings
+    from guidang.web.app import create_app
+
+    assert isinstance(settings, Settings)
+    host, port = settings.web.host, settings.web.port
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="guidang-web", daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.05)
+    if not server.started:
+        logging.getLogger(__name__).warning("审核台未能启动 the review desk did not start on %s:%d", host, port)
+        return None
+    return Desk(f"http://{host}:{port}/", server, thread)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from guidang.config import Settings
 from guidang.distributed.pages import CeleryPages
+from guidang.pipeline.dispatch import ingest_delivery as ingest_locally
 from guidang.pipeline.outcome import BatchOutcome
 from guidang.pipeline.progress import QUIET, Progress
-from guidang.pipeline.run import ingest_batch as ingest_locally
 
 
 def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path, progress: Progress = QUIET) -> BatchOutcome:

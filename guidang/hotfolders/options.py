@@ -36,7 +36,7 @@ class WatchOptions(BaseModel):
     # unpacking stops (disk full: retried later) rather than leave less free space than this
     zip_min_free_bytes: int = Field(default=1024**3, ge=0)
     # module:function(settings, profile, batch_dir) run on each claimed batch
-    processor: str = "guidang.pipeline.run:ingest_batch"
+    processor: str = "guidang.pipeline.dispatch:ingest_delivery"  # scans or cases
     # per profile: a processing area on the inbox's filesystem (default <home>/processing/<profile>)
     processing: dict[str, Path] = Field(default_factory=dict)
     # Prometheus /metrics of the watcher (guidang.hotfolders.metrics): None = not served; 0 = any free port

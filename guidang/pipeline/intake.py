@@ -278,7 +278,7 @@ def _assemble_items(
     return list(items.values()), units, problems
 
 
-def _virus(entry: Entry, owner: str | None, scanner: Scanner) -> Problem | None:
+def scan_entry(entry: Entry, owner: str | None, scanner: Scanner) -> Problem | None:
     """DA/T 70 4-2 on one delivered file, before anything judges its type: a virus is a virus."""
     try:
         result = scanner.scan_file(entry.path)
@@ -306,7 +306,7 @@ def _classify_files(
     total = 0
     for entry in listing.files:
         total += entry.size
-        virus = _virus(entry, _owner(entry.relpath, codes), scanner) if scanner is not None else None
+        virus = scan_entry(entry, _owner(entry.relpath, codes), scanner) if scanner is not None else None
         if virus is not None:
             problems.append(virus)
         if entry.relpath == "READY" or entry.relpath in MANIFESTS:

@@ -35,6 +35,7 @@ from guidang.pipeline.page_pool import TaskRunner, run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.progress import QUIET, Progress
 from guidang.reports.receipt import receipt_dir, write_receipt
+from guidang.storage import audit
 from guidang.storage.catalogue import (
     BatchRow,
     Catalogue,
@@ -274,6 +275,8 @@ def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Sca
     paths = write_receipt(folder, outcome, catalogue=cat)
     outcome = BatchOutcome(**{**outcome.__dict__, "receipt_paths": tuple(str(p) for p in paths)})
     _finish_batch(cat, outcome)
+    with cat.session() as s:  # the audit chain's head, written outside the database with each receipt
+        audit.anchor_now(s, settings.audit_root, f"receipt of batch {batch_id}")
     summary = outcome.summary
     log.info("批次 batch %s: %s, %d items (%d accepted, %d rejected); 回执 receipt %s", outcome.name, outcome.status,
              summary["items"], summary["accepted"], summary["rejected"], paths[1])

@@ -83,6 +83,7 @@ class ItemRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     failed_checks: Mapped[list[Any]] = mapped_column(default=list)
     object_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    case_number: Mapped[str | None] = mapped_column(String(200), default=None, index=True)  # 办件编号 (cases)
     rejected_path: Mapped[str | None] = mapped_column(Text, default=None)
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     byte_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,6 +21,10 @@ from guidang.validators.result import Evidence, Finding, Report, Status
 from guidang.validators.signatures import ofd_signature_problems, ofd_signatures
 
 IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".jp2", ".bmp", ".gif"})
+# an OFD member is not read when it would inflate past these: the same bounds as an XLSX catalogue's parts
+# (pipeline.limits.BatchLimits max_xlsx_part_bytes and max_xlsx_ratio; docs/security.md)
+OFD_MAX_MEMBER_BYTES = 256 * 1024 * 1024
+OFD_MAX_RATIO = 200.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,23 @@ def ofd_structure(s: FileSubject) -> Iterator[Finding]:
                 yield Finding(Status.FAIL, "no_entry", evidence=s.ev("OFD.xml", "present", "absent"))
                 return
             for info in infos:
+                parts = info.filename.replace("\\", "/").split("/")
+                if info.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+                    yield Finding(
+                        Status.FAIL, "unsafe_member", {"member": info.filename},
+                        s.ev(info.filename, "a path inside the package", info.filename),
+                    )  # fmt: skip
+                    continue
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > OFD_MAX_MEMBER_BYTES or ratio > OFD_MAX_RATIO:
+                    yield Finding(
+                        Status.FAIL,
+                        "too_large",
+                        {"member": info.filename, "size": info.file_size, "ratio": f"{ratio:.0f}"},
+                        s.ev(info.filename, f"≤ {OFD_MAX_MEMBER_BYTES} bytes, ratio ≤ {OFD_MAX_RATIO:.0f}",
+                             f"{info.file_size} bytes, ratio {ratio:.0f}"),
+                    )
+                    continue
                 if info.filename.lower().endswith(".xml") and not info.flag_bits & 0x1:
                     try:
                         etree.fromstring(z.read(info), safexml.parser())

@@ -8,6 +8,7 @@ veraPDF corpus this approves no "fail" file (see tests/test_pdf_validation.py).
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,7 @@ import pikepdf
 import pikepdf.pdfa as pdfa
 
 from guidang.validators.pdf_structure import StructureIssue, check_structure
+from guidang.validators.pdfa_xmp import XmpIssue, as_utf8, check_properties, packet_encoding
 from guidang.validators.registry import REGISTRY, check
 from guidang.validators.result import Evidence, Finding, Report, Status
 
@@ -90,14 +92,21 @@ class PdfSubject:
         return pikepdf.open(self.path)
 
     @cached_property
-    def claimed_part(self) -> str | None:
-        """The PDF/A part and conformance declared in XMP (e.g. "2b"), if any."""
+    def xmp(self) -> bytes | None:
+        """The catalog's XMP packet as stored (None: none, or unreadable)."""
         try:
             with self.open() as pdf:
                 stream = pdf.Root.get("/Metadata")
-                xmp = stream.read_bytes() if isinstance(stream, pikepdf.Stream) else b""
+                return stream.read_bytes() if isinstance(stream, pikepdf.Stream) else None
         except pikepdf.PdfError:
-            return None  # unreadable XMP is no claim; PDF-PDFA reports the validator's findings
+            return None
+
+    @cached_property
+    def claimed_part(self) -> str | None:
+        """The PDF/A part and conformance declared in XMP (e.g. "2b"), if any."""
+        xmp = as_utf8(self.xmp) if self.xmp is not None else None
+        if xmp is None:
+            return None  # no or unreadable XMP is no claim; PDF-PDFA reports the validator's findings
         part = _XMP_FIELD["part"].search(xmp)
         if part is None:
             return None
@@ -294,21 +303,53 @@ def pdf_pdfa(s: PdfSubject) -> Iterator[Finding]:
         )
     if broken:
         return  # the file syntax already rules PDF/A out; the object-level validator would add nothing
-    report = pdfa.validate_written(s.path, part)
-    problems = [f for f in report.findings if f.kind in ("violation", "unsupported")]
-    for f in problems[:MAX_LISTED]:
-        key = "not_conforming" if f.kind == "violation" else "unsupported"
-        rule = _RULE_ID.sub("", f.rule)
+    problems = _pdfa_problems(s, part)
+    for rule, detail, unsupported in problems[:MAX_LISTED]:
+        key = "unsupported" if unsupported else "not_conforming"
         yield Finding(
             Status.FAIL,
             key,
-            {"part": part, "rule": rule, "detail": f"{f.where}: {f.message}"},
-            _ev(s, rule, f"PDF/A-{part}", f"{f.where}: {f.message}"),
+            {"part": part, "rule": rule, "detail": detail},
+            _ev(s, rule, f"PDF/A-{part}", detail),
         )
     if len(problems) > MAX_LISTED:
         yield Finding(Status.FAIL, "more", {"count": len(problems) - MAX_LISTED})
-    if not report.passed and not problems:
-        yield Finding(Status.FAIL, "not_conforming", {"part": part, "rule": report.verdict, "detail": report.summary()})
+
+
+# the XMP rules on properties and their value types that guidang.validators.pdfa_xmp decides, in place of
+# pikepdf.pdfa's narrower allowlist (which knows only a few predefined schemas and no extension schemas)
+XMP_PROPERTY_RULES = frozenset({"6.7.9-2", "6.7.9-3", "6.6.2.3.1-1", "6.6.2.3.1-2"})
+
+
+def _with_utf8_xmp(path: Path, utf8: bytes) -> io.BytesIO:
+    """A copy of the file in memory whose catalog XMP is the same packet re-encoded as UTF-8."""
+    out = io.BytesIO()
+    with pikepdf.open(path) as pdf:
+        pdf.Root.Metadata.write(utf8)
+        pdf.save(out)
+    out.seek(0)
+    return out
+
+
+def _pdfa_problems(s: PdfSubject, part: str) -> list[tuple[str, str, bool]]:
+    """(rule, detail, unsupported) for every reason the object-level rules refuse the file."""
+    raw = s.xmp
+    utf8 = as_utf8(raw) if raw is not None else None
+    source: Path | io.BytesIO = s.path
+    if raw is not None and utf8 is not None and part[0] == "1" and packet_encoding(raw) != "utf-8":
+        # ISO 19005-1 6.7.5 bars only the bytes and encoding attributes; the XMP Specification (2004) it
+        # cites lets a packet be UTF-16 or UTF-32: the same packet, as UTF-8, goes through the same rules
+        source = _with_utf8_xmp(s.path, utf8)
+    report = pdfa.validate_written(source, part)
+    mine: list[XmpIssue] | None = check_properties(utf8, int(part[0])) if utf8 is not None else None
+    problems = []
+    for f in report.findings:
+        rule = _RULE_ID.sub("", f.rule)
+        if mine is not None and rule in XMP_PROPERTY_RULES:
+            continue  # decided below, by the XMP schema tables
+        problems.append((rule, f"{f.where}: {f.message}", f.kind == "unsupported"))
+    problems += [(i.rule, f"XMP: {i.message}", False) for i in mine or ()]
+    return problems
 
 
 def check_pdf(

@@ -30,6 +30,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("guidang.web.routers.auditlog", "router"),
     ("guidang.web.routers.admin", "router"),
     ("guidang.web.routers.search", "router"),  # issue #20
+    ("guidang.web.routers.api_cases", "router"),  # issue #16: HTTP ingest of cases for business systems
 )
 
 

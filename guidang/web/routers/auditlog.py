@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from starlette.concurrency import run_in_threadpool
 
 from guidang.csvout import to_csv
-from guidang.storage.audit import utc_text
+from guidang.storage.audit import ChainReport, utc_text
 from guidang.storage.catalogue import EventRow
 from guidang.web.audit import check_chain, record
 from guidang.web.auth import Principal, require
@@ -48,16 +48,21 @@ def _events(f: EventFilter) -> Select[Any]:
     return stmt
 
 
-@router.get("/audit")
-def audit_page(request: Request, principal: Annotated[Principal, Depends(require("audit.view"))],
-               f: Annotated[EventFilter, Query()]) -> Response:
+def _page(request: Request, principal: Principal, f: EventFilter, report: ChainReport | None) -> Response:
     ctx = web_context(request)
     with ctx.catalogue.session() as s:
         stmt = _events(f)
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(s.scalars(stmt.order_by(EventRow.seq.desc()).limit(PAGE_SIZE).offset((f.page - 1) * PAGE_SIZE)))
     return render(request, "audit.html.j2", principal, events=rows, f=f, total=total,
-                  pages=max(1, -(-total // PAGE_SIZE)), report=None)
+                  pages=max(1, -(-total // PAGE_SIZE)), report=report,
+                  status_code=200 if report is None or report.ok else 409)
+
+
+@router.get("/audit")
+def audit_page(request: Request, principal: Annotated[Principal, Depends(require("audit.view"))],
+               f: Annotated[EventFilter, Query()]) -> Response:
+    return _page(request, principal, f, None)
 
 
 @router.get("/audit.csv")
@@ -87,5 +92,4 @@ async def audit_verify(request: Request,
                    problems=[p.kind for p in report.problems], head=report.head.seq)
 
     await run_in_threadpool(log)
-    return render(request, "audit.html.j2", principal, events=[], f=EventFilter(), total=0, pages=1,
-                  report=report, status_code=200 if report.ok else 409)
+    return await run_in_threadpool(_page, request, principal, EventFilter(), report)

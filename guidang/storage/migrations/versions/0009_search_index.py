@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from guidang.storage import search_index
 
 revision = "0009"
-down_revision: str | None = "0003"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,501 @@
+"""Ingest one born-digital case (办件) from a business system: one case is one item (件).
+
+Order of business:
+1. read ``case.json`` / ``办件.json`` (:mod:`guidang.pipeline.case_file`) and list the folder safely;
+2. digest every delivered file, identify it by content (PRONOM through pygfried) and check its
+   extension (CASE-FORMAT);
+3. normalise each file to its preservation copy, keeping the original byte for byte
+   (:mod:`guidang.ingest.normalise`, CASE-NORMALISE): a valid PDF/A is kept as it is, other PDFs and
+   office documents become a verified PDF/A-2b, an OFD is kept (its structure and seal digests checked,
+   its text extracted), an image is kept with a PDF/A access copy; signed files are never rewritten;
+   encrypted or corrupt files are refused, a conversion that would substitute a font goes to review;
+4. the 档号: the case's own, or the next one by the profile's rule;
+5. an accepted case becomes one archival package (content: the PDF/A copies joined in the order of the
+   materials list, verified again; masters: every original as delivered; metadata with each file's
+   格式信息) stored as one OCFL object; anything else is kept whole in the rejected area with its reasons.
+
+The outcome has the ``guidang ingest --json`` shape of a scan batch, with one entry in ``items``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pikepdf
+from pikepdf import pdfa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guidang import __version__, names
+from guidang.config import Profile, Settings
+from guidang.errors import GuidangError
+from guidang.ingest import normalise
+from guidang.ingest.office import SUFFIX_FAMILY, LibreOffice
+from guidang.ingest.pdftext import extract_text
+from guidang.models import CatalogueRow, ItemStatus
+from guidang.packaging import aip
+from guidang.packaging.archival_code import ArchivalCodeError, allocate, get_rule
+from guidang.packaging.domains import retention_code
+from guidang.packaging.fixity import digest_file
+from guidang.packaging.metadata import Action, ComputerFile, ElectronicAttributes, ProcessEvent, RecordMetadata
+from guidang.packaging.metadata_xml import to_xml
+from guidang.packaging.ocfl_package import store_package
+from guidang.pipeline.antivirus import open_scanner
+from guidang.pipeline.case_file import OTHER_KIND, CaseDescription, Material, read_case
+from guidang.pipeline.intake import scan_entry
+from guidang.pipeline.listing import Entry, list_tree
+from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link
+from guidang.pipeline.problems import Problem
+from guidang.reports.receipt import receipt_dir, write_receipt
+from guidang.storage.catalogue import BatchRow, Catalogue, DecisionRow, FileRow, ItemRow
+from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
+from guidang.validators.clamav import Scanner
+from guidang.validators.file_checks import check_file
+from guidang.validators.formats import FormatId, extension_fits, identify
+from guidang.validators.pdf_checks import PdfSubject, pdfa_approved
+from guidang.validators.result import Report, Status
+
+log = logging.getLogger(__name__)
+AGENT = f"guidang {__version__}"
+IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/tiff"})
+OFFICE_MIME_WORDS = ("msword", "officedocument", "opendocument", "ms-excel", "ms-powerpoint", "wps", "rtf")
+
+
+@dataclass
+class FileOutcome:
+    """One delivered file: what it is, what became of it."""
+
+    relpath: str
+    size: int
+    sha256: str
+    sm3: str
+    kind: str
+    title: str
+    format: FormatId
+    route: str = ""  # pdfa-kept | pdf-to-pdfa | office-to-pdfa | ofd-kept | image-kept | none
+    disposition: str = "review"  # kept | converted | review | rejected
+    preservation: Path | None = None  # the preservation copy (the original itself when kept)
+    access: Path | None = None  # a PDF/A access copy (images)
+    text: str = ""
+    signed: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.relpath, "kind": self.kind, "title": self.title, "size": self.size, "sha256": self.sha256,
+            "format": self.format.label(), "puid": self.format.puid, "mime": self.format.mime,
+            "route": self.route, "disposition": self.disposition, "signed": self.signed,
+            "preservation": self.preservation.name if self.preservation else None,
+            "access": self.access.name if self.access else None, "text_chars": len(self.text),
+        }  # fmt: skip
+
+
+def _format_problem(f: FileOutcome, path: Path) -> Problem:
+    fid = f.format
+    if not fid.identified:
+        return Problem.fail("CASE-FORMAT", "unidentified", file=f.relpath, detail=fid.basis or "none")
+    params = {"format": fid.label(), "puid": fid.puid, "mime": fid.mime or "?"}
+    if not extension_fits(path, fid):
+        return Problem.fail("CASE-FORMAT", "extension", file=f.relpath, suffix=path.suffix or "''", **params)
+    return Problem.of(Status.PASS, "CASE-FORMAT", "identified", file=f.relpath, **params)
+
+
+def _is_office(path: Path, fid: FormatId) -> bool:
+    return path.suffix.lower() in SUFFIX_FAMILY and (
+        any(w in fid.mime for w in OFFICE_MIME_WORDS) or fid.puid.startswith(("fmt/", "x-fmt/"))
+    )
+
+
+def normalise_file(f: FileOutcome, path: Path, out: Path, lo: LibreOffice | None, scratch: Path) -> None:
+    """Route one identified file to its preservation copy; the result and its reason go into ``f``."""
+    fid, stem = f.format, names.component_or_stand_in(Path(f.relpath).stem)
+    copy = out / f"{stem}.pdf"
+    try:
+        if fid.mime == "application/pdf":
+            _pdf(f, path, copy)
+        elif fid.mime == "application/ofd":
+            _ofd(f, path)
+        elif fid.mime in IMAGE_MIMES:
+            f.route, f.preservation = "image-kept", path
+            f.access = normalise.image_to_pdfa(path, out / f"{stem}.access.pdf").path
+            f.disposition = "kept"
+            f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", "access_copy", file=f.relpath,
+                                         copy=f.access.name))
+        elif _is_office(path, fid) and lo is not None:
+            f.route = "office-to-pdfa"
+            done = normalise.office_to_pdfa(path, copy, lo, scratch / stem)
+            f.preservation, f.text, f.disposition = done.path, done.text, "converted"
+            f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", "converted", file=f.relpath, copy=copy.name))
+        else:
+            f.route, f.disposition = "none", "review"
+            f.problems.append(Problem.fail("CASE-NORMALISE", "unsupported", file=f.relpath, format=fid.label()))
+    except normalise.Unreadable as exc:
+        f.disposition = "rejected"
+        f.problems.append(Problem.fail("CASE-NORMALISE", "rejected", file=f.relpath, detail_zh=exc.message("zh"),
+                                       detail_en=exc.message("en"), reason=exc.key))
+    except normalise.NeedsReview as exc:
+        f.disposition = "review"
+        f.problems.append(Problem.fail("CASE-NORMALISE", "review", file=f.relpath, detail_zh=exc.message("zh"),
+                                       detail_en=exc.message("en"), reason=exc.key))
+
+
+def _pdf(f: FileOutcome, path: Path, copy: Path) -> None:
+    with normalise.open_pdf(path) as pdf:  # refuses encrypted, password-protected, corrupt
+        f.signed = normalise.is_signed(pdf)
+    claimed = PdfSubject(path).claimed_part
+    if claimed and pdfa_approved(path, claimed[0] + "b")[0]:
+        f.route, f.disposition, f.preservation = "pdfa-kept", "kept", path
+        f.text = extract_text(path)
+        f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", "kept", file=f.relpath,
+                                     detail=f"已是有效的 PDF/A-{claimed[0]}b"))
+        return
+    f.route = "pdf-to-pdfa"
+    if not normalise.pdf_has_text(path):
+        raise normalise.NeedsReview("needs_ocr", "PDF 没有文本层（扫描件），须按扫描件做文字识别",
+                                    "the PDF has no text layer (a scan): it needs OCR as scans do")
+    done = normalise.pdf_to_pdfa(path, copy)
+    f.preservation, f.text, f.disposition = done.path, done.text, "converted"
+    key = "signed" if f.signed else "converted"
+    f.problems.append(Problem.of(Status.PASS if not f.signed else Status.WARN, "CASE-NORMALISE", key,
+                                 file=f.relpath, copy=copy.name))
+
+
+def _ofd(f: FileOutcome, path: Path) -> None:
+    f.route = "ofd-kept"
+    report = check_file(path, shown=f.relpath)  # FILE-FORMAT and FILE-OFD: structure, encryption, seal digests
+    failures = [r for r in report.results if r.status is Status.FAIL]
+    if failures:  # broken, encrypted, oversized or with seal digests that do not match: refused, with why
+        raise normalise.Unreadable("ofd_invalid", "；".join(r.message_zh for r in failures[:3]),
+                                   "; ".join(r.message_en for r in failures[:3]))
+    f.text = normalise.ofd_text(path)
+    f.preservation, f.disposition = path, "kept"
+    f.signed = any(r.status is Status.WARN and r.check_id == "FILE-OFD" for r in report.results)
+    f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", "kept", file=f.relpath, detail="OFD（GB/T 33190）"))
+    f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", "no_access_copy", file=f.relpath,
+                                 chars=len(f.text)))
+
+
+# -- the case as a whole ------------------------------------------------------------------------------------------
+@dataclass
+class CaseWork:
+    root: Path
+    description: CaseDescription
+    files: list[FileOutcome] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    code: str = ""
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        return [*self.description.problems, *self.problems, *(p for f in self.files for p in f.problems)]
+
+    @property
+    def blocked(self) -> bool:
+        return any(p.finding.status is Status.FAIL for p in self.all_problems)
+
+
+def read_files(root: Path, description: CaseDescription) -> tuple[list[tuple[Path, FileOutcome]], list[Problem]]:
+    listing = list_tree(root)
+    problems = [Problem.fail("INTAKE-UNSAFE", u.kind, file=u.relpath, detail=u.detail) for u in listing.unsafe]
+    listed: dict[str, Material] = {m.file: m for m in description.materials}
+    found: list[tuple[Path, FileOutcome]] = []
+    skip = {description.path.name if description.path else "", "READY"}
+    for entry in listing.files:
+        if entry.relpath in skip:
+            continue
+        material = listed.get(entry.relpath)
+        if material is None and description.materials:
+            problems.append(Problem.warn("CASE-JSON", "unlisted", file=entry.relpath))
+        d = digest_file(entry.path)
+        found.append((entry.path, FileOutcome(
+            entry.relpath, d.size, d.sha256, d.sm3, material.kind if material else OTHER_KIND,
+            material.title if material else "", identify(entry.path))))
+    present = {f.relpath for _, f in found}
+    problems += [Problem.fail("CASE-JSON", "material_missing", file=m.file) for m in description.materials
+                 if m.file not in present]
+    if not found:
+        problems.append(Problem.fail("CASE-JSON", "no_files"))
+    order = {m.file: i for i, m in enumerate(description.materials)}
+    found.sort(key=lambda pf: (order.get(pf[1].relpath, len(order)), pf[1].relpath))
+    return found, problems
+
+
+class NoCode(Exception):
+    """No 档号 given, and the rule's parts cannot be found in the case to allocate one."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.finding.key)
+        self.problem = problem
+
+
+def archival_code(row: CatalogueRow, profile: Profile, settings: Settings, session: Session) -> str:
+    """The case's 档号, or the next one by the profile's rule, numbered in ``session``: committed with the
+    archiving, rolled back with a failure, so that archived records have no gaps or repeats."""
+    if row.archival_code:
+        return row.archival_code
+    rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
+    year = next((v[:4] for v in (row.date, row.completed_at, row.accepted_at) if v and v[:4].isdigit()), None)
+    retention = retention_code(row.retention, legacy=True) if row.retention else None
+    missing = [n for n, v in (("年度/date", year), ("保管期限/retention", retention)) if not v]
+    if missing:
+        raise NoCode(Problem.fail("CASE-JSON", "no_code", rule=rule.name, missing="、".join(missing)))
+    parts = {"全宗号": profile.fonds_code, "门类": "WS", "年度": year, "保管期限": retention}
+    try:
+        return allocate(rule, parts, session).text
+    except ArchivalCodeError as exc:
+        raise NoCode(Problem.fail("CASE-JSON", "no_code", rule=rule.name, missing=str(exc))) from exc
+
+
+def _joined_pdfa(copies: list[Path], out: Path) -> Path:
+    """The PDF/A copies as one PDF/A-2b (the item's content file), verified by pikepdf.pdfa.save."""
+    joined = pikepdf.new()
+    for c in copies:
+        with pikepdf.open(c) as src:
+            joined.pages.extend(src.pages)
+    pdfa.save(joined, out, normalise.PART, compress_streams=True)
+    return out
+
+
+def _computer_files(work: CaseWork) -> list[ComputerFile]:
+    out = []
+    for f in work.files:
+        fmt = f"格式名称：{f.format.label()}，PRONOM：{f.format.puid}，MIME媒体类型：{f.format.mime or '不详'}"
+        out.append(ComputerFile(role="附属文档", electronic=ElectronicAttributes(
+            format_info=fmt, file_name=Path(f.relpath).name, file_size=f.size,
+            creating_application=work.description.row.matter_name if work.description.row else None)))
+    return out
+
+
+def _package(settings: Settings, profile: Profile, work: CaseWork, item_dir: Path,
+             received: dt.datetime) -> Path:
+    row = work.description.row
+    assert row is not None
+    row = row.model_copy(update={"archival_code": work.code})
+    copies = [f.access or f.preservation for f in work.files if f.disposition in ("kept", "converted")]
+    pdfs = [c for c in copies if c is not None and c.suffix.lower() == ".pdf"]
+    if not pdfs:
+        raise normalise.NeedsReview("no_pdf", "办件没有可形成 PDF/A 的材料（仅 OFD 等），须人工处理",
+                                    "the case has no material that gives a PDF/A (OFD only): review")
+    item_dir.mkdir(parents=True, exist_ok=True)
+    content = _joined_pdfa(pdfs, names.child(item_dir, f"{work.code}.pdf", max_bytes=names.ARCHIVAL_CODE_MAX_BYTES))
+    now = dt.datetime.now(dt.UTC)
+    events = [
+        ProcessEvent(action=Action.RECEIVED, time=received, agent=AGENT,
+                     description=f"接收{profile.vendor}在线归档的办件 {row.case_number}，{len(work.files)} 个文件"),
+        *(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
+                       description=f"{f.relpath}：{f.route}（原件保留不变）") for f in work.files),
+        ProcessEvent(action=Action.PACKAGED, time=now, agent=AGENT, description="生成归档信息包"),
+    ]
+    rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
+    meta = RecordMetadata.from_catalogue(
+        row, rule, archive_name=profile.archive_name or None, fonds_name=profile.fonds_name or None,
+        unit_name=profile.unit_name or None, files=_computer_files(work), events=events, language="汉语")
+    text = "\f".join(f.text for f in work.files).encode("utf-8")
+    masters = [work.root / f.relpath for f in work.files]
+    return aip.build_package(item_dir / "package", code=work.code, pdf=content, text=text, masters=masters,
+                             metadata_xml=to_xml(meta)).root
+
+
+def process_case(settings: Settings, root: Path, out: Path, scanner: Scanner | None = None) -> CaseWork:
+    """Steps 1–3 for one case folder; everything made goes under ``out``. With ``scanner`` every delivered
+    file is scanned for viruses first (DA/T 70 4-2, as for scan batches); an infected file is refused."""
+    work = CaseWork(root, read_case(root))
+    files, problems = read_files(root, work.description)
+    work.problems += problems
+    if scanner is not None:
+        clean = []
+        for path, f in files:
+            entry = Entry(path, f.relpath, f.size, is_dir=False)
+            virus = scan_entry(entry, None, scanner)
+            if virus is not None:
+                f.disposition = "rejected"
+                f.problems.append(virus)
+                work.files.append(f)
+            else:
+                clean.append((path, f))
+        files = clean
+    lo = LibreOffice.find(out / "lo", tuple(settings.fonts_dirs)) if _needs_office(files) else None
+    copies = out / "copies"
+    copies.mkdir(parents=True, exist_ok=True)
+    for path, f in files:
+        f.problems.append(_format_problem(f, path))
+        if f.format.identified:
+            normalise_file(f, path, copies, lo, out / "scratch")
+        else:
+            f.disposition = "rejected"
+        work.files.append(f)
+    return work
+
+
+def _needs_office(files: list[tuple[Path, FileOutcome]]) -> bool:
+    return any(_is_office(p, f.format) for p, f in files)
+
+
+# -- catalogue, store, receipt ------------------------------------------------------------------------------------
+def ingest_case(settings: Settings, profile_name: str, case_dir: Path) -> BatchOutcome:
+    """Process one case folder: archived as one object, or kept whole for review with its reasons."""
+    settings.profile(profile_name)  # a bad profile is refused before any daemon starts
+    with open_scanner(settings) as scanner:
+        return _ingest_case(settings, profile_name, case_dir, scanner)
+
+
+def _ingest_case(settings: Settings, profile_name: str, case_dir: Path, scanner: Scanner | None) -> BatchOutcome:
+    profile = settings.profile(profile_name)
+    cat = Catalogue(settings.db_url)
+    received = dt.datetime.now(dt.UTC)
+    with cat.session() as s:
+        earlier = cat.batches_named(s, profile_name, case_dir.name)
+        batch = BatchRow(profile=profile_name, vendor=profile.vendor, name=case_dir.name, content_digest="",
+                         delivery=len(earlier) + 1, status="processing", source_path=str(case_dir))
+        s.add(batch)
+        s.flush()
+        batch_id, delivery = batch.id, batch.delivery
+    out = settings.work_root / f"case-{batch_id}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    duplicate_of: Link | None = None
+    try:
+        work = process_case(settings, case_dir, out, scanner)
+        archived = _archived_case(cat, profile_name, work, batch_id)
+        if archived is not None and archived[0]:
+            status, object_id, where, duplicate_of = ItemStatus.DUPLICATE, archived[1].object_id, None, archived[1]
+            work.code = archived[1].object_id or ""
+        else:
+            status, object_id, where = _decide(settings, cat, profile_name, work, out, received, batch_id)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    row = work.description.row
+    results = tuple(p.result() for p in work.all_problems)
+    item = ItemOutcome(code=work.code or (row.case_number or "" if row else ""), title=row.title if row else "",
+                       status=status, results=results, object_id=object_id, rejected_path=where,
+                       pages=0, bytes=sum(f.size for f in work.files), row=1, folder=case_dir.name,
+                       duplicate_of=duplicate_of)
+    outcome = CaseOutcome(batch_id=batch_id, name=case_dir.name, profile=profile_name, vendor=profile.vendor,
+                          delivery=delivery, content_digest=_digest(work), status="done", source=str(case_dir),
+                          items=(item,), received_at=received, finished_at=dt.datetime.now(dt.UTC),
+                          case_number=row.case_number if row else None, files=tuple(work.files))
+    paths = write_receipt(receipt_dir(settings.outbox_root, profile_name, outcome), outcome)
+    outcome = replace(outcome, receipt_paths=tuple(str(p) for p in paths))
+    _record(cat, outcome, work)
+    log.info("办件 case %s: %s (%s)", case_dir.name, status, object_id or where)
+    return outcome
+
+
+def _archived_case(cat: Catalogue, profile: str, work: CaseWork, batch_id: int) -> tuple[bool, Link] | None:
+    """An archived case of the profile with the same 办件编号: (same content?, its item), or None.
+
+    The same content is the same case posted again: its first result stands. Other content under the
+    same 办件编号 is refused (CASE-REPEAT conflict), never a second record."""
+    row = work.description.row
+    if row is None or not row.case_number:
+        return None
+    digest = _digest(work)
+    with cat.session() as s:
+        query = (select(ItemRow).join(BatchRow).where(ItemRow.case_number == row.case_number,
+                                                      BatchRow.profile == profile, BatchRow.id != batch_id,
+                                                      ItemRow.status == ItemStatus.ACCEPTED).order_by(ItemRow.id))
+        for item in s.scalars(query):
+            link = Link(item.id, item.batch_id, item.batch.name, item.status, item.object_id)
+            same = item.batch.content_digest == digest
+            key = "archived" if same else "conflict"
+            problem = (Problem.warn if same else Problem.fail)(
+                "CASE-REPEAT", key, case_number=row.case_number, batch_id=item.batch_id, code=item.object_id)
+            work.problems.append(problem)
+            return same, link
+    return None
+
+
+def _digest(work: CaseWork) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(work.files, key=lambda f: f.relpath):
+        h.update(f"{f.relpath}\0{f.sha256}\n".encode())
+    if work.description.path is not None:
+        h.update(work.description.path.read_bytes())
+    return h.hexdigest()
+
+
+def _decide(settings: Settings, cat: Catalogue, profile_name: str, work: CaseWork, out: Path,
+            received: dt.datetime, batch_id: int) -> tuple[ItemStatus, str | None, str | None]:
+    """Step 4 and 5: the 档号 and the archiving, in one transaction; else the case is kept for review."""
+    profile = settings.profile(profile_name)
+    row = work.description.row
+    if row is not None and not work.blocked:
+        try:
+            with cat.session() as s:  # the 档号 is committed with the archiving, or not at all
+                work.code = archival_code(row, profile, settings, s)
+                package = _package(settings, profile, work, out / "item", received)
+                store = OcflStore(settings.store_root)
+                stored = store_package(store, package, work.code, agent=AGENT, message="归档 archived (case)")
+            return ItemStatus.ACCEPTED, stored.code, None
+        except NoCode as exc:
+            work.problems.append(exc.problem)
+        except normalise.NeedsReview as exc:
+            work.problems.append(Problem.fail("CASE-NORMALISE", "review", file=work.root.name,
+                                              detail_zh=exc.message("zh"), detail_en=exc.message("en")))
+        except ObjectExistsError:
+            work.problems.append(Problem.fail("INGEST-STORE", "exists", code=work.code))
+        except (GuidangError, pdfa.PdfaError, OSError) as exc:
+            detail = exc.message("zh") if isinstance(exc, GuidangError) else str(exc)
+            work.problems.append(Problem.fail("INGEST-PACKAGE", "failed", detail=detail))
+    if row is not None and not row.archival_code:
+        work.code = ""  # an allocated number was rolled back with the failure: it names nothing
+    return ItemStatus.REJECTED, None, str(_keep(settings, profile_name, work, batch_id))
+
+
+def _keep(settings: Settings, profile_name: str, work: CaseWork, batch_id: int) -> Path:
+    """The case folder copied whole (every original byte for byte), with the reasons, for review."""
+    base = names.child(settings.rejected_root, profile_name)
+    base.mkdir(parents=True, exist_ok=True)
+    dest = names.child(base, f"{names.component_or_stand_in(work.root.name)}~case{batch_id}")
+    shutil.copytree(work.root, dest / "delivered", symlinks=True)
+    reasons = {"case": work.root.name, "results": [p.result().as_dict() for p in work.all_problems],
+               "files": [f.as_dict() for f in work.files]}
+    (dest / "reasons.json").write_text(json.dumps(reasons, ensure_ascii=False, indent=2), "utf-8")
+    return dest
+
+
+def _record(cat: Catalogue, outcome: CaseOutcome, work: CaseWork) -> None:
+    item = outcome.items[0]
+    with cat.session() as s:
+        batch = s.get(BatchRow, outcome.batch_id)
+        assert batch is not None
+        batch.status, batch.content_digest = outcome.status, outcome.content_digest
+        batch.summary, batch.finished_at = outcome.summary, outcome.finished_at
+        batch.receipt_path = outcome.receipt_paths[0] if outcome.receipt_paths else None
+        row = ItemRow(batch_id=outcome.batch_id, archival_code=item.code, title=item.title,
+                      row=work.description.row.model_dump() if work.description.row else {},
+                      status=item.status, page_count=0, byte_count=item.bytes, object_id=item.object_id,
+                      case_number=outcome.case_number,
+                      rejected_path=item.rejected_path, failed_checks=item.failed_checks)
+        row.files = [FileRow(role="master", relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
+                     for f in work.files]
+        row.decisions.append(DecisionRow(status=item.status, failed_checks=item.failed_checks,
+                                         reason="automatic checks (case)", agent=AGENT))
+        s.add(row)
+        cat.log(s, AGENT, "case.finished", outcome.name, batch_id=outcome.batch_id, status=str(item.status),
+                case_number=outcome.case_number)
+
+
+@dataclass(frozen=True)
+class CaseOutcome(BatchOutcome):
+    """A batch outcome whose one item is a case; ``as_dict`` adds ``case_number`` and each file's path."""
+
+    case_number: str | None = None
+    files: tuple[FileOutcome, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        data = super().as_dict()
+        items = data.get("items")
+        if isinstance(items, list) and items:
+            items[0] = {**items[0], "case_number": self.case_number, "files": [f.as_dict() for f in self.files]}
+        return data
+
+    @property
+    def report(self) -> Report:
+        return Report(self.items[0].results if self.items else ())
