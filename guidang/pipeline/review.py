@@ -183,8 +183,8 @@ def _run_again(settings: Settings, cat: Catalogue, item_id: int, reason: str, ag
     work_root.mkdir(parents=True)
     try:
         with open_scanner(settings) as scanner:
-            steps.process_item(settings, profile, work, work_root, cat, received if received.tzinfo else now,
-                               scanner)
+            steps.process_item(settings, profile, work, work_root, cat,
+                               received if received.tzinfo else received.replace(tzinfo=dt.UTC), scanner)
             object_id: str | None = None
             stored: list[steps.StoredFile] = []
             if work.accepted:
@@ -194,6 +194,9 @@ def _run_again(settings: Settings, cat: Catalogue, item_id: int, reason: str, ag
     status = ItemStatus.ACCEPTED if object_id is not None else ItemStatus.REJECTED
     with cat.session() as s:
         item = _item(s, item_id)
+        if item.status != ItemStatus.REJECTED or returned(item):  # someone else decided it meanwhile
+            raise InputError("处理期间该条目已被他人处理，本次结果未记录",
+                             "someone else decided the item meanwhile; this run was not recorded")
         item.status = status
         item.results = [_result_row(r) for r in work.results]
         item.failed_checks = sorted({r.check_id for r in work.results if r.status is Status.FAIL and r.blocking})

@@ -12,7 +12,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from guidang.models import BatchStatus, ItemStatus
-from guidang.storage.catalogue import BatchRow, CheckResultRow, ItemRow
+from guidang.pipeline.review import RETURNED
+from guidang.storage.catalogue import BatchRow, CheckResultRow, DecisionRow, ItemRow
 
 PAGE_SIZE = 50
 WARN = "warn"
@@ -64,8 +65,9 @@ def _base(f: QueueFilter) -> Select[ItemRow, BatchRow]:
     stmt = select(ItemRow, BatchRow).join(BatchRow, ItemRow.batch_id == BatchRow.id)
     rejected = ItemRow.status == ItemStatus.REJECTED
     warned = ItemRow.status.in_([ItemStatus.ACCEPTED, ItemStatus.DUPLICATE]) & ItemRow.id.in_(_warned_ids())
-    if f.state == "open":
-        stmt = stmt.where(or_(rejected, warned))
+    returned = ItemRow.id.in_(select(DecisionRow.item_id).where(DecisionRow.status == RETURNED))
+    if f.state == "open":  # what still waits for a person: a returned item waits for the vendor
+        stmt = stmt.where(or_(rejected & ~returned, warned))
     elif f.state == "rejected":
         stmt = stmt.where(rejected)
     elif f.state == "warned":

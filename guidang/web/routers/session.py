@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -53,7 +54,7 @@ async def login(request: Request, principal: Annotated[Principal | None, Depends
     client = request.client.host if request.client else ""
     cookie = await run_in_threadpool(_sign_in, ctx, name.strip(), password, client)
     if cookie is None:
-        return RedirectResponse(f"/login?failed=1&next={target}", status_code=303)
+        return RedirectResponse(f"/login?failed=1&next={quote(target)}", status_code=303)
     done = RedirectResponse(target, status_code=303)
     done.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=ctx.settings.web.secure_cookies,
                     max_age=int(ctx.policy.max_age.total_seconds()))
