@@ -2,7 +2,7 @@
 that a later return or override gives the vendor a new version and the earlier ones stay verifiable.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 register (销毁登记).
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 input digest (``guidang.storage.task_results``).
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0006
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 as the 卷内目录 gives them (docs/volumes.md).
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0007
 """
 
 from __future__ import annotations

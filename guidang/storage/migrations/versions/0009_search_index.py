@@ -4,7 +4,7 @@ the GIN index on PostgreSQL; ``guidang.storage.search_index``). The index is der
 ``guidang index rebuild`` fills it.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 """
 
 from __future__ import annotations
