@@ -25,6 +25,8 @@ from typing import Any
 
 from lxml import etree
 
+from guidang import safexml
+
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _RDF_ATTRS = {f"{{{RDF}}}{a}" for a in ("about", "parseType", "resource", "ID", "nodeID", "datatype")}
@@ -382,9 +384,8 @@ def as_utf8(raw: bytes) -> bytes | None:
 # -- the check ------------------------------------------------------------------------------------------------
 def parse_packet(raw: bytes) -> etree._Element | None:
     """The packet's XML, or None when it is not well-formed (the syntax rule reports that)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
     try:
-        return etree.fromstring(raw, parser)
+        return etree.fromstring(raw, safexml.parser())
     except (etree.XMLSyntaxError, ValueError):
         return None
 
