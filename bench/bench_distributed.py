@@ -76,6 +76,15 @@ def _run(settings: Settings, batch: Path, runner: TaskRunner) -> dict[str, Any]:
             "failures": failures}
 
 
+CAVEAT = (
+    "Caveat: this kernel schedules by session (autogroup: `/proc/sys/kernel/sched_autogroup_enabled` = 1). Each "
+    "`guidang worker` is started in a session of its own, the local pool shares the session of the benchmark (and "
+    "its coordinator), so on a machine loaded by others each worker gets a share of the CPU as large as the whole "
+    "local pool. That is the likely reason (inferred, not measured) why the local pool comes out slower than one "
+    "worker; and the 1→2 speed-up measures two scheduler shares more than two cores. Celery's own overhead per "
+    "page (a message, a lease row, a pickled result in PostgreSQL) is not resolved by such a run; an idle machine, "
+    "or one worker per machine, is needed for that figure."
+)
 MODES = ("local pool (2 processes)", "Celery, 1 worker × concurrency 1", "Celery, 2 workers × concurrency 1")
 
 
@@ -152,6 +161,8 @@ def main(argv: list[str]) -> int:
         f"{summary['speedup_1_to_2_batch']}× (goal ≥ 1.7× on 2 cores). The whole batch includes what the "
         "coordinator does alone (intake digests, scan QA measurement, PDF/A, package, DA/T 70 checks).",
         f"Same verdicts in every run: {'yes' if same else 'NO'}.",
+        "",
+        CAVEAT,
     ]
     if not same:
         for m, rs in rounds.items():
