@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select
 
@@ -70,7 +70,7 @@ def processor_of(settings: Settings, progress: Progress | None = None) -> Proces
         spec = DISTRIBUTED_PROCESSOR
     fn = load_processor(spec)
     if progress is not None and (default or spec == DISTRIBUTED_PROCESSOR):
-        return functools.partial(fn, progress=progress)
+        return functools.partial(cast(Any, fn), progress=progress)  # the built-ins take progress=
     return fn
 
 
