@@ -139,7 +139,7 @@ def test_without_a_broker_the_local_pool_runs_and_guidang_worker_refuses(home: S
 
     from guidang.cli import main
     from guidang.hotfolders.unit import processor_of
-    from guidang.pipeline.run import ingest_batch as local
+    from guidang.pipeline.dispatch import ingest_delivery as local
     from guidang.pipeline.run import keep_rejected
 
     assert processor_of(home) is local  # exactly as before this back end existed

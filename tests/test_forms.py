@@ -117,3 +117,18 @@ def test_a_warning_is_never_counted_as_passed(history: Settings) -> None:
     assert (virus["checked"], virus["warned"], virus["failed"]) == (5, 5, 0)
     assert virus["text"].startswith("检测 5 件，合格 0 件，有警告或待人工确认 5 件（GD-4-2 ×5）")
 
+
+
+def test_rendering_a_form_leaves_truncated_scans_unreadable(history: Settings, tmp_path: Path) -> None:
+    """WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported; a process that rendered a
+    form must still refuse a truncated scan (SCAN-READ)."""
+    import io
+
+    from PIL import ImageFile
+
+    _form(tmp_path, "a1")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    buf = io.BytesIO()
+    Image.new("L", (400, 400), 128).save(buf, "JPEG", quality=90)
+    with pytest.raises(OSError), Image.open(io.BytesIO(buf.getvalue()[: len(buf.getvalue()) // 2])) as im:
+        im.load()

@@ -1,4 +1,4 @@
-"""guidang user add / token / list and guidang audit verify at the command line."""
+"""guidang user add / token / list and guidang audit-log verify at the command line."""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ def test_user_commands_and_the_audit_check(tmp_path: Path, monkeypatch: pytest.M
     assert token.exit_code == 0 and token.output.startswith("gdt_")
     listing = run(main, ["user", "list"]).output
     assert "wang\tarchivist\t秘密\t内部" in listing and "erp\tsystem" in listing
-    ok = run(main, ["audit", "verify"])
+    ok = run(main, ["audit-log", "verify"])
     assert ok.exit_code == 0 and "完整 intact" in ok.output, ok.output
     assert list((home / "audit").glob("anchor-*.json"))
     with Catalogue(f"sqlite:///{home / 'catalogue.db'}").engine.begin() as conn:
         conn.execute(text("DELETE FROM events WHERE action = 'token.issued'"))
-    broken = run(main, ["audit", "verify"])
+    broken = run(main, ["audit-log", "verify"])
     assert broken.exit_code == 1 and "truncated" in broken.output, broken.output

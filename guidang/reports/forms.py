@@ -32,8 +32,14 @@ def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
 
 @binary_renderer(KIND, "pdf")
 def form_pdf(form: RegistrationForm, /, **_: object) -> bytes:
+    from PIL import ImageFile
+
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
     from weasyprint import HTML
 
+    # importing WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would let a truncated
+    # scan decode in this process (scan QA's SCAN-READ relies on it being off); a form embeds no images
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated
     for name in ("weasyprint", "fontTools"):  # their INFO lines are noise on a normal run
         logging.getLogger(name).setLevel(logging.WARNING)
     pdf = HTML(string=form_html(form), url_fetcher=_no_fetch).write_pdf()
