@@ -19,7 +19,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 ORDER = ("fixity", "audit", "scanqa", "catalogue", "multipage", "volume_pdf", "search", "ocr",
-         "ocr_scripts", "ocr_confidence",  # PP-OCR and Tesseract by script, boxes, orientation, A3 (issue #14)
+         "ocr_cpu", "ocr_scripts", "ocr_confidence",  # PP-OCR against Tesseract (issue #14)
          "distributed")  # the OCR comparisons last: they take longest
 # the comparison is with the OCRmyPDF a user would install today (PyPI), in a private venv under bench/out
 ARGS = {"ocr": ["--install-ocrmypdf"]}

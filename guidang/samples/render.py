@@ -324,6 +324,7 @@ def render_document(doc: DocumentText, pages: int, opts: RenderOptions | None = 
             x = lay.right - width if pg.number % 2 else lay.left
             pg.draw.text((x, lay.bottom + opts.mm(10)), label, font=font, fill=BLACK)
             pg.lines.append(label)
+            pg.char_boxes.append(char_boxes(label, font, (x, lay.bottom + opts.mm(10))))
         image = pg.image if opts.colour else pg.image.convert("L")
         out.append(RenderedPage(image, tuple(pg.lines), pg.seal_text, pg.red, tuple(pg.char_boxes)))
     return out
