@@ -77,6 +77,6 @@ def write_history(cat: Catalogue) -> list[int]:
                                subject=code, detail={"batch_id": batch.id}))
             s.add(EventRow(at=decided + dt.timedelta(seconds=STAGE[2]), agent="guidang", action="batch.finished",
                            subject=batch.name, detail={"batch_id": batch.id}))
-        s.add(EventRow(at=T0 + dt.timedelta(days=15), agent="guidang-audit", action="audit.finished",
+        s.add(EventRow(at=T0 + dt.timedelta(days=15), agent="guidang-audit", action="audit.run",
                        subject="store", detail={"result": "pass", "objects": 9}))
     return ids

@@ -99,6 +99,17 @@ def test_each_defect_is_found_with_object_file_check_and_digests(tmp_path: Path)
         assert {e.subject for e in s.scalars(select(EventRow).where(EventRow.action == "audit.damaged"))} == set(CODES)
     assert {p: p.read_bytes() for p in store.root.rglob("*") if p.is_file()} == snapshot
 
+    # ops read the two runs as one audit passed and one failed (metrics and the ops report, issue #17)
+    from guidang.hotfolders.metrics import registry
+    from guidang.hotfolders.state import open_catalogue
+    from guidang.pipeline.ops_report import ReportFilter, build_report
+
+    metrics = registry(open_catalogue(settings.db_url))  # as the watcher serves it
+    assert metrics.get_sample_value("guidang_audits_total", {"result": "pass"}) == 1
+    assert metrics.get_sample_value("guidang_audits_total", {"result": "fail"}) == 1
+    audits = build_report(Catalogue(settings.db_url), ReportFilter()).audits
+    assert [a["result"] for a in audits if a["action"] == "audit.run"] == ["fail", "pass"]
+
 
 def test_an_object_registered_but_gone_is_reported(tmp_path: Path) -> None:
     import shutil
@@ -211,3 +222,21 @@ def test_a_version_commit_in_progress_is_not_an_extra_file(tmp_path: Path) -> No
     inv["manifest"] = {d: [*paths, *(p.replace("v1/", "v2/", 1) for p in paths)] for d, paths in manifest.items()}
     (obj / "v2" / "inventory.json").write_text(json.dumps(inv), "utf-8")
     assert [s for s in StoreAudit(settings, record=False).run() if s.failed] == []
+
+
+def test_the_store_audit_checks_the_audit_log_and_anchors_its_head(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """DA/T 92: the audit log is checked at every audit; its head is written outside the database each time, so a
+    row changed afterwards is found by the next audit (exit 1), while the store itself is intact."""
+    from sqlalchemy import text
+
+    settings = make_home(tmp_path, codes=CODES[:1])
+    monkeypatch.setenv("GUIDANG_HOME", str(settings.home))
+    ok = CliRunner().invoke(main, ["audit"])
+    assert ok.exit_code == 0, ok.output
+    assert list(settings.audit_root.glob("anchor-*.json"))
+    with Catalogue(settings.db_url).engine.begin() as conn:
+        conn.execute(text("UPDATE events SET subject = 'forged' WHERE seq = 1"))
+    broken = CliRunner().invoke(main, ["audit"])
+    assert broken.exit_code == 1, broken.output
+    assert "审计日志 audit log" in broken.output and "0 damaged" in broken.output

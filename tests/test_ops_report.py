@@ -47,7 +47,7 @@ def test_json_holds_the_numbers_of_the_history(history: Settings) -> None:
     stages = {s["stage"]: s for s in r["stages"]}
     assert (stages["intake"]["total_seconds"], stages["checks"]["mean_seconds"], stages["receipt"]["batches"]) == (
         30, 100, 3)
-    assert r["audits"][0]["action"] == "audit.finished" and r["audits"][0]["result"] == "pass"
+    assert r["audits"][0]["action"] == "audit.run" and r["audits"][0]["result"] == "pass"
 
 
 def test_filters_select_batches(history: Settings) -> None:

@@ -6,7 +6,8 @@
 * ``--scheduled``: the kind the schedule (``[preservation]``) says is due, or nothing (what the watcher runs).
 
 Reports in text, JSON, HTML or CSV (the ``check`` renderers; only objects with findings are listed, intact
-ones are counted). Exit codes: 0 nothing failed, 1 damage found, 2 the audit could not run.
+ones are counted); the audit log's hash chain is verified too. Exit codes: 0 nothing failed, 1 damage found
+(or the audit log broken), 2 the audit could not run.
 """
 
 from __future__ import annotations
@@ -21,21 +22,13 @@ from pathlib import Path
 import click
 
 from guidang.cli.errors import fail, handle_errors, language
+from guidang.cli.progress import page_progress
 from guidang.config import load_settings
 from guidang.errors import ExitCode, GuidangError
+from guidang.pipeline.audit_log import check_chain
 from guidang.reports.registry import render
+from guidang.storage.catalogue import Catalogue
 from guidang.validators.result import CheckedSubject, exit_code
-
-
-@contextlib.contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal (stderr), nothing otherwise. The one place that draws one here:
-    click's bar today; swap it for the project's progress helper when there is one."""
-    if not sys.stderr.isatty():
-        yield lambda _n: None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
-        yield bar.update
 
 
 @click.command("audit")
@@ -70,12 +63,22 @@ def audit_command(full: bool, sample: float | None, scheduled: bool, seed: int |
                 four = stack.enter_context(_four_property(settings))
             audit = StoreAudit(settings, kind=kind, sample_percent=percent, four_property=four, seed=seed)
             total = audit.count()
-            with progress_bar(total, f"审计 audit ({kind})") as tick:
+            with page_progress(f"审计 audit ({kind})", quiet=fmt != "text" and output is None) as bar:
+                bar.start(total)
+
+                def tick(objects: int) -> None:
+                    for _ in range(objects):
+                        bar.advance()
+
                 audit.progress = tick
                 for _subject in audit.run(total):
                     pass
     except GuidangError as exc:
         fail(exc, ExitCode.CANNOT_RUN if exc.exit_code == ExitCode.CHECKS_FAILED else None)
+    # the audit log is checked at every audit too (DA/T 92), and its head anchored outside the database
+    chain = check_chain(settings, Catalogue(settings.db_url), reason=f"guidang audit ({kind})")
+    for p in chain.problems:
+        click.echo(f"审计日志 audit log {p.kind}: {p.zh} / {p.en}", err=True)
     subjects = audit.problems
     if fmt == "json":
         text = json.dumps({"kind": kind, "totals": audit.totals.as_dict(), "run": audit.run_id,
@@ -92,7 +95,8 @@ def audit_command(full: bool, sample: float | None, scheduled: bool, seed: int |
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
-    sys.exit(int(exit_code(subjects)))
+    code = exit_code(subjects)
+    sys.exit(int(ExitCode.CHECKS_FAILED if not chain.ok and code == ExitCode.OK else code))
 
 
 @contextlib.contextmanager

@@ -134,8 +134,8 @@ def audit_verify_command() -> None:
     import sys
 
     from guidang.cli.app import settings
+    from guidang.pipeline.audit_log import check_chain
     from guidang.storage.catalogue import Catalogue
-    from guidang.web.audit import check_chain
 
     s = settings()
     report = check_chain(s, Catalogue(s.db_url), reason="guidang audit-log verify")

@@ -11,8 +11,8 @@ worker's items count). Exposed (all prefixed ``guidang_``):
   in the last hour over the seconds those batches took (0 when none);
 * ``stage_duration_seconds{stage}``: histogram per stage (intake, checks, receipt), as in ``guidang report``;
 * ``queue_depth``: claimed batches waiting for a worker; ``batches_running``: batches a worker holds;
-* ``audits_total{result}`` and ``last_successful_audit_timestamp_seconds``: from the ``audit.*`` events
-  (an audit records ``result`` = ``pass`` when nothing failed).
+* ``audits_total{result}`` and ``last_successful_audit_timestamp_seconds``: from the store audit's ``audit.run``
+  events (``guidang audit`` records ``result`` = ``pass`` when no object was damaged, ``fail`` otherwise).
 
 Served by prometheus-client's own HTTP server on a daemon thread, at ``/metrics``; the web app may
 mount :func:`registry` too. A port that cannot be bound is logged and the watcher runs on without it.
@@ -107,13 +107,12 @@ class CatalogueCollector(Collector):
         audits = CounterMetricFamily("guidang_audits", "保存库审计 store audits by result", labels=["result"])
         last_ok: dt.datetime | None = None
         counts: dict[str, int] = {}
-        for e in s.scalars(select(EventRow).where(EventRow.action.startswith("audit."))):
+        for e in s.scalars(select(EventRow).where(EventRow.action == "audit.run")):  # one per store audit
             result = str(e.detail.get("result", "")) or "unknown"
-            if e.action in ("audit.finished", "audit.done") or "result" in e.detail:
-                counts[result] = counts.get(result, 0) + 1
-                if result in AUDIT_PASS:
-                    at = as_utc(e.at)
-                    last_ok = at if last_ok is None or at > last_ok else last_ok
+            counts[result] = counts.get(result, 0) + 1
+            if result in AUDIT_PASS:
+                at = as_utc(e.at)
+                last_ok = at if last_ok is None or at > last_ok else last_ok
         for result, n in sorted(counts.items()):
             audits.add_metric([result], n)
         yield audits

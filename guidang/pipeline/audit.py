@@ -291,7 +291,7 @@ class StoreAudit:
             row.objects, row.damaged, row.checked = self.totals.objects, self.totals.damaged, self.totals.checked
             row.files, row.bytes = self.totals.files, self.totals.bytes
             self.catalogue.log(s, self.agent, "audit.run", str(self.store.root), run=self.run_id, kind=self.kind,
-                               **self.totals.as_dict())
+                               result="pass" if self.totals.damaged == 0 else "fail", **self.totals.as_dict())
 
 
 def _cpus() -> int:

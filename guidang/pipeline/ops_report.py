@@ -202,8 +202,13 @@ def _stage_times(s: Session, batch_ids: list[int]) -> tuple[StageTime, ...]:
     return tuple(StageTime(key, zh, en, len(durations[key]), sum(durations[key])) for key, zh, en in STAGES)
 
 
+# the store audit's events (pipeline/audit.py); the audit log's own (audit.verified, …) are not store audits
+STORE_AUDIT_EVENTS = ("audit.run", "audit.damaged")
+
+
 def _audits(s: Session) -> tuple[dict[str, Any], ...]:
-    stmt = select(EventRow).where(EventRow.action.startswith("audit.")).order_by(EventRow.at.desc(), EventRow.id.desc())
+    stmt = (select(EventRow).where(EventRow.action.in_(STORE_AUDIT_EVENTS))
+            .order_by(EventRow.at.desc(), EventRow.id.desc()))
     return tuple({"at": as_utc(e.at).isoformat(timespec="seconds"), "action": e.action, "subject": e.subject,
                   "agent": e.agent, **{k: v for k, v in e.detail.items() if k not in ("at", "action")}}
                  for e in s.scalars(stmt.limit(100)))

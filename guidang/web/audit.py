@@ -1,8 +1,8 @@
 """Writing to and checking the audit log from the web app.
 
 The audit log is the catalogue's ``events`` table, SM3 hash-chained by :mod:`guidang.storage.audit`: there is
-no second log. :func:`record` is how a route (or a command acting for a person) appends an event;
-:func:`check_chain` is the audit-log check (it writes the head outside the database, as an anchor, each time).
+no second log. :func:`record` is how a route (or a command acting for a person) appends an event; the audit-log check is
+:func:`guidang.pipeline.audit_log.check_chain`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from guidang.config import Settings
 from guidang.errors import InputError
-from guidang.storage import audit as chain
 from guidang.storage.catalogue import Catalogue, EventRow
 from guidang.web.auth import Principal
 
@@ -39,11 +37,3 @@ def record(session: Session, who: Principal | str, action: str, subject: str, /,
         detail.setdefault("via", who.via)
     return Catalogue.log(session, agent, action, subject, **detail)
 
-
-def check_chain(settings: Settings, catalogue: Catalogue, reason: str = "audit") -> chain.ChainReport:
-    """Verify the whole chain against every anchor, then anchor the head found (\"at every audit\")."""
-    with catalogue.session() as s:
-        report = chain.verify(s, chain.read_anchors(settings.audit_root))
-        if report.ok:
-            chain.write_anchor(settings.audit_root, report.head, reason)
-    return report

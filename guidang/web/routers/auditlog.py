@@ -12,9 +12,10 @@ from sqlalchemy import Select, func, select
 from starlette.concurrency import run_in_threadpool
 
 from guidang.csvout import to_csv
+from guidang.pipeline.audit_log import check_chain
 from guidang.storage.audit import ChainReport, utc_text
 from guidang.storage.catalogue import EventRow
-from guidang.web.audit import check_chain, record
+from guidang.web.audit import record
 from guidang.web.auth import Principal, require
 from guidang.web.context import web_context
 from guidang.web.pages import render
