@@ -126,6 +126,14 @@ def test_destruction_moves_the_record_to_the_register_and_leaves_the_audit_clean
         replicate(settings, code)
     with pytest.raises(InputError, match="permanently"):
         destroy(settings, CODES[0], decision="鉴定〔2026〕1号", agent="a")
+    from guidang.pipeline.access import Viewer
+    from guidang.pipeline.indexing import index_object
+    from guidang.pipeline.search import open_record
+
+    cat = Catalogue(settings.db_url)
+    index_object(cat, OcflStore(settings.store_root), ten_years)  # found by search (查阅利用) until destroyed
+    everyone = Viewer("auditor", clearance="绝密", every_control=True)
+    assert open_record(cat, everyone, ten_years) is not None
     monkeypatch.setenv("GUIDANG_HOME", str(settings.home))
     done = CliRunner().invoke(main, ["destroy", ten_years, "--decision", "鉴定〔2026〕1号", "--agent", "王五", "--yes"])
     assert done.exit_code == 0, done.output
@@ -137,6 +145,7 @@ def test_destruction_moves_the_record_to_the_register_and_leaves_the_audit_clean
         assert row.archival_code == ten_years and row.agent == "王五" and row.retention == "定期10年"
         assert "<题名>" in row.metadata_xml and row.inventory["id"] == ten_years
         assert s.scalars(select(EventRow).where(EventRow.action == "object.destroyed")).one().subject == ten_years
+    assert open_record(cat, everyone, ten_years) is None  # out of the search index too
     audit = StoreAudit(settings)
     assert [s for s in audit.run() if s.failed] == [] and audit.totals.objects == 1
     assert OcflStore(settings.store_root).validate().valid

@@ -19,7 +19,7 @@ from guidang.packaging.metadata_xml import from_xml
 from guidang.pipeline import review
 from guidang.pipeline.run import ingest_batch
 from guidang.storage import audit
-from guidang.storage.catalogue import Catalogue, EventRow, ItemRow
+from guidang.storage.catalogue import Catalogue, EventRow, ItemRow, ReceiptRow
 from guidang.storage.ocfl_store import OcflStore
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +74,15 @@ def test_return_then_override_reach_the_catalogue_the_store_the_receipt_and_the_
         report = audit.verify(s, audit.read_anchors(settings.audit_root))
     assert report.ok, report.problems
     assert audit.read_anchors(settings.audit_root)  # anchored with the receipt
+    # the vendor's receipt is versioned (issue #17): the first decision, the return, the override, each kept
+    version = json.loads(receipt.read_text("utf-8"))["version"]
+    assert version["version"] == 3 and version["agent"] == "web:archivist" and "不影响正文" in version["reason"]
+    assert sorted(p.name for p in (receipt.parent / "versions").glob("receipt.v*.json")) == [
+        "receipt.v1.json", "receipt.v2.json", "receipt.v3.json"]
+    with cat.session() as s:
+        rows = s.scalars(select(ReceiptRow).order_by(ReceiptRow.version)).all()
+        assert [(r.version, r.agent) for r in rows] == [(1, "guidang"), (2, "web:archivist"), (3, "web:archivist")]
+        assert "请重新扫描" in rows[1].reason
 
 
 def test_an_archived_record_is_corrected_by_a_new_version(ingested) -> None:

@@ -120,3 +120,15 @@ def test_the_login_form_needs_its_csrf_token(desk: Desk) -> None:
     r = client.post("/login", data={"name": "u-admin", "password": "correct horse battery staple"})
     assert r.status_code in (403, 422)
     assert "gd_session" not in client.cookies
+
+
+def test_the_desk_uses_the_search_access_rule() -> None:
+    """One access rule (pipeline/access.py) for the desk and for search: 内部 ranks as 限制, 秘密★10年 as 秘密,
+    an open 控制标识 needs no grant; only an item with no 密级 is read differently (the lowest, on the desk)."""
+    from guidang.web.auth import Principal
+
+    clerk = Principal(user_id=1, name="clerk", display_name="clerk", roles=("archivist",),
+                      permissions=frozenset(), clearance="秘密", control_marks=frozenset(), via="session")
+    assert clerk.may_see("内部") and clerk.may_see("秘密★10年") and not clerk.may_see("机密")
+    assert clerk.may_see("") and clerk.may_see(None)
+    assert clerk.may_see("公开", ["开放"]) and not clerk.may_see("公开", ["控制"])

@@ -17,6 +17,7 @@ from guidang.config import Settings
 from guidang.errors import InputError
 from guidang.packaging import aip
 from guidang.packaging.metadata_xml import from_xml
+from guidang.pipeline import indexing
 from guidang.pipeline.audit import open_replica
 from guidang.pipeline.worm import open_s3
 from guidang.storage.catalogue import Catalogue
@@ -61,4 +62,5 @@ def destroy(settings: Settings, code: str, *, decision: str, agent: str, reason:
     replica = open_replica(settings)
     if replica is not None:
         replica.remove_object(code)
+    indexing.unindex(cat, code)  # no longer found by search (查阅利用); its metadata stays in the register
     return row

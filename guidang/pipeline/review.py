@@ -97,15 +97,17 @@ def batch_outcome(cat: Catalogue, batch_id: int) -> BatchOutcome:
                             redelivery_of=batch.redelivery_of)
 
 
-def rewrite_receipt(settings: Settings, cat: Catalogue, batch_id: int) -> Path | None:
-    """Write the batch's receipt again where it was written (None: the batch has none yet); anchor the audit
-    chain's head beside the other anchors."""
+def rewrite_receipt(settings: Settings, cat: Catalogue, batch_id: int, *, reason: str = "",
+                    agent: str = "guidang") -> Path | None:
+    """Write the batch's receipt again where it was written, as its next version saying what changed and why
+    (None: the batch has none yet); anchor the audit chain's head beside the other anchors."""
     with cat.session() as s:
         batch = s.get(BatchRow, batch_id)
         where = batch.receipt_path if batch is not None else None
     if where is None:
         return None
-    json_path, _ = write_receipt(Path(where).parent, batch_outcome(cat, batch_id))
+    json_path, _ = write_receipt(Path(where).parent, batch_outcome(cat, batch_id), catalogue=cat, reason=reason,
+                                 agent=agent)
     with cat.session() as s:
         audit.anchor_now(s, settings.audit_root, f"receipt of batch {batch_id}")
     return json_path
@@ -131,7 +133,7 @@ def return_item(settings: Settings, cat: Catalogue, item_id: int, reason: str, a
         Catalogue.log(s, agent, "item.returned", item.archival_code, item_id=item.id, batch_id=item.batch_id,
                       reason=reason, failed=blocking_failures(item))
         batch_id = item.batch_id
-    receipt = rewrite_receipt(settings, cat, batch_id)
+    receipt = rewrite_receipt(settings, cat, batch_id, reason=reason, agent=agent)
     return ReviewResult(item_id, RETURNED, receipt)
 
 
@@ -215,7 +217,7 @@ def _run_again(settings: Settings, cat: Catalogue, item_id: int, reason: str, ag
         failed = tuple(item.failed_checks)
     if object_id is not None:  # issue #20: the search index follows the store
         indexing.keep_in_step(cat, OcflStore(settings.store_root), object_id)
-    receipt = rewrite_receipt(settings, cat, batch_id)
+    receipt = rewrite_receipt(settings, cat, batch_id, reason=reason, agent=agent)
     return ReviewResult(item_id, str(status), receipt, failed)
 
 
@@ -262,6 +264,7 @@ def correct_item(settings: Settings, cat: Catalogue, item_id: int, field: str, v
     if object_id is not None:
         from guidang.packaging import aip
         from guidang.packaging.metadata_xml import from_xml
+        from guidang.pipeline.copies import replicate
         from guidang.pipeline.corrections import correct_metadata
 
         store = OcflStore(settings.store_root)
@@ -269,6 +272,7 @@ def correct_item(settings: Settings, cat: Catalogue, item_id: int, field: str, v
         content = current.record.content.model_copy(update={"title": value})
         corrected = current.model_copy(update={"record": current.record.model_copy(update={"content": content})})
         version = correct_metadata(store, object_id, corrected, agent=agent, reason=reason, catalogue=cat)
+        replicate(settings, object_id)  # the second copy follows the new version (issue #18)
         detail_version: object = str(getattr(version, "version", version))
     else:
         detail_version = None

@@ -22,6 +22,8 @@ from functools import cache
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from guidang.pipeline.access import Viewer, may_see
+from guidang.pipeline.access import rules as access_rules
 from guidang.web import accounts
 from guidang.web.context import WebContext, web_context
 from guidang.web.roles import role_table
@@ -67,14 +69,21 @@ class Principal:
     def may(self, permission: str) -> bool:
         return permission in self.permissions
 
+    @property
+    def viewer(self) -> Viewer:
+        """The same person as the access rule sees them (one rule for the desk and for search)."""
+        return Viewer(self.agent, clearance=self.clearance, controls=self.control_marks,
+                      personal_data=self.may("search.personal"))
+
     def may_see(self, level: str | None, marks: Iterable[str] = ()) -> bool:
-        """Whether a record of 密级 ``level`` bearing the 控制标识 ``marks`` is within the clearance (an
-        unknown or empty level counts as the lowest; a level the domain does not know is never visible)."""
-        levels = accounts.clearance_levels()
-        level = level or levels[0]
-        if level not in levels or self.clearance not in levels:
-            return False
-        return levels.index(level) <= levels.index(self.clearance) and set(marks) <= self.control_marks
+        """Whether an item of 密级 ``level`` bearing the 控制标识 ``marks`` is within the clearance, by the access
+        rule of :mod:`guidang.pipeline.access` (its ranks: 内部 as 限制, 机密★10年 as 机密; open marks). One
+        difference, for the desk: an item whose row has no 密级 counts as the lowest, since such an item (not
+        accepted: GD-2-3 returns it) must reach an archivist to be put right; search, over accepted records,
+        fails closed instead."""
+        lowest = min(access_rules().levels.items(), key=lambda kv: kv[1])[0]
+        level = level if (level or "").strip() else lowest
+        return all(may_see(self.viewer, level, mark) for mark in (tuple(marks) or ("",)))
 
 
 class Permit:

@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from guidang.pipeline import search, viewing
-from guidang.pipeline.access import Viewer
 from guidang.storage import search_index
 from guidang.storage.ocfl_store import OcflStore
 from guidang.web.audit import record
@@ -54,12 +53,6 @@ class SearchForm(BaseModel):
                 if v not in (None, "")}
 
 
-def viewer_of(principal: Principal) -> Viewer:
-    """The search's viewer for a signed-in account: its clearance, its 控制标识, the personal-data right."""
-    return Viewer(name=principal.agent, clearance=principal.clearance, controls=principal.control_marks,
-                  personal_data=principal.may(PERSONAL))
-
-
 def _not_found(request: Request, principal: Principal) -> Response:
     return render(request, "error.html.j2", principal, status_code=404, title=("未找到", "Not found"),
                   message=("没有这件档案，或您无权查阅", "no such record, or not within your clearance"))
@@ -72,7 +65,7 @@ def search_page(request: Request, principal: Annotated[Principal, Depends(requir
     hits: list[search.Hit] = []
     asked = bool(f.q.strip() or f.filters())
     if asked:
-        hits = search.find(ctx.catalogue, viewer_of(principal), f.q, f.filters(), limit=PAGE_SIZE + 1,
+        hits = search.find(ctx.catalogue, principal.viewer, f.q, f.filters(), limit=PAGE_SIZE + 1,
                            offset=(f.page - 1) * PAGE_SIZE, ranked=f.ranked)
         with ctx.catalogue.session() as s:
             record(s, principal, "search.query", f.q, filters=f.filters(), hits=len(hits[:PAGE_SIZE]), page=f.page)
@@ -86,7 +79,7 @@ def _opened(request: Request, principal: Principal, code: str, action: str,
             **detail: Any) -> search.RecordView | None:
     """The record if the principal may see it; the attempt is logged either way."""
     ctx = web_context(request)
-    view = search.open_record(ctx.catalogue, viewer_of(principal), code)
+    view = search.open_record(ctx.catalogue, principal.viewer, code)
     with ctx.catalogue.session() as s:
         record(s, principal, action if view is not None else "record.refused", code, **detail)
     return view
