@@ -133,8 +133,9 @@ def test_xlsx_catalogue_with_service_columns_and_jpeg_dpi(tmp_path: Path) -> Non
         tmp_path, items=2, pages=(1, 2), seed=2, dpi=DPI, catalogue="xlsx", service_fields=True,
         image_format="jpeg", ready_marker=False,
     )  # fmt: skip
-    ws = load_workbook(truth.batch_dir / "目录.xlsx", read_only=True).worksheets[0]
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    wb = load_workbook(truth.batch_dir / "目录.xlsx", read_only=True)
+    rows = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    wb.close()  # read-only keeps the file open: left to the collector it warns in whatever test runs then
     assert tuple(rows[0]) == DAT22_COLUMNS + SERVICE_COLUMNS
     for row, item in zip(rows[1:], truth.items, strict=True):
         record = dict(zip(rows[0], row, strict=True))

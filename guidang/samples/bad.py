@@ -32,8 +32,12 @@ def read_catalogue(batch: Path) -> tuple[list[str], list[dict[str, str]], str]:
     if path.suffix == ".xlsx":
         from openpyxl import load_workbook
 
-        ws = load_workbook(path, read_only=True).worksheets[0]
-        values = [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        wb = load_workbook(path, read_only=True)  # read-only keeps the file open until closed
+        try:
+            rows = wb.worksheets[0].iter_rows(values_only=True)
+            values = [["" if v is None else str(v) for v in row] for row in rows]
+        finally:
+            wb.close()
         return values[0], [dict(zip(values[0], r, strict=True)) for r in values[1:]], "xlsx"
     data = path.read_bytes()
     for encoding in ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8", "gb18030"):
