@@ -34,8 +34,8 @@ def read_catalogue(batch: Path) -> tuple[list[str], list[dict[str, str]], str]:
 
         wb = load_workbook(path, read_only=True)  # read-only keeps the file open until closed
         try:
-            rows = wb.worksheets[0].iter_rows(values_only=True)
-            values = [["" if v is None else str(v) for v in row] for row in rows]
+            cells = wb.worksheets[0].iter_rows(values_only=True)
+            values = [["" if v is None else str(v) for v in row] for row in cells]
         finally:
             wb.close()
         return values[0], [dict(zip(values[0], r, strict=True)) for r in values[1:]], "xlsx"
