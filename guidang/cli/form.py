@@ -7,14 +7,13 @@ page, or JSON data. Exit codes: 0 written; 2 no such batch, an unfinished batch 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from guidang.cli.errors import handle_errors
+from guidang.cli.output import emit
 from guidang.config import load_settings
-from guidang.fsutil import replace_file
 
 
 @click.command("form")
@@ -31,9 +30,4 @@ def form_command(kind: str, batch: int, fmt: str, output: Path | None) -> None:
 
     settings = load_settings()
     data = render_bytes("form", fmt, build_form(Catalogue.existing(settings.db_url), settings, kind, batch))
-    if output is not None:
-        replace_file(output, data)
-        click.echo(f"登记表 form: {output}", err=True)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    emit(data, output, "登记表 form")

@@ -9,15 +9,14 @@ option or no catalogue database; 5 the database failed.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import click
 
 from guidang.cli.errors import handle_errors
+from guidang.cli.output import emit
 from guidang.config import load_settings
 from guidang.errors import InputError
-from guidang.fsutil import replace_file
 
 
 def _when(value: str | None, option: str, *, end: bool = False) -> dt.datetime | None:
@@ -52,9 +51,4 @@ def report_command(batch: int | None, vendor: str | None, since: str | None, unt
     settings = load_settings()
     f = ReportFilter(batch=batch, vendor=vendor, since=_when(since, "--since"), until=_when(until, "--until", end=True))
     data = render_bytes("report", fmt, build_report(Catalogue.existing(settings.db_url), f))
-    if output is not None:
-        replace_file(output, data)
-        click.echo(f"报告 report: {output}", err=True)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    emit(data, output, "报告 report")

@@ -33,6 +33,7 @@ def destroy(settings: Settings, code: str, *, decision: str, agent: str, reason:
         raise InputError("销毁须依据鉴定意见（--decision）", "a destruction needs the appraisal decision (--decision)")
     store = OcflStore(settings.store_root, create=False)
     cat = Catalogue(settings.db_url)
+    s3 = open_s3(settings)
     with cat.session() as s:
         row = s.scalars(select(DestructionRow).where(DestructionRow.archival_code == code)).first()
         if row is None:
@@ -45,7 +46,6 @@ def destroy(settings: Settings, code: str, *, decision: str, agent: str, reason:
             if retention == PERMANENT:
                 raise InputError(f"{code} 的保管期限为永久，不能销毁",
                                  f"{code} is kept permanently (永久); never destroyed")
-            s3 = open_s3(settings)
             if s3 is not None and (why := s3.locked(store, code, dt.datetime.now(dt.UTC))) is not None:
                 raise InputError(f"{code} 的 S3 副本仍在锁定中，不能销毁：{why}",
                                  f"the S3 copy of {code} is still locked; not destroyed: {why}")
@@ -55,7 +55,6 @@ def destroy(settings: Settings, code: str, *, decision: str, agent: str, reason:
                                  metadata_xml=xml.decode("utf-8"), inventory=inventory)
             s.add(row)
             cat.log(s, agent, "object.destroyed", code, decision=decision, reason=reason, retention=retention)
-    s3 = open_s3(settings)
     if s3 is not None:
         s3.delete_object(store, code)  # the server refuses a locked version (checked above)
     store.remove_object(code)

@@ -44,6 +44,9 @@ class Forbidden(Exception):
         self.permission, self.zh, self.en = permission, zh, en
 
 
+PERSONAL = "search.personal"  # roles.toml: may see 身份证号, 手机号, 银行卡号 unmasked
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is asking, as the routes see it."""
@@ -73,7 +76,7 @@ class Principal:
     def viewer(self) -> Viewer:
         """The same person as the access rule sees them (one rule for the desk and for search)."""
         return Viewer(self.agent, clearance=self.clearance, controls=self.control_marks,
-                      personal_data=self.may("search.personal"))
+                      personal_data=self.may(PERSONAL))
 
     def may_see(self, level: str | None, marks: Iterable[str] = ()) -> bool:
         """Whether an item of 密级 ``level`` bearing the 控制标识 ``marks`` is within the clearance, by the access

@@ -149,7 +149,7 @@ def page_image(request: Request, item_id: int, number: int,
                                                                 "X-Content-Type-Options": "nosniff"})
 
 
-def _act(ctx: WebContext, item_id: int, fn: Callable[[], review.ReviewResult]) -> Response:
+def _act(item_id: int, fn: Callable[[], review.ReviewResult]) -> Response:
     result = fn()
     return RedirectResponse(f"/items/{item_id}?done={result.status}", status_code=303)
 
@@ -159,7 +159,7 @@ def return_action(request: Request, item_id: int, principal: Annotated[Principal
                   reason: Annotated[str, Form()] = "") -> Response:
     ctx = web_context(request)
     text = written_reason(reason)
-    return _act(ctx, item_id, lambda: review.return_item(ctx.settings, ctx.catalogue, item_id, text, principal.agent))
+    return _act(item_id, lambda: review.return_item(ctx.settings, ctx.catalogue, item_id, text, principal.agent))
 
 
 @router.post("/items/{item_id}/override")
@@ -167,7 +167,7 @@ def override_action(request: Request, item_id: int, principal: Annotated[Princip
                     reason: Annotated[str, Form()] = "") -> Response:
     ctx = web_context(request)
     text = written_reason(reason)
-    return _act(ctx, item_id,
+    return _act(item_id,
                 lambda: review.override_item(ctx.settings, ctx.catalogue, item_id, text, principal.agent))
 
 
@@ -176,7 +176,7 @@ def rerun_action(request: Request, item_id: int, principal: Annotated[Principal,
                  reason: Annotated[str, Form()] = "") -> Response:
     ctx = web_context(request)
     text = written_reason(reason)
-    return _act(ctx, item_id, lambda: review.rerun_item(ctx.settings, ctx.catalogue, item_id, text, principal.agent))
+    return _act(item_id, lambda: review.rerun_item(ctx.settings, ctx.catalogue, item_id, text, principal.agent))
 
 
 @router.post("/items/{item_id}/correct")
@@ -184,5 +184,5 @@ def correct_action(request: Request, item_id: int, principal: Annotated[Principa
                    reason: Annotated[str, Form()] = "", title: Annotated[str, Form()] = "") -> Response:
     ctx = web_context(request)
     text = written_reason(reason)
-    return _act(ctx, item_id, lambda: review.correct_item(ctx.settings, ctx.catalogue, item_id, "title", title, text,
+    return _act(item_id, lambda: review.correct_item(ctx.settings, ctx.catalogue, item_id, "title", title, text,
                                                           principal.agent))

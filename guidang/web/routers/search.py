@@ -21,13 +21,12 @@ from guidang.pipeline import search, viewing
 from guidang.storage import search_index
 from guidang.storage.ocfl_store import OcflStore
 from guidang.web.audit import record
-from guidang.web.auth import Principal, require
+from guidang.web.auth import PERSONAL, Principal, require
 from guidang.web.context import web_context
 from guidang.web.pages import render
 
 router = APIRouter(tags=["search"])
 PAGE_SIZE = 20
-PERSONAL = "search.personal"  # roles.toml: may see 身份证号, 手机号, 银行卡号 unmasked
 
 
 class SearchForm(BaseModel):
