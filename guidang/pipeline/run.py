@@ -341,6 +341,7 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
         failing = [p for p in intake.problems_of(code) if p.finding.status is Status.FAIL]
         if kind == "archived" and code not in outcomes and not failing:
             outcomes[code] = _already_archived(cat, item_ids[code], intake, code, link)
+    store: OcflStore | None = None
     try:
         for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received,
                                         decided=frozenset(outcomes), scanner=scanner, progress=progress,
@@ -356,7 +357,8 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
                 outcome = work.outcome(ItemStatus.REJECTED, rejected_path=str(where))
             _record_decision(cat, item_ids[work.code], outcome, stored)
             if object_id is not None:  # the search index follows the store (a failure there is only logged)
-                indexing.keep_in_step(cat, OcflStore(settings.store_root), object_id)
+                store = store or OcflStore(settings.store_root)  # opened once per batch, when first needed
+                indexing.keep_in_step(cat, store, object_id)
             outcomes[work.code] = outcome
     finally:
         shutil.rmtree(work_root, ignore_errors=True)

@@ -240,6 +240,27 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
     for item in intake.items:
         work = works.setdefault(item.archival_code, ItemWork(item, volume=intake.volumes.get(item.archival_code)))
         work.add(Report(tuple(p.result() for p in intake.problems_of(item.archival_code))))
+    yield from _run_steps(settings, profile, works, work_root, cat, received, decided, scanner, progress, run_pages,
+                          intake.vendor_manifest_covers)
+
+
+def process_item(settings: Settings, profile_name: str, work: ItemWork, work_root: Path, cat: Catalogue,
+                 received: dt.datetime, scanner: Scanner | None = None) -> ItemWork:
+    """Every step after intake for one item on its own (the review desk: checks re-run, or an item carried
+    through after an archivist's override). The batch-wide comparisons see this item only; the vendor's
+    manifest is not taken as covering it."""
+    steps = _run_steps(settings, settings.profile(profile_name), {work.code: work}, work_root, cat, received,
+                       frozenset(), scanner, QUIET, run_tasks, lambda _item: False)
+    for _ in steps:
+        pass
+    return work
+
+
+def _run_steps(settings: Settings, profile: Profile, works: dict[str, ItemWork], work_root: Path, cat: Catalogue,
+               received: dt.datetime, decided: frozenset[str], scanner: Scanner | None, progress: Progress,
+               run_pages: TaskRunner, manifest_covers: Callable[[Item], bool]) -> Iterator[ItemWork]:
+    """Measure, OCR, check and assemble ``works`` (the batch-wide scan checks compare all of them); yield each
+    item not in ``decided`` once it is decided."""
     context = measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
@@ -252,24 +273,9 @@ def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, wo
         if work.code in decided:
             continue
         if not work.blocked:
-            registration = intake_registration(work.item, intake.vendor_manifest_covers(work.item))
+            registration = intake_registration(work.item, manifest_covers(work.item))
             assemble(settings, profile, work, work_root, received, lookups, scanner, registration)
         yield work
-
-
-def process_item(settings: Settings, profile_name: str, work: ItemWork, work_root: Path, cat: Catalogue,
-                 received: dt.datetime, scanner: Scanner | None = None) -> ItemWork:
-    """Every step after intake for one item on its own (the review desk: checks re-run, or an item carried
-    through after an archivist's override). The batch-wide comparisons see this item only."""
-    profile = settings.profile(profile_name)
-    context = measure({work.code: work}, profile.scan_qa, settings.ocr.jobs)
-    if not work.blocked:
-        _ocr_all([work], profile.scan_qa, settings.ocr_languages(profile), settings.ocr, settings.ocr_engine(profile))
-        scan_checks(work, profile.scan_qa, context)
-    if not work.blocked:
-        assemble(settings, profile, work, work_root, received, CatalogueDbLookups(cat), scanner,
-                 intake_registration(work.item, vendor_manifest=False))
-    return work
 
 
 def _events(work: ItemWork, profile: Profile, received: dt.datetime) -> list[ProcessEvent]:
