@@ -23,9 +23,9 @@ from guidang.packaging.fixity import digest_file
 from guidang.packaging.metadata import Action, ProcessEvent
 from guidang.pipeline import indexing, steps
 from guidang.pipeline.antivirus import open_scanner
-from guidang.pipeline.outcome import BatchOutcome, ItemOutcome
+from guidang.pipeline.outcome import BatchOutcome
 from guidang.pipeline.problems import Problem
-from guidang.pipeline.run import _recorded_result, _result_row
+from guidang.pipeline.run import recorded_outcome, recorded_result, result_row
 from guidang.reports.receipt import write_receipt
 from guidang.storage import audit
 from guidang.storage.catalogue import BatchRow, Catalogue, DecisionRow, FileRow, ItemRow
@@ -80,11 +80,7 @@ def batch_outcome(cat: Catalogue, batch_id: int) -> BatchOutcome:
         batch = s.get(BatchRow, batch_id)
         if batch is None:
             raise InputError(f"没有编号为 {batch_id} 的批次", f"no batch {batch_id}")
-        items = tuple(ItemOutcome(
-            code=i.archival_code, title=i.title, status=ItemStatus(i.status),
-            results=tuple(_recorded_result(r) for r in i.results), object_id=i.object_id,
-            rejected_path=i.rejected_path, pages=i.page_count, bytes=i.byte_count,
-        ) for i in sorted(batch.items, key=lambda i: i.id))
+        items = tuple(recorded_outcome(i) for i in sorted(batch.items, key=lambda i: i.id))
         batch_results = tuple(CheckResult(
             check_id=str(e["check"]), status=Status(str(e["status"])), message_zh=str(e["message_zh"]),
             message_en=str(e["message_en"]), blocking=bool(e.get("blocking", True)),
@@ -126,7 +122,7 @@ def return_item(settings: Settings, cat: Catalogue, item_id: int, reason: str, a
         if returned(item):
             raise InputError("该条目已退回厂商", "the item was returned to the vendor already")
         result = Problem.fail("REVIEW-RETURNED", "returned", item.archival_code, reason=reason).result()
-        item.results.append(_result_row(result))
+        item.results.append(result_row(result))
         item.failed_checks = sorted({*item.failed_checks, "REVIEW-RETURNED"})
         item.decisions.append(DecisionRow(status=RETURNED, failed_checks=item.failed_checks, reason=reason,
                                           agent=agent))
@@ -169,7 +165,7 @@ def _run_again(settings: Settings, cat: Catalogue, item_id: int, reason: str, ag
         kept = _kept_item(row)
         batch = row.batch
         profile, received, code = batch.profile, batch.received_at, row.archival_code
-        intake_results = [_recorded_result(r) for r in row.results if r.check_id.startswith(INTAKE_FAMILIES)]
+        intake_results = [recorded_result(r) for r in row.results if r.check_id.startswith(INTAKE_FAMILIES)]
     now = dt.datetime.now(dt.UTC)
     work = steps.ItemWork(kept, overrides=overrides)
     if overrides:
@@ -200,7 +196,7 @@ def _run_again(settings: Settings, cat: Catalogue, item_id: int, reason: str, ag
             raise InputError("处理期间该条目已被他人处理，本次结果未记录",
                              "someone else decided the item meanwhile; this run was not recorded")
         item.status = status
-        item.results = [_result_row(r) for r in work.results]
+        item.results = [result_row(r) for r in work.results]
         item.failed_checks = sorted({r.check_id for r in work.results if r.status is Status.FAIL and r.blocking})
         if object_id is not None:
             item.object_id = object_id

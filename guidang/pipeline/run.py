@@ -116,7 +116,7 @@ def _record_decision(cat: Catalogue, item_id: int, outcome: ItemOutcome, stored:
         item.files = [f for f in item.files if f.role == "master"] + [  # a resumed item: replaced, not added
             FileRow(role=f.role, relpath=f.relpath, size=f.size, sha256=f.sha256, sm3=f.sm3)
             for f in stored if f.role != "master"]
-        item.results = [_result_row(r) for r in outcome.results]
+        item.results = [result_row(r) for r in outcome.results]
         item.duplicate_of = outcome.duplicate_of.item_id if outcome.duplicate_of else None
         item.decisions.append(DecisionRow(status=outcome.status, failed_checks=outcome.failed_checks,
                                           reason="automatic checks", agent=AGENT))
@@ -134,11 +134,16 @@ def _decided_items(cat: Catalogue, batch_id: int) -> dict[str, ItemOutcome]:
         decided = (ItemStatus.ACCEPTED, ItemStatus.REJECTED, ItemStatus.DUPLICATE)
         rows = [i for i in batch.items if i.status in decided] if batch else []
         links = {i.id: _link(s.get(ItemRow, i.duplicate_of)) for i in rows if i.duplicate_of is not None}
-        return {i.archival_code: ItemOutcome(
-            code=i.archival_code, title=i.title, status=ItemStatus(i.status),
-            results=tuple(_recorded_result(r) for r in i.results),
-            object_id=links[i.id].object_id if i.id in links else i.object_id, duplicate_of=links.get(i.id),
-            rejected_path=i.rejected_path, pages=i.page_count, bytes=i.byte_count) for i in rows}
+        return {i.archival_code: recorded_outcome(i, links.get(i.id)) for i in rows}
+
+
+def recorded_outcome(item: ItemRow, duplicate_of: Link | None = None) -> ItemOutcome:
+    """An item's outcome as the catalogue records it (a duplicate's object is its twin's)."""
+    return ItemOutcome(
+        code=item.archival_code, title=item.title, status=ItemStatus(item.status),
+        results=tuple(recorded_result(r) for r in item.results),
+        object_id=duplicate_of.object_id if duplicate_of is not None else item.object_id, duplicate_of=duplicate_of,
+        rejected_path=item.rejected_path, pages=item.page_count, bytes=item.byte_count)
 
 
 def _link(item: ItemRow | None) -> Link:
@@ -146,14 +151,14 @@ def _link(item: ItemRow | None) -> Link:
     return Link(item.id, item.batch_id, item.batch.name, item.status, item.object_id)
 
 
-def _recorded_result(row: CheckResultRow) -> CheckResult:
+def recorded_result(row: CheckResultRow) -> CheckResult:
     spec = REGISTRY.spec_of_result(row.check_id)
     return CheckResult(check_id=row.check_id, status=Status(row.status), message_zh=row.message_zh,
                        message_en=row.message_en, evidence=tuple(Evidence(**e) for e in row.evidence),
                        blocking=row.blocking, system=spec.system if spec else False, dat70=tuple(row.dat70))
 
 
-def _result_row(r: CheckResult) -> CheckResultRow:
+def result_row(r: CheckResult) -> CheckResultRow:
     return CheckResultRow(check_id=r.check_id, status=str(r.status), blocking=r.blocking,
                           message_zh=r.message_zh, message_en=r.message_en,
                           evidence=[e.as_dict() for e in r.evidence], dat70=list(r.dat70))
