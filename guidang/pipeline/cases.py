@@ -20,9 +20,11 @@ The outcome has the ``guidang ingest --json`` shape of a scan batch, with one en
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -409,15 +411,20 @@ def _archived_case(cat: Catalogue, profile: str, work: CaseWork, batch_id: int) 
     return None
 
 
-def _digest(work: CaseWork) -> str:
-    import hashlib
-
+def content_digest(files: Iterable[tuple[str, str]], description: bytes | None) -> str:
+    """A delivered case's identity: each file's path and SHA-256, and the description's bytes. The same case
+    posted again has the same digest (its first result stands); other content under its 办件编号 has another."""
     h = hashlib.sha256()
-    for f in sorted(work.files, key=lambda f: f.relpath):
-        h.update(f"{f.relpath}\0{f.sha256}\n".encode())
-    if work.description.path is not None:
-        h.update(work.description.path.read_bytes())
+    for relpath, sha256 in sorted(files):
+        h.update(f"{relpath}\0{sha256}\n".encode())
+    if description is not None:
+        h.update(description)
     return h.hexdigest()
+
+
+def _digest(work: CaseWork) -> str:
+    description = work.description.path.read_bytes() if work.description.path is not None else None
+    return content_digest(((f.relpath, f.sha256) for f in work.files), description)
 
 
 def _decide(settings: Settings, cat: Catalogue, profile_name: str, work: CaseWork, out: Path,

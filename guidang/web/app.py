@@ -8,6 +8,8 @@ every route does.
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,8 +45,15 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     settings = settings or load_settings()
     catalogue = catalogue or Catalogue(settings.db_url)
     # no /docs or /redoc: their pages load scripts from the internet
-    app = FastAPI(title="guidang", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.ctx = WebContext.build(settings, catalogue)
+    ctx = WebContext.build(settings, catalogue)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ctx.cases.start()  # cases posted before a stop are run again (the spool is their durable record)
+        yield
+
+    app = FastAPI(title="guidang", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
     for module, attr in ROUTERS:
         app.include_router(getattr(importlib.import_module(module), attr))

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from guidang.config import Settings
 from guidang.storage.catalogue import Catalogue
 from guidang.web.accounts import SessionPolicy
+from guidang.web.case_queue import CaseQueue
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class WebContext:
     catalogue: Catalogue
     templates: Jinja2Templates
     policy: SessionPolicy
+    cases: CaseQueue  # the HTTP intake's spool and worker (issue #16)
 
     @classmethod
     def build(cls, settings: Settings, catalogue: Catalogue) -> WebContext:
@@ -31,7 +33,8 @@ class WebContext:
         opts = settings.web
         policy = SessionPolicy(idle=dt.timedelta(minutes=opts.session_idle_minutes),
                                max_age=dt.timedelta(hours=opts.session_max_hours))
-        return cls(settings=settings, catalogue=catalogue, templates=templates, policy=policy)
+        return cls(settings=settings, catalogue=catalogue, templates=templates, policy=policy,
+                   cases=CaseQueue(settings, catalogue))
 
     @property
     def cache_root(self) -> Path:

@@ -2,19 +2,20 @@
 /api/v1/cases/{case_number}``, and the OpenAPI spec of these routes.
 
 A business system signs in with its API token (an account with the ``system`` role: ``ingest.submit``).
-The upload is written into a fresh folder (every name proven safe by :mod:`guidang.names`) and goes through
-the same pipeline as a case dropped in the hot folder (:func:`guidang.pipeline.cases.ingest_case`).
-Idempotent by 办件编号: the same case posted again returns the first result (200); the same 办件编号 with
-other content is a 409 with the reason, and never a second record.
+The upload is written into the intake spool (every name proven safe by :mod:`guidang.names`) and answered at
+once with 202; the web app's case queue (:mod:`guidang.web.case_queue`) runs it through the same pipeline as a
+case dropped in the hot folder (:func:`guidang.pipeline.cases.ingest_case`), and ``GET`` gives its status, then
+its result and receipt. Idempotent by 办件编号: the same case posted again is not queued twice (202 while
+queued, then 200 with the first result); the same 办件编号 with other content is a 409 with the reason, and
+never a second record.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.openapi.utils import get_openapi
@@ -27,10 +28,10 @@ from guidang.config import Settings
 from guidang.errors import InputError
 from guidang.models import ItemStatus
 from guidang.pipeline.case_file import CASE_FILES, MAX_CASE_JSON_BYTES
-from guidang.pipeline.cases import ingest_case
-from guidang.storage.catalogue import ItemRow
+from guidang.storage.catalogue import BatchRow, Catalogue, ItemRow
 from guidang.web.audit import record
 from guidang.web.auth import Principal, require
+from guidang.web.case_queue import CaseQueue, Submission, case_digest
 from guidang.web.context import web_context
 
 router = APIRouter(prefix="/api/v1", tags=["ingest-api"])
@@ -94,8 +95,10 @@ def _save(upload: UploadFile, dest: Path, limit: int) -> int:
     return written
 
 
-def _stage(settings: Settings, profile: str, case: UploadFile, files: list[UploadFile]) -> Path:
-    """The upload as a case folder under work/api/; names are data until proven safe."""
+def _stage(settings: Settings, queue: CaseQueue, profile: str, case: UploadFile,
+           files: list[UploadFile]) -> tuple[Path, str]:
+    """The upload as a case folder in the spool's staging area, and its 办件编号; names are data until proven
+    safe, and a refused upload leaves nothing behind."""
     raw = case.file.read(MAX_CASE_JSON_BYTES + 1)
     if len(raw) > MAX_CASE_JSON_BYTES:
         raise InputError("办件描述文件过大", "the case description is too large")
@@ -106,11 +109,13 @@ def _stage(settings: Settings, profile: str, case: UploadFile, files: list[Uploa
         raise InputError(
             f"case.json 不是有效的 JSON 对象：{exc}", f"case.json is not a valid JSON object: {exc}"
         ) from exc
-    folder = names.component_or_stand_in(str(number or "case"))
-    root = settings.work_root / "api" / uuid.uuid4().hex
-    case_dir = names.child(root, folder)
-    case_dir.mkdir(parents=True)
+    if not isinstance(number, str) or not number.strip():
+        raise InputError("接口提交的办件须有办件编号（查询与去重都靠它）",
+                         "a case posted to the API needs its 办件编号 (case_number): status and idempotency use it")
+    staging = queue.staging()
     try:
+        case_dir = names.child(staging, names.component_or_stand_in(number))
+        case_dir.mkdir()
         (case_dir / CASE_FILES[0]).write_bytes(raw)
         budget = settings.profile(profile).limits.max_batch_bytes
         for upload in files:
@@ -119,9 +124,9 @@ def _stage(settings: Settings, profile: str, case: UploadFile, files: list[Uploa
                 raise InputError(f"文件名重复或保留：{name}", f"a file name given twice or reserved: {name}")
             budget -= _save(upload, names.child(case_dir, name), budget)
     except BaseException:
-        shutil.rmtree(root, ignore_errors=True)  # a refused upload leaves nothing behind
+        queue.discard(staging)
         raise
-    return case_dir
+    return case_dir, number
 
 
 def _result(item: dict[str, Any], receipt: str | None) -> CaseResult:
@@ -131,11 +136,23 @@ def _result(item: dict[str, Any], receipt: str | None) -> CaseResult:
                       problems=item.get("problems", []), files=files, receipt=receipt)
 
 
+def _pending(sub: Submission, queue: CaseQueue) -> CaseResult:
+    status = "processing" if queue.running(sub) else sub.status
+    problems = [{"check": "CASE-API", "message_zh": sub.error, "message_en": sub.error}] if sub.error else []
+    return CaseResult(case_number=sub.case_number, id=None, status=status, object=None, failed_checks=[],
+                      problems=problems, files=[], receipt=None)
+
+
+def _conflict(zh: str, en: str) -> Response:
+    return JSONResponse({"error": "conflict", "message_zh": zh, "message_en": en}, status_code=409)
+
+
 @router.post(
     "/cases",
-    status_code=201,
+    status_code=202,
     response_model=CaseResult,
-    responses={200: {"model": CaseResult, "description": "posted before: the first result"},
+    responses={200: {"model": CaseResult, "description": "archived before with the same content: the first result"},
+               202: {"model": CaseResult, "description": "queued (or posted before and still queued): poll GET"},
                400: {"model": ApiError}, 409: {"model": ApiError}},
 )  # fmt: skip
 def submit_case(
@@ -145,32 +162,57 @@ def submit_case(
     files: Annotated[list[UploadFile] | None, File(description="the case's files")] = None,
     profile: Annotated[str | None, Form()] = None,
 ) -> Response:
+    """Accept a case for processing: 202 and its status (poll ``GET /api/v1/cases/{办件编号}``); 200 with the
+    first result when the same case was archived before; 409 when its 办件编号 names other content."""
     ctx = web_context(request)
-    settings = ctx.settings
+    settings, queue = ctx.settings, ctx.cases
     name = _profile(settings, profile)
-    case_dir = _stage(settings, name, case, files or [])
+    case_dir, number = _stage(settings, queue, name, case, files or [])
+    staging = case_dir.parent
     try:
-        outcome = ingest_case(settings, name, case_dir)
-    finally:
-        shutil.rmtree(case_dir.parent, ignore_errors=True)
-    items: list[dict[str, Any]] = outcome.as_dict()["items"]  # type: ignore[assignment]
-    item = items[0]
-    receipt = outcome.receipt_paths[0] if outcome.receipt_paths else None
+        digest = case_digest(case_dir)
+        answer = _answer_repeat(ctx.catalogue, queue, name, number, digest)
+        if answer is not None:
+            queue.discard(staging)
+            with ctx.catalogue.session() as s:
+                record(s, principal, "case.received", number, repeat=answer.status_code)
+            return answer
+        sub = queue.submit(staging, name, number, digest, principal.name)
+    except BaseException:
+        queue.discard(staging)
+        raise
     with ctx.catalogue.session() as s:
-        record(s, principal, "case.received", str(item.get("case_number") or ""), batch_id=outcome.batch_id,
-               status=item["status"], object=item.get("object"))
-    if "CASE-REPEAT" in item.get("failed_checks", []):
-        repeat = next(p for p in item["problems"] if p["check"] == "CASE-REPEAT")
-        return JSONResponse({"error": "conflict", "message_zh": repeat["message_zh"],
-                             "message_en": repeat["message_en"]}, status_code=409)
-    if item["status"] == ItemStatus.DUPLICATE:
-        first = _latest(ctx.catalogue, str(item.get("case_number")))
-        body = first if first is not None else _result(item, receipt)
-        return JSONResponse(body.model_dump(), status_code=200)
-    return JSONResponse(_result(item, receipt).model_dump(), status_code=201)
+        record(s, principal, "case.received", number, submission=sub.id, status=sub.status)
+    location = f"/api/v1/cases/{quote(number, safe='')}"
+    return JSONResponse(_pending(sub, queue).model_dump(), status_code=202, headers={"Location": location})
 
 
-def _latest(catalogue: Any, case_number: str) -> CaseResult | None:
+def _answer_repeat(catalogue: Catalogue, queue: CaseQueue, profile: str, number: str, digest: str) -> Response | None:
+    """The answer to a case posted again, before it is queued a second time (None: not a repeat)."""
+    waiting = queue.pending(profile, number)
+    if waiting is not None and waiting.error is None:
+        if waiting.digest == digest:
+            return JSONResponse(_pending(waiting, queue).model_dump(), status_code=202)
+        return _conflict(f"办件 {number} 的上一次提交仍在处理中，内容与本次不同；请待其完成后再提交",
+                         f"case {number} was posted before with other content and is still being processed; "
+                         "post again once it has finished")
+    with catalogue.session() as s:
+        query = (select(ItemRow).join(BatchRow).where(ItemRow.case_number == number, BatchRow.profile == profile,
+                                                      ItemRow.status == ItemStatus.ACCEPTED).order_by(ItemRow.id))
+        first = s.scalars(query).first()
+        if first is None:
+            return None
+        same = first.batch.content_digest == digest
+        code = first.object_id
+    if not same:
+        return _conflict(f"办件 {number} 已归档（{code}），本次提交的内容与之不同，不再形成第二份档案",
+                         f"case {number} is archived ({code}); this posting's content differs, and no second "
+                         "record is made")
+    found = _latest(catalogue, number)
+    return JSONResponse(found.model_dump() if found else {}, status_code=200)
+
+
+def _latest(catalogue: Catalogue, case_number: str) -> CaseResult | None:
     """The first archived result of a case (else its latest), as recorded."""
     with catalogue.session() as s:
         query = select(ItemRow).where(ItemRow.case_number == case_number, ItemRow.status != ItemStatus.DUPLICATE)
@@ -194,7 +236,11 @@ def case_status(
     case_number: str,
     principal: Annotated[Principal, Depends(require("ingest.submit"))],
 ) -> Response:
-    found = _latest(web_context(request).catalogue, case_number)
+    ctx = web_context(request)
+    waiting = ctx.cases.pending(None, case_number)
+    if waiting is not None:
+        return JSONResponse(_pending(waiting, ctx.cases).model_dump())
+    found = _latest(ctx.catalogue, case_number)
     if found is None:
         return JSONResponse({"error": "not_found", "message_zh": f"没有办件 {case_number}",
                              "message_en": f"no case {case_number}"}, status_code=404)
