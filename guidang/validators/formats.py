@@ -48,6 +48,22 @@ EXTENSIONS: dict[str, frozenset[str]] = {
     "text/xml": frozenset({".xml"}),
     "application/ofd": frozenset({".ofd"}),
     "application/zip": frozenset({".zip", ".ofd"}),
+    # office documents (issue #16: every delivered file of a case is identified and checked against its name).
+    # Kingsoft WPS Office's .wps/.et/.dps names are allowed where the content is identified as the Microsoft
+    # binary format WPS Office can save them in (not tested: no Kingsoft sample here); a file in a format PRONOM
+    # does not identify is refused as unidentified before its name is looked at.
+    "application/msword": frozenset({".doc", ".dot", ".wps"}),
+    "application/vnd.ms-excel": frozenset({".xls", ".xlt", ".et"}),
+    "application/vnd.ms-powerpoint": frozenset({".ppt", ".pot", ".pps", ".dps"}),
+    "application/rtf": frozenset({".rtf"}),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": frozenset({".docx", ".dotx"}),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": frozenset({".xlsx", ".xltx"}),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": frozenset({".pptx", ".ppsx",
+                                                                                            ".potx"}),
+    "application/vnd.oasis.opendocument.text": frozenset({".odt", ".ott"}),
+    "application/vnd.oasis.opendocument.spreadsheet": frozenset({".ods", ".ots"}),
+    "application/vnd.oasis.opendocument.presentation": frozenset({".odp", ".otp"}),
+    "application/vnd.oasis.opendocument.graphics": frozenset({".odg", ".otg"}),
 }
 
 # words by which metadata (格式信息) names a format family, keyed by MIME type (1-10)
