@@ -38,3 +38,20 @@ def replace_file(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def publish_dir(staging: Path, final: Path) -> None:
+    """Give a folder written under a temporary name its final name, durably: every file in it flushed, then
+    the rename, then the parent flushed. Readers of ``final`` see the whole folder or none of it."""
+    for path in sorted(staging.rglob("*"), reverse=True):
+        if path.is_file() and not path.is_symlink():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        elif path.is_dir() and not path.is_symlink():
+            fsync_dir(path)
+    fsync_dir(staging)
+    os.replace(staging, final)
+    fsync_dir(final.parent)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guidang import names
+from guidang import fsutil, names
 from guidang.config import Settings
 from guidang.errors import GuidangError
 from guidang.packaging.fixity import digest_file_with
@@ -101,7 +101,7 @@ class CaseQueue:
                          received_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         data = {k: v for k, v in sub.__dict__.items() if k != "error"}
         (staging / SUBMISSION).write_text(json.dumps(data, ensure_ascii=False), "utf-8")
-        os.replace(staging, self.root / entry_id)
+        fsutil.publish_dir(staging, self.root / entry_id)  # answered 202 only once it would survive a power cut
         self._queue.put(entry_id)
         self.start()
         return sub
@@ -180,7 +180,7 @@ class CaseQueue:
                 return
             log.info("办件 %s: %s", data.get("case_number"), outcome.items[0].status)
             done = self.root / f"{entry_id}{DONE}"
-            os.replace(entry, done)  # under the lock: no other web app can take the entry up again
+            entry.rename(done)  # under the lock: no other web app can take the entry up again
         shutil.rmtree(done, ignore_errors=True)
 
 
