@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import corpus
 from lxml import etree
-from test_cases import ingest, office, ofd, verapdf_pass_file, write_case
+from test_cases import ingest, ofd, office, verapdf_pass_file, write_case
 
 from guidang.config import Settings
 from guidang.packaging import aip
@@ -29,7 +29,7 @@ from guidang.storage.ocfl_store import OcflStore
 from guidang.validators.result import Report, Status
 
 sys.path.insert(0, str(Path(__file__).parent / "data" / "dat70"))
-from make_fixtures import EICAR, plain_pdf_bytes, refresh_manifests  # noqa: E402
+from make_fixtures import EICAR, plain_pdf_bytes, refresh_manifests
 
 PROPERTIES = ("GD-1-", "GD-2-", "GD-3-", "GD-4-")
 

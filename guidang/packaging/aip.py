@@ -198,7 +198,9 @@ def build_package(
     """Build the package at ``dest`` (which must not exist) and return it.
 
     ``pdf`` becomes ``content/<code>.pdf``; a file named ``*.ofd`` becomes ``content/<code>.ofd`` (a born-digital
-    record whose preservation copy is its OFD). ``text`` and ``metadata_xml`` may be file paths or the bytes themselves (``text`` bytes must be
+    record whose preservation copy is its OFD).
+
+    ``text`` and ``metadata_xml`` may be file paths or the bytes themselves (``text`` bytes must be
     UTF-8). ``masters`` are paths, or intake records carrying digests (those are not re-hashed; their
     size is checked). ``extra_metadata`` are further files of ``metadata/`` by name (a volume's
     document-level metadata, ``文件-0001.xml`` …). The package is built in a temporary sibling

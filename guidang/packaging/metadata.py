@@ -330,7 +330,7 @@ class RecordMetadata(_Node):
         files: Sequence[ComputerFile] = (),
         events: Sequence[ProcessEvent] = (),
         language: str | None = None,
-        origin: Origin | None = None,
+        origin: str | None = None,  # an Origin term (validated with the rest)
     ) -> RecordMetadata:
         """Build from a DA/T 22 catalogue row and the profile's 来源 fields.
 

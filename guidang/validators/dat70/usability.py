@@ -133,7 +133,8 @@ def _format_findings(s: Dat70Subject, allowed: list[str], key: str, check_extens
         failures = [r for r in report.results if r.status is FAIL]
         if failures:
             detail = "；".join(r.message_zh for r in failures[:3])
-            yield Finding(FAIL, "not_ofd", {"file": relpath, "detail": detail}, ev(relpath, "OFD", "GB/T 33190", detail))
+            yield Finding(FAIL, "not_ofd", {"file": relpath, "detail": detail},
+                          ev(relpath, "OFD", "GB/T 33190", detail))
 
 
 def _content_ofds(s: Dat70Subject) -> list[str]:
