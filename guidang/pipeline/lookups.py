@@ -31,7 +31,7 @@ class CatalogueDbLookups:
             self.in_session.flush()
             yield self.in_session
         else:
-            with self._session() as s:
+            with self.catalogue.session() as s:
                 yield s
 
     def ping(self) -> None:
