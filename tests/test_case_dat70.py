@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from conftest import corpus
 from lxml import etree
 from test_cases import ingest, ofd, office, verapdf_pass_file, write_case
@@ -138,6 +137,13 @@ def test_an_ofd_only_case_keeps_its_ofd_as_the_preservation_copy(home: Settings,
     assert not [r for r in checks if r["status"] == "fail"]
 
 
+def test_a_case_of_several_ofds_and_nothing_else_goes_to_review(home: Settings, tmp_path: Path) -> None:
+    files: dict[str, Path | bytes] = {"证照.ofd": ofd(), "决定书.ofd": ofd("决定")}
+    [item] = ingest(write_case(tmp_path / "BJ-2023-000322", files, 办件编号="BJ-2023-000322"))["items"]
+    assert item["status"] == "rejected" and item["failed_checks"] == ["CASE-NORMALISE"]
+    assert "2 OFDs" in " ".join(p["message_en"] for p in item["problems"])
+
+
 def test_GD_3_3_an_original_in_a_format_without_a_published_specification(home: Settings, tmp_path: Path) -> None:
     """Word 2.0 converts to a good PDF/A, but the original kept beside it is not an accepted original format."""
     files: dict[str, Path | bytes] = {"旧文件.doc": office("Old Word file", "NEWSSLID.DOC"), "证照.ofd": ofd()}
@@ -166,7 +172,6 @@ def test_the_package_of_a_good_case_passes(home: Settings, tmp_path: Path) -> No
 
 def test_GD_1_1_a_master_tampered_after_packaging(home: Settings, tmp_path: Path) -> None:
     report = gd_report(home, tmp_path, lambda p: _flip_byte(_master(p)))
-    print(failed(report), failures(report, "GD-1-1"))
     assert failed(report) == {"GD-1-1", "GD-1-14"}
 
 
@@ -178,7 +183,6 @@ def test_GD_1_14_a_master_replaced_with_its_manifests_rewritten(home: Settings, 
         refresh_manifests(package)
 
     report = gd_report(home, tmp_path, replace)
-    print(failed(report), failures(report, "GD-1-14"))
     assert failed(report) == {"GD-1-14"}
 
 
@@ -189,7 +193,6 @@ def test_GD_1_1_a_master_missing_from_the_manifests(home: Settings, tmp_path: Pa
             manifest.write_text("".join(x for x in lines if "照片.jpg" not in x), "utf-8")
 
     report = gd_report(home, tmp_path, drop)
-    print(failed(report), failures(report, "GD-1-1"))
     assert failed(report) == {"GD-1-1"}
 
 
@@ -203,7 +206,6 @@ def test_GD_2_3_a_package_that_does_not_say_it_is_born_digital_is_held_to_the_sc
     home: Settings, tmp_path: Path
 ) -> None:
     report = gd_report(home, tmp_path, lambda p: _edit_metadata(p, _remove("形成方式")))
-    print(failed(report), failures(report, "GD-2-3"), failures(report, "GD-2-6"), failures(report, "GD-3-3"))
     assert failed(report) == {"GD-2-3", "GD-2-6"}
     assert "扫描分辨率" in failures(report, "GD-2-3") and "no sequence number" in failures(report, "GD-2-6")
 
@@ -215,19 +217,16 @@ def test_GD_3_3_a_preservation_copy_that_is_not_pdfa(home: Settings, tmp_path: P
         refresh_manifests(package)
 
     report = gd_report(home, tmp_path, swap)
-    print(failed(report), failures(report, "GD-3-3"))
     assert failed(report) == {"GD-3-3", "GD-1-10"}  # 1-10: not the size the metadata recorded either
     assert "not a conforming PDF/A-2b" in failures(report, "GD-3-3")
 
 
-@pytest.mark.parametrize("name", ["GD-3-3"])
-def test_GD_3_3_an_ofd_preservation_copy_that_is_broken(home: Settings, tmp_path: Path, name: str) -> None:
+def test_GD_3_3_an_ofd_preservation_copy_that_is_broken(home: Settings, tmp_path: Path) -> None:
     def break_ofd(package: Path) -> None:
         [copy] = (package / "content").glob("*.ofd")
         copy.write_bytes(ofd()[:-40])
         refresh_manifests(package)
 
     report = gd_report(home, tmp_path, break_ofd, files={"证照.ofd": ofd()})
-    print(failed(report), failures(report, "GD-1-1"))
     # 1-1: its fixity information (seal digests) cannot be read; 1-10: not the size the metadata recorded
-    assert failed(report) == {name, "GD-1-1", "GD-1-10"} and "not a sound OFD" in failures(report, name)
+    assert failed(report) == {"GD-3-3", "GD-1-1", "GD-1-10"} and "not a sound OFD" in failures(report, "GD-3-3")

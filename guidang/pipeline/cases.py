@@ -306,9 +306,13 @@ def _content(work: CaseWork, item_dir: Path) -> Path:
         return _joined_pdfa(pdfs, names.child(item_dir, f"{work.code}.pdf", max_bytes=names.ARCHIVAL_CODE_MAX_BYTES))
     if len(ofds) == 1:
         return ofds[0]
-    raise normalise.NeedsReview("no_pdf", "办件有多个 OFD 而无可形成 PDF/A 的材料，无法合成一个保存副本，须人工处理",
-                                "the case has several OFDs and no material that gives a PDF/A: there is no one "
-                                "preservation copy to make; review")
+    if ofds:
+        raise normalise.NeedsReview(
+            "no_pdf", f"办件有 {len(ofds)} 个 OFD 而无可形成 PDF/A 的材料，无法合成一个保存副本，须人工处理",
+            f"the case has {len(ofds)} OFDs and no material that gives a PDF/A: several OFDs cannot be joined "
+            "into one preservation copy here; review")
+    raise normalise.NeedsReview("no_pdf", "办件没有可形成保存副本（PDF/A 或 OFD）的材料，须人工处理",
+                                "the case has no material that gives a preservation copy (PDF/A or OFD): review")
 
 
 def build_case_package(settings: Settings, profile: Profile, work: CaseWork, item_dir: Path,
