@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from conftest import corpus
 from lxml import etree
-from test_cases import ingest, ofd, office, verapdf_pass_file, write_case
+from test_cases import GUIDANG, ingest, ofd, office, verapdf_pass_file, write_case
 
 from guidang.config import Settings
 from guidang.packaging import aip
@@ -135,12 +136,27 @@ def test_an_ofd_only_case_keeps_its_ofd_as_the_preservation_copy(home: Settings,
     assert "准予许可决定" in logical[f"content/{code}.txt"].read_text("utf-8")  # its text, for search
     checks = json.loads(logical[aip.CHECKS_JSON].read_text("utf-8"))["results"]
     assert not [r for r in checks if r["status"] == "fail"]
+    # an audit of the store (BC) reads it as any other object: only what this test home lacks fails (no backup
+    # configured, 3-9; clamd with test signatures only, 4-2)
+    run = subprocess.run([GUIDANG, "check", str(home.store_root), "--stage", "BC", "--format", "json"],
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert _failed_in(json.loads(run.stdout)) == {"BC-3-9", "BC-4-2"}, run.stderr
+
+
+def _failed_in(data: object) -> set[str]:
+    """The check ids of every failed result anywhere in a `guidang check --format json` answer."""
+    if isinstance(data, dict):
+        own = {str(data["check"])} if data.get("status") == "fail" and "check" in data else set()
+        return own.union(*(_failed_in(v) for v in data.values()))
+    if isinstance(data, list):
+        return set().union(*(_failed_in(v) for v in data))
+    return set()
 
 
 def test_a_case_of_several_ofds_and_nothing_else_goes_to_review(home: Settings, tmp_path: Path) -> None:
     files: dict[str, Path | bytes] = {"证照.ofd": ofd(), "决定书.ofd": ofd("决定")}
     [item] = ingest(write_case(tmp_path / "BJ-2023-000322", files, 办件编号="BJ-2023-000322"))["items"]
-    assert item["status"] == "rejected" and item["failed_checks"] == ["CASE-NORMALISE"]
+    assert item["status"] == "rejected" and item["failed_checks"] == ["CASE-NORMALISE", "GD-3-5"]  # case.toml maps it
     assert "2 OFDs" in " ".join(p["message_en"] for p in item["problems"])
 
 
