@@ -21,6 +21,10 @@ from test_cases import GUIDANG, ingest, ofd, office, verapdf_pass_file, write_ca
 
 from guidang.config import Settings
 from guidang.packaging import aip
+from guidang.packaging.eep.export import build_eep
+from guidang.packaging.eep.reader import import_eep, write_package
+from guidang.packaging.metadata import StorageLocation
+from guidang.packaging.metadata_xml import from_xml
 from guidang.pipeline import cases
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.lookups import CatalogueDbLookups
@@ -141,6 +145,16 @@ def test_an_ofd_only_case_keeps_its_ofd_as_the_preservation_copy(home: Settings,
     run = subprocess.run([GUIDANG, "check", str(home.store_root), "--stage", "BC", "--format", "json"],
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert _failed_in(json.loads(run.stdout)) == {"BC-3-9", "BC-4-2"}, run.stderr
+    # and it travels as a DA/T 48 EEP (transfer): built (with the offline carrier DA/T 48 requires), imported
+    # and rebuilt as a package that verifies
+    meta = from_xml(logical[aip.METADATA_XML].read_bytes())
+    meta = meta.model_copy(update={"record": meta.record.model_copy(
+        update={"storage": StorageLocation(offline_ids=("光盘-0001",))})})  # fmt: skip
+    files = {rel: p.read_bytes() for rel, p in logical.items() if rel not in aip.TAG_FILES}
+    eep = tmp_path / "eep.xml"
+    eep.write_bytes(build_eep(code=code, metadata=meta, files=files, creator_unit="示例市政务服务中心"))
+    rebuilt = write_package(import_eep(eep), tmp_path / "rebuilt")
+    assert aip.verify_package(rebuilt.root) == [] and (rebuilt.root / "content" / f"{code}.ofd").is_file()
 
 
 def _failed_in(data: object) -> set[str]:
