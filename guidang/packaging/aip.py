@@ -36,7 +36,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
 from guidang.errors import InputError
@@ -197,6 +197,9 @@ def build_package(
 ) -> Package:
     """Build the package at ``dest`` (which must not exist) and return it.
 
+    ``pdf`` becomes ``content/<code>.pdf``; a file named ``*.ofd`` becomes ``content/<code>.ofd`` (a born-digital
+    record whose preservation copy is its OFD).
+
     ``text`` and ``metadata_xml`` may be file paths or the bytes themselves (``text`` bytes must be
     UTF-8). ``masters`` are paths, or intake records carrying digests (those are not re-hashed; their
     size is checked). ``extra_metadata`` are further files of ``metadata/`` by name (a volume's
@@ -214,7 +217,9 @@ def build_package(
         for d in PAYLOAD_DIRS:
             (work / d).mkdir()
         files: dict[str, Digests] = {}
-        files[f"{CONTENT_DIR}/{code}.pdf"] = copy_with_digests(pdf, work / CONTENT_DIR / f"{code}.pdf")
+        # the fixed-layout copy: a PDF/A, or an OFD kept as a born-digital record's preservation copy
+        content = f"{code}.ofd" if Path(pdf).suffix.lower() == ".ofd" else f"{code}.pdf"
+        files[f"{CONTENT_DIR}/{content}"] = copy_with_digests(pdf, work / CONTENT_DIR / content)
         text_rel = f"{CONTENT_DIR}/{code}.txt"
         if isinstance(text, bytes):
             files[text_rel] = _put_bytes(work, text_rel, text)
@@ -347,13 +352,15 @@ def read_package(path: str | os.PathLike[str]) -> Package:
     listed = manifests[ALGORITHMS[0]]
     if any(set(m) != set(listed) for m in manifests.values()):
         raise PackageError(f"各清单列出的文件不一致：{root}", f"the manifests do not list the same files: {root}")
-    pdfs = [p for p in listed if p.startswith(f"{CONTENT_DIR}/") and p.endswith(".pdf") and p.count("/") == 1]
-    if len(pdfs) != 1:
+    top = [p for p in listed if p.startswith(f"{CONTENT_DIR}/") and p.count("/") == 1]
+    pdfs = [p for p in top if p.endswith(".pdf")]
+    ofds = [p for p in top if p.endswith(".ofd")]
+    if len(pdfs) != 1 and not (not pdfs and len(ofds) == 1):  # a born-digital record's OFD may be its copy
         raise PackageError(
             f"档案包应在 content/ 下恰有一个 PDF，实有 {len(pdfs)} 个：{root}",
             f"a package has exactly one PDF in content/, found {len(pdfs)}: {root}",
         )
-    code = pdfs[0][len(CONTENT_DIR) + 1 : -len(".pdf")]
+    code = PurePosixPath((pdfs or ofds)[0]).stem
     sizes = _sizes(root, listed)
     files = {
         p: Digests(sha256=manifests["sha256"][p], sm3=manifests["sm3"][p], size=sizes[p])

@@ -88,6 +88,9 @@ Aggregation = Literal["文件", "案卷"]
 Composition = Literal["单件", "组合文件"]
 ColourMode = Literal["黑白二值", "灰度", "彩色"]
 DocRole = Literal["主文档", "附属文档"]
+# how the record came to be (DA/T 46 separates 电子属性 from 数字化属性; GB/T 18894-2016 3: born-digital records
+# vs digitised copies of paper): the DA/T 70 checks that are about scans apply to 数字化 only
+Origin = Literal["原生电子", "数字化"]
 AgentType = Literal["单位", "内设机构", "个人"]
 EventStatus = Literal["历史行为", "计划任务"]
 
@@ -193,6 +196,7 @@ class FormalCharacteristics(_Node):
     page_count: Annotated[PositiveInt | None, El("页数", "M43")] = None
     language: Annotated[XmlText | None, El("语种", "M44")] = None
     draft: Annotated[XmlText | None, El("稿本", "M45")] = None
+    origin: Annotated[Origin | None, El("形成方式")] = None  # guidang extension; absent: digitised (scans)
 
 
 class ElectronicAttributes(_Node):
@@ -326,6 +330,7 @@ class RecordMetadata(_Node):
         files: Sequence[ComputerFile] = (),
         events: Sequence[ProcessEvent] = (),
         language: str | None = None,
+        origin: str | None = None,  # an Origin term (validated with the rest)
     ) -> RecordMetadata:
         """Build from a DA/T 22 catalogue row and the profile's 来源 fields.
 
@@ -375,7 +380,7 @@ class RecordMetadata(_Node):
                     "date": normalise_date(row.date) if row.date and row.date.strip() else None,
                     "classification": clean(row.classification),
                 },
-                "form": {"page_count": row.page_count or None, "language": language},
+                "form": {"page_count": row.page_count or None, "language": language, "origin": origin},
                 "files": tuple(files),
                 "notes": tuple(n for n in [clean(row.remarks)] if n),
             },

@@ -25,6 +25,7 @@ class Requirement:
 
 CONDITIONS = {
     "digitised": "数字化副本（纸质档案扫描件）/ digitised copy of paper",
+    "born_digital": "原生电子文件（业务系统在线归档）/ born digital, filed online from a business system",
     "signed": "带电子签名 / record carries an electronic signature",
     "offline": "存于脱机载体 / kept on offline carriers",
     "org_class": "按机构（问题）分类的全宗 / fonds classified by organisation or subject",
@@ -57,6 +58,9 @@ MANDATORY_ELEMENTS: tuple[Requirement, ...] = (
     Requirement((f"{_R}计算机文件/电子属性/计算机文件名",), f"{_DOC}; {_GBT}"),
     Requirement((f"{_R}计算机文件/电子属性/计算机文件大小",), f"{_DOC}; {_GBT}"),
     Requirement((f"{_R}计算机文件/电子属性/文档创建程序",), _GBT),
+    # a born-digital record names the system it was formed in (GB/T 18894-2016 5, 8.2.3: online filing from
+    # business systems; DA/T 92-2022 8.1.4), as scans name their digitisation
+    Requirement((f"{_R}计算机文件/电子属性/信息系统描述",), "DA/T 46 M51; GB/T 18894-2016 8.2.3", "born_digital"),
     Requirement((f"{_R}计算机文件/数字化属性/数字化对象形态",), "DA/T 31-2017; STANDARDS §4.2", "digitised"),
     Requirement((f"{_R}计算机文件/数字化属性/扫描分辨率",), f"{_DOC}; DA/T 31-2017", "digitised"),
     Requirement((f"{_R}计算机文件/数字化属性/扫描色彩模式",), f"{_DOC}; DA/T 31-2017", "digitised"),

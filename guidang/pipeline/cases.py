@@ -51,16 +51,20 @@ from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.case_file import OTHER_KIND, CaseDescription, Material, read_case
 from guidang.pipeline.intake import scan_entry
 from guidang.pipeline.listing import Entry, list_tree
+from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link
 from guidang.pipeline.problems import Problem
+from guidang.pipeline.row_checks import db_record
+from guidang.pipeline.steps import gd_checks
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue, DecisionRow, FileRow, ItemRow
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
 from guidang.validators.clamav import Scanner
+from guidang.validators.dat70 import IntakeRegistration
 from guidang.validators.file_checks import check_file
 from guidang.validators.formats import FormatId, extension_fits, identify
 from guidang.validators.pdf_checks import PdfSubject, pdfa_approved
-from guidang.validators.result import Report, Status
+from guidang.validators.result import CheckResult, Report, Status
 
 log = logging.getLogger(__name__)
 AGENT = f"guidang {__version__}"
@@ -190,10 +194,16 @@ class CaseWork:
     files: list[FileOutcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     code: str = ""
+    checks: list[CheckResult] = field(default_factory=list)  # DA/T 70 at GD on the case's package
 
     @property
     def all_problems(self) -> list[Problem]:
         return [*self.description.problems, *self.problems, *(p for f in self.files for p in f.problems)]
+
+    @property
+    def results(self) -> tuple[CheckResult, ...]:
+        """Every finding of the case: intake, each file's, and the DA/T 70 checks of its package."""
+        return (*(p.result() for p in self.all_problems), *self.checks)
 
     @property
     def blocked(self) -> bool:
@@ -262,28 +272,59 @@ def _joined_pdfa(copies: list[Path], out: Path) -> Path:
     return out
 
 
-def _computer_files(work: CaseWork) -> list[ComputerFile]:
-    out = []
+def _computer_files(work: CaseWork, system: str, content: Path, text: tuple[str, int]) -> list[ComputerFile]:
+    """电子属性 of every file of the package: the preservation copy (主文档, ``content/<档号>.pdf|.ofd``), its
+    text, then each original as delivered, with the system it was formed in (信息系统描述, required of
+    born-digital records)."""
+    ofd = content.suffix.lower() == ".ofd"
+    content_format = ("格式名称：OFD（GB/T 33190-2016），MIME媒体类型：application/ofd" if ofd
+                      else f"格式名称：PDF/A-{normalise.PART}，MIME媒体类型：application/pdf")
+    out = [
+        ComputerFile(role="主文档", electronic=ElectronicAttributes(
+            format_info=content_format, file_name=f"{work.code}{'.ofd' if ofd else '.pdf'}",
+            file_size=content.stat().st_size, creating_application=system if ofd else AGENT,
+            system_description=system)),
+        ComputerFile(role="附属文档", electronic=ElectronicAttributes(
+            format_info="格式名称：纯文本（UTF-8，从各材料提取的文字），MIME媒体类型：text/plain", file_name=text[0],
+            file_size=text[1], creating_application=AGENT, system_description=system)),
+    ]
     for f in work.files:
         fmt = f"格式名称：{f.format.label()}，PRONOM：{f.format.puid}，MIME媒体类型：{f.format.mime or '不详'}"
         out.append(ComputerFile(role="附属文档", electronic=ElectronicAttributes(
             format_info=fmt, file_name=Path(f.relpath).name, file_size=f.size,
-            creating_application=work.description.row.matter_name if work.description.row else None)))
+            creating_application=system, system_description=system)))
     return out
 
 
-def _package(settings: Settings, profile: Profile, work: CaseWork, item_dir: Path,
-             received: dt.datetime) -> Path:
+def _content(work: CaseWork, item_dir: Path) -> Path:
+    """The case's preservation copy: its PDF/A copies joined in the materials' order; or, for a case whose only
+    fixed-layout material is one OFD (GB/T 33190, kept as delivered), that OFD."""
+    copies = [f.access or f.preservation for f in work.files if f.disposition in ("kept", "converted")]
+    pdfs = [c for c in copies if c is not None and c.suffix.lower() == ".pdf"]
+    ofds = [f.preservation for f in work.files
+            if f.route == "ofd-kept" and f.disposition == "kept" and f.preservation is not None]
+    item_dir.mkdir(parents=True, exist_ok=True)
+    if pdfs:
+        return _joined_pdfa(pdfs, names.child(item_dir, f"{work.code}.pdf", max_bytes=names.ARCHIVAL_CODE_MAX_BYTES))
+    if len(ofds) == 1:
+        return ofds[0]
+    if ofds:
+        raise normalise.NeedsReview(
+            "no_pdf", f"办件有 {len(ofds)} 个 OFD 而无可形成 PDF/A 的材料，无法合成一个保存副本，须人工处理",
+            f"the case has {len(ofds)} OFDs and no material that gives a PDF/A: several OFDs cannot be joined "
+            "into one preservation copy here; review")
+    raise normalise.NeedsReview("no_pdf", "办件没有可形成保存副本（PDF/A 或 OFD）的材料，须人工处理",
+                                "the case has no material that gives a preservation copy (PDF/A or OFD): review")
+
+
+def build_case_package(settings: Settings, profile: Profile, work: CaseWork, item_dir: Path,
+                       received: dt.datetime) -> tuple[Path, RecordMetadata]:
+    """The case's archival package under ``item_dir`` (its 档号 already in ``work.code``) and its metadata, which
+    says the record was born digital (形成方式 原生电子: the DA/T 70 rules about scans do not apply)."""
     row = work.description.row
     assert row is not None
     row = row.model_copy(update={"archival_code": work.code})
-    copies = [f.access or f.preservation for f in work.files if f.disposition in ("kept", "converted")]
-    pdfs = [c for c in copies if c is not None and c.suffix.lower() == ".pdf"]
-    if not pdfs:
-        raise normalise.NeedsReview("no_pdf", "办件没有可形成 PDF/A 的材料（仅 OFD 等），须人工处理",
-                                    "the case has no material that gives a PDF/A (OFD only): review")
-    item_dir.mkdir(parents=True, exist_ok=True)
-    content = _joined_pdfa(pdfs, names.child(item_dir, f"{work.code}.pdf", max_bytes=names.ARCHIVAL_CODE_MAX_BYTES))
+    content = _content(work, item_dir)
     now = dt.datetime.now(dt.UTC)
     events = [
         ProcessEvent(action=Action.RECEIVED, time=received, agent=AGENT,
@@ -293,13 +334,16 @@ def _package(settings: Settings, profile: Profile, work: CaseWork, item_dir: Pat
         ProcessEvent(action=Action.PACKAGED, time=now, agent=AGENT, description="生成归档信息包"),
     ]
     rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
+    text = "\f".join(f.text for f in work.files).encode("utf-8")
+    system = f"业务系统：{profile.vendor}（在线归档）"
+    files = _computer_files(work, system, content, (f"{work.code}.txt", len(text)))
     meta = RecordMetadata.from_catalogue(
         row, rule, archive_name=profile.archive_name or None, fonds_name=profile.fonds_name or None,
-        unit_name=profile.unit_name or None, files=_computer_files(work), events=events, language="汉语")
-    text = "\f".join(f.text for f in work.files).encode("utf-8")
+        unit_name=profile.unit_name or None, files=files, events=events, language="汉语", origin="原生电子")
     masters = [work.root / f.relpath for f in work.files]
-    return aip.build_package(item_dir / "package", code=work.code, pdf=content, text=text, masters=masters,
+    root = aip.build_package(item_dir / "package", code=work.code, pdf=content, text=text, masters=masters,
                              metadata_xml=to_xml(meta)).root
+    return root, meta
 
 
 def process_case(settings: Settings, root: Path, out: Path, scanner: Scanner | None = None) -> CaseWork:
@@ -367,11 +411,12 @@ def _ingest_case(settings: Settings, profile_name: str, case_dir: Path, scanner:
             status, object_id, where, duplicate_of = ItemStatus.DUPLICATE, archived[1].object_id, None, archived[1]
             work.code = archived[1].object_id or ""
         else:
-            status, object_id, where = _decide(settings, cat, profile_name, work, out, received, batch_id)
+            status, object_id, where = _decide(settings, cat, profile_name, work, out, received, batch_id,
+                                               scanner)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     row = work.description.row
-    results = tuple(p.result() for p in work.all_problems)
+    results = work.results
     item = ItemOutcome(code=work.code or (row.case_number or "" if row else ""), title=row.title if row else "",
                        status=status, results=results, object_id=object_id, rejected_path=where,
                        pages=0, bytes=sum(f.size for f in work.files), row=1, folder=case_dir.name,
@@ -427,19 +472,53 @@ def _digest(work: CaseWork) -> str:
     return content_digest(((f.relpath, f.sha256) for f in work.files), description)
 
 
+class ChecksFailed(Exception):
+    """The case's package failed DA/T 70 at GD: nothing is archived, the 档号 is rolled back."""
+
+
+def intake_registration(work: CaseWork) -> IntakeRegistration:
+    """What was measured of each delivered file when the case was read, before any processing, keyed by its
+    place in the package (``masters/<name>``): what 1-14, 2-1 and 2-2 compare the package with."""
+    return IntakeRegistration(digests={f"{aip.MASTERS_DIR}/{Path(f.relpath).name}": f.sha256 for f in work.files},
+                              total_bytes=sum(f.size for f in work.files), vendor_manifest=False)
+
+
+def check_case_package(settings: Settings, profile: Profile, work: CaseWork, package: Path, meta: RecordMetadata,
+                       lookups: CatalogueDbLookups, scanner: Scanner | None) -> Report:
+    """DA/T 70 at GD on the case's package, as for every scanned item (steps.gd_checks); findings go into
+    ``work.checks``."""
+    row = work.description.row
+    assert row is not None
+    rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
+    report = gd_checks(settings, profile, package, meta, lookups=lookups, scanner=scanner, part=normalise.PART,
+                       rule=rule, record=db_record(row.model_copy(update={"archival_code": work.code})),
+                       intake=intake_registration(work))
+    work.checks = list(report.results)
+    return report
+
+
 def _decide(settings: Settings, cat: Catalogue, profile_name: str, work: CaseWork, out: Path,
-            received: dt.datetime, batch_id: int) -> tuple[ItemStatus, str | None, str | None]:
-    """Step 4 and 5: the 档号 and the archiving, in one transaction; else the case is kept for review."""
+            received: dt.datetime, batch_id: int, scanner: Scanner | None) -> tuple[ItemStatus, str | None, str | None]:
+    """Step 4 and 5: the 档号, the package, its DA/T 70 checks and the archiving, in one transaction; else the
+    case is kept for review."""
     profile = settings.profile(profile_name)
     row = work.description.row
     if row is not None and not work.blocked:
         try:
             with cat.session() as s:  # the 档号 is committed with the archiving, or not at all
                 work.code = archival_code(row, profile, settings, s)
-                package = _package(settings, profile, work, out / "item", received)
+                cat.log(s, AGENT, "case.received", work.code, batch_id=batch_id, case_number=row.case_number,
+                        files=len(work.files))
+                package, meta = build_case_package(settings, profile, work, out / "item", received)
+                report = check_case_package(settings, profile, work, package, meta, CatalogueDbLookups(cat, s),
+                                            scanner)
+                if not report.accepted:
+                    raise ChecksFailed
                 store = OcflStore(settings.store_root)
                 stored = store_package(store, package, work.code, agent=AGENT, message="归档 archived (case)")
             return ItemStatus.ACCEPTED, stored.code, None
+        except ChecksFailed:
+            pass  # the failed checks are in work.checks
         except NoCode as exc:
             work.problems.append(exc.problem)
         except normalise.NeedsReview as exc:
@@ -461,7 +540,7 @@ def _keep(settings: Settings, profile_name: str, work: CaseWork, batch_id: int) 
     base.mkdir(parents=True, exist_ok=True)
     dest = names.child(base, f"{names.component_or_stand_in(work.root.name)}~case{batch_id}")
     shutil.copytree(work.root, dest / "delivered", symlinks=True)
-    reasons = {"case": work.root.name, "results": [p.result().as_dict() for p in work.all_problems],
+    reasons = {"case": work.root.name, "results": [r.as_dict() for r in work.results],
                "files": [f.as_dict() for f in work.files]}
     (dest / "reasons.json").write_text(json.dumps(reasons, ensure_ascii=False, indent=2), "utf-8")
     return dest

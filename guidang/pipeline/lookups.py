@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from guidang.models import ItemStatus
 from guidang.storage.catalogue import Catalogue, EventRow, FileRow, ItemRow, VolumeDocumentRow
@@ -15,8 +17,22 @@ _ROW_KEYS = {"文件编号": "doc_number", "文号": "doc_number", "责任者": 
 
 
 class CatalogueDbLookups:
-    def __init__(self, catalogue: Catalogue) -> None:
+    """The lookups, each in a transaction of its own; or all inside ``session``, so that the checks see what
+    that transaction has written and not yet committed (a case's 档号 and its audit entry, numbered and logged
+    with the archiving: cases.py)."""
+
+    def __init__(self, catalogue: Catalogue, session: Session | None = None) -> None:
         self.catalogue = catalogue
+        self.in_session = session
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        if self.in_session is not None:
+            self.in_session.flush()
+            yield self.in_session
+        else:
+            with self.catalogue.session() as s:
+                yield s
 
     def ping(self) -> None:
         self.catalogue.ping()
@@ -33,12 +49,12 @@ class CatalogueDbLookups:
             condition = ItemRow.row[_ROW_KEYS[element]].as_string() == value
         else:
             raise KeyError(f"no catalogue column for element {element}")
-        with self.catalogue.session() as s:
+        with self._session() as s:
             return sorted(set(s.scalars(select(ItemRow.archival_code).where(accepted & condition))))
 
     def registered(self, archival_code: str) -> Registered | None:
         """The master files registered for the item's latest delivery at intake."""
-        with self.catalogue.session() as s:
+        with self._session() as s:
             item_id = s.scalars(
                 select(ItemRow.id).where(ItemRow.archival_code == archival_code).order_by(ItemRow.id.desc())
             ).first()
@@ -52,6 +68,6 @@ class CatalogueDbLookups:
             return Registered(file_count=int(count), total_bytes=int(total))
 
     def events(self, archival_code: str) -> Sequence[Event]:
-        with self.catalogue.session() as s:
+        with self._session() as s:
             rows = s.scalars(select(EventRow).where(EventRow.subject == archival_code).order_by(EventRow.id))
             return [Event(agent=r.agent, action=r.action, at=r.at) for r in rows]

@@ -29,7 +29,7 @@ from guidang.ingest.scanqa.metadata import COLOUR_MODE_ZH
 from guidang.ingest.scanqa.options import ScanQAOptions
 from guidang.models import Item, ItemStatus
 from guidang.packaging import aip
-from guidang.packaging.archival_code import get_rule, volume_rule
+from guidang.packaging.archival_code import ArchivalCodeRule, get_rule, volume_rule
 from guidang.packaging.metadata import (
     Action,
     ComputerFile,
@@ -406,26 +406,34 @@ def assemble(settings: Settings, profile: Profile, work: ItemWork, work_root: Pa
         work.add(_fail(check, key, file=pdf_path.name, row=row.row, detail=exc.message("zh")))
         return
     work.package_dir = package.root
+    # 1-14, 2-1, 2-2 compare with what intake registered (and the vendor's manifest), never with figures
+    # taken from the package itself; 1-7 derives a volume's rule from the document rule
+    work.add(gd_checks(settings, profile, package.root, meta, lookups=lookups, scanner=scanner, part=part,
+                       rule=document_rule, record=db_record(work.item.row),
+                       intake=registration or intake_registration(work.item, vendor_manifest=False)))
+
+
+def gd_checks(settings: Settings, profile: Profile, package_root: Path, meta: RecordMetadata, *,
+              lookups: CatalogueDbLookups, scanner: Scanner | None, part: str, rule: ArchivalCodeRule,
+              record: dict[str, str], intake: IntakeRegistration) -> Report:
+    """The DA/T 70 checks at GD on a built package, as every item (a scan's or a case's) passes them before
+    acceptance; when they pass, the checks and the archiving complete the process history (2-5). The report
+    is written into the package (metadata/checks.json) either way."""
     context = Dat70Context(
-        options=settings.dat70.model_copy(update={"pdfa_part": part}),  # one PDF/A setting: pdfa.part
+        options=settings.dat70.model_copy(update={"pdfa_part": part}),  # one PDF/A setting: the copy's part
         db=lookups, clamd=scanner, test_signatures_block=not profile.accept_test_signatures,
-        archival_code_rule=document_rule, db_record=db_record(work.item.row),  # 1-7 derives a volume's rule
-        fonds_code=profile.fonds_code,
-        # 1-14, 2-1, 2-2 compare with what intake registered (and the vendor's manifest), never
-        # with figures taken from the package itself
-        intake=registration or intake_registration(work.item, vendor_manifest=False),
+        archival_code_rule=rule, db_record=record, fonds_code=profile.fonds_code, intake=intake,
     )
-    report = run_dat70(package.root, Stage.GD, context)
-    work.add(report)
+    report = run_dat70(package_root, Stage.GD, context)
     if report.accepted:
-        # the checks and the archiving itself complete the process history (DA/T 70 2-5)
         now = dt.datetime.now(dt.UTC)
         summary = f"四性检测（DA/T 70-2018 归档环节）{len(report.results)} 项，无阻断性不合格"
         meta = meta.with_event(ProcessEvent(action=Action.CHECKED, time=now, agent=AGENT, description=summary))
         meta = meta.with_event(ProcessEvent(action=Action.ARCHIVED, time=now, agent=AGENT,
                                             description="存入长期保存库（OCFL 对象，标识为档号）"))
-        aip.replace_files(package.root, {aip.METADATA_XML: to_xml(meta)})
-    aip.add_checks_report(package.root, {"stage": "GD", "results": report.as_dicts()})
+        aip.replace_files(package_root, {aip.METADATA_XML: to_xml(meta)})
+    aip.add_checks_report(package_root, {"stage": "GD", "results": report.as_dicts()})
+    return report
 
 
 def _same_masters(store: OcflStore, code: str, pkg: aip.Package) -> bool:

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 OFD_ID = "guidang:ofd"  # OFD (GB/T 33190) has no PRONOM signature; formats.py identifies it by OFD.xml
 
-# PRONOM ids, by family
-PDF_A = ("fmt/95", "fmt/354", "fmt/476", "fmt/477", "fmt/478", "fmt/479", "fmt/480", "fmt/481")  # 1a … 3u
-PDF = ("fmt/14", "fmt/15", "fmt/16", "fmt/17", "fmt/18", "fmt/19", "fmt/20", "fmt/276")  # PDF 1.0 … 1.7, 2.0
-TIFF = ("fmt/353", "fmt/7", "fmt/8", "fmt/9", "fmt/10")
-JPEG = ("fmt/41", "fmt/42", "fmt/43", "fmt/44", "fmt/112", "x-fmt/398", "x-fmt/390", "x-fmt/391", "fmt/645")
-PNG = ("fmt/11", "fmt/12", "fmt/13", "fmt/935")
-TEXT_XML = ("x-fmt/111", "fmt/101")
-ALLOWED_FORMATS = (*PDF_A, *PDF, *TIFF, *JPEG, *PNG, *TEXT_XML, OFD_ID)
-PRESERVATION_FORMATS = (*PDF_A, *TIFF, *JPEG, *PNG, *TEXT_XML, OFD_ID)
+
+def _families() -> list[dict[str, Any]]:
+    """The format table (``data/archival_formats.toml``): families of PRONOM ids, their roles and sources."""
+    text = resources.files("guidang.validators").joinpath("data/archival_formats.toml").read_text("utf-8")
+    families: list[dict[str, Any]] = tomllib.loads(text)["family"]
+    return families
+
+
+FORMAT_FAMILIES = tuple(_families())
+
+
+def formats_for(role: str) -> tuple[str, ...]:
+    """PRONOM ids of every family with ``role`` (content | preservation | original), in the table's order."""
+    return tuple(p for f in FORMAT_FAMILIES if role in f["roles"] for p in f["puids"])
+
+
+ALLOWED_FORMATS = formats_for("content")
+PRESERVATION_FORMATS = formats_for("preservation")
+ORIGINAL_FORMATS = formats_for("original")
 
 
 class Dat70Options(BaseModel):
@@ -53,6 +66,9 @@ class Dat70Options(BaseModel):
     allowed_formats: list[str] = Field(default_factory=lambda: list(ALLOWED_FORMATS))
     # 3-5: formats fit for long-term preservation (DA/T 47: PDF/A and OFD for fixed layout; images; text)
     preservation_formats: list[str] = Field(default_factory=lambda: list(PRESERVATION_FORMATS))
+    # 3-3 on a born-digital record: formats accepted for the originals kept beside the preservation copy
+    # (GB/T 18894-2016 8.3.3 a: RTF, WPS, DOCX … as components; the table data/archival_formats.toml)
+    original_formats: list[str] = Field(default_factory=lambda: list(ORIGINAL_FORMATS))
     # PDF/A part required of content/<档号>.pdf (1b, 2b, 3b)
     pdfa_part: str = Field(default="2b", pattern=r"^(1b|2b|3b)$")
     # 3-6: creating programs (文档创建程序) not acceptable: unknown or unlicensed software

@@ -252,7 +252,10 @@ def _metadata_from_entity(content: etree._Element, entity: etree._Element) -> Re
 def write_package(imported: ImportedEep, dest: str | os.PathLike[str]) -> aip.Package:
     """Rebuild an archival package from an imported guidang EEP (fresh manifests; files byte for byte)."""
     code = imported.code
-    pdf, text = f"{aip.CONTENT_DIR}/{code}.pdf", f"{aip.CONTENT_DIR}/{code}.txt"
+    text = f"{aip.CONTENT_DIR}/{code}.txt"
+    ofd = f"{aip.CONTENT_DIR}/{code}.ofd"  # a born-digital record whose preservation copy is its OFD
+    pdf = ofd if ofd in imported.files and f"{aip.CONTENT_DIR}/{code}.pdf" not in imported.files else (
+        f"{aip.CONTENT_DIR}/{code}.pdf")
     for needed in (pdf, text, aip.METADATA_XML):
         if needed not in imported.files:
             raise EepError(f"EEP 中缺少档案包文件：{needed}", f"the EEP lacks the package file {needed}")
@@ -264,11 +267,12 @@ def write_package(imported: ImportedEep, dest: str | os.PathLike[str]) -> aip.Pa
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
                 masters.append(path)
-        Path(tmp, "x.pdf").write_bytes(imported.files[pdf])
+        copy = Path(tmp, "x" + Path(pdf).suffix)
+        copy.write_bytes(imported.files[pdf])
         pkg = aip.build_package(
             dest,
             code=code,
-            pdf=Path(tmp, "x.pdf"),
+            pdf=copy,
             text=imported.files[text],
             masters=masters,
             metadata_xml=imported.files[aip.METADATA_XML],

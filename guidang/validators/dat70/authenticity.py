@@ -729,8 +729,9 @@ def package_structure(s: Dat70Subject) -> Iterator[Finding]:
         if d.is_dir() and not any(d.iterdir()):
             yield Finding(FAIL, "empty_folder", {"folder": folder}, ev(folder + "/"))
     code = pkg.archival_code
-    pdfs = [f for f in pkg.content_files if f.lower().endswith(".pdf")]
-    if (pkg.root / "content").is_dir() and pdfs != [f"content/{code}.pdf"]:
+    # one fixed-layout copy: content/<档号>.pdf; a born-digital record may keep an OFD as it instead
+    pdfs = [f for f in pkg.content_files if f.lower().endswith(pkg.content_suffixes)]
+    if (pkg.root / "content").is_dir() and pdfs not in [[f"content/{code}{x}"] for x in pkg.content_suffixes]:
         yield Finding(
             FAIL,
             "content_pdf",
@@ -738,7 +739,7 @@ def package_structure(s: Dat70Subject) -> Iterator[Finding]:
             ev("content/", expected=f"{code}.pdf", found=", ".join(pdfs)),
         )
     for f in pkg.content_files:
-        if PurePosixPath(f).stem != code and not f.lower().endswith(".pdf"):
+        if PurePosixPath(f).stem != code and not f.lower().endswith(pkg.content_suffixes):
             yield Finding(FAIL, "content_name", {"file": f, "code": code}, ev(f, expected=f"{code}.*"))
     for f in pkg.files:
         parts = PurePosixPath(f).parts

@@ -95,7 +95,8 @@ def bytes_match(s: Dat70Subject) -> Iterator[Finding]:
 
 # ---------------------------------------------------------------------------------------------- 2-3, 2-4
 def active_conditions(s: Dat70Subject) -> set[str]:
-    """The conditions of MANDATORY_ELEMENTS this package shows (digitised: it has masters).
+    """The conditions of MANDATORY_ELEMENTS this package shows (digitised: it has masters and does not say it
+    was born digital, or it has 数字化属性).
 
     ``numbered`` is also what the catalogue registered: a 文号 in the DB record (the vendor's catalogue)
     makes 文件编号 required in the package (GB/T 18894-2016 6.2.2 a), so its loss on the way is found.
@@ -104,8 +105,10 @@ def active_conditions(s: Dat70Subject) -> set[str]:
     found = set()
     if ((s.context.db_record or {}).get("文件编号") or "").strip():
         found.add("numbered")
-    if pkg.master_files or pkg.elements("数字化属性"):
+    if (pkg.master_files and not pkg.born_digital) or pkg.elements("数字化属性"):
         found.add("digitised")
+    if pkg.born_digital:
+        found.add("born_digital")
     if pkg.elements("电子签名"):
         found.add("signed")
     if pkg.elements("脱机载体编号"):
@@ -267,15 +270,16 @@ def sequence_findings(label: str, numbers: list[int], start: int, file_field: st
 @check("2-6")
 def sequences_continuous(s: Dat70Subject) -> Iterator[Finding]:
     start = s.options.sequence_start
-    numbers: list[int] = []
-    for f in s.package.master_files:
-        m = _SEQ.match(PurePosixPath(f).stem)
-        if m is None:
-            yield Finding(FAIL, "unnumbered", {"file": f}, ev(f, "页序号", "档号-0001", PurePosixPath(f).name))
-        else:
-            numbers.append(int(m["n"]))
-    yield from sequence_findings("页面 / page", numbers, start, "masters/")
     pkg = s.package
+    if not pkg.born_digital:  # page images named 档号-0001 … (DA/T 31); a business system names its own files
+        numbers: list[int] = []
+        for f in pkg.master_files:
+            m = _SEQ.match(PurePosixPath(f).stem)
+            if m is None:
+                yield Finding(FAIL, "unnumbered", {"file": f}, ev(f, "页序号", "档号-0001", PurePosixPath(f).name))
+            else:
+                numbers.append(int(m["n"]))
+        yield from sequence_findings("页面 / page", numbers, start, "masters/")
     for element, label in (("文档序号", "文档序号 / document sequence"), ("页号", "页号 / page number")):
         values = [(e.text or "").strip() for e in pkg.elements(element)]
         nums = [int(v) for v in values if v.isdigit()]

@@ -27,6 +27,7 @@ TAG_MANIFESTS = {a: aip.tagmanifest_name(a) for a in ALGORITHMS}
 TAG_FILES = frozenset(aip.TAG_FILES)
 METADATA = aip.METADATA_XML
 CHECKS_JSON = aip.CHECKS_JSON
+BORN_DIGITAL = "原生电子"  # metadata.Origin
 # files written after the checks ran (so not in the manifest the checks see at GD)
 WRITTEN_AFTER_CHECKS = frozenset({CHECKS_JSON})
 
@@ -92,9 +93,22 @@ class PackageView:
         return self.path(relpath).stat().st_size
 
     @cached_property
+    def born_digital(self) -> bool:
+        """The metadata says the record was born digital (形式特征/形成方式 原生电子: a case from a business
+        system), not a digitised copy of paper. Without the statement a package is taken as digitised, so the
+        checks written for scans apply: losing the statement can make a package fail, never pass."""
+        return self.text_of("形成方式") == BORN_DIGITAL
+
+    @property
+    def content_suffixes(self) -> tuple[str, ...]:
+        """The suffixes the preservation copy ``content/<档号>.*`` may take: an OFD only for a born-digital record."""
+        return (".pdf", ".ofd") if self.born_digital else (".pdf",)
+
+    @cached_property
     def archival_code(self) -> str:
-        """The 档号: from the content PDF's name, else the metadata, else the folder name."""
-        pdfs = [f for f in self.content_files if f.lower().endswith(".pdf") and f.count("/") == 1]
+        """The 档号: from the content PDF's (or a born-digital record's OFD's) name, else the metadata, else the
+        folder name."""
+        pdfs = [f for f in self.content_files if f.lower().endswith(self.content_suffixes) and f.count("/") == 1]
         if len(pdfs) == 1:
             return Path(pdfs[0]).stem
         return self.metadata_code or self.root.name

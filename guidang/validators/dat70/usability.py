@@ -17,6 +17,7 @@ import pikepdf
 from guidang.packaging.fixity import FixityError, digest_file_with
 from guidang.validators.dat70.package import CHECKS_JSON, METADATA, PackageView
 from guidang.validators.dat70.subject import Dat70Subject, ev
+from guidang.validators.file_checks import check_file
 from guidang.validators.formats import extension_fits
 from guidang.validators.pdf_checks import pdfa_approved
 from guidang.validators.registry import check
@@ -83,16 +84,30 @@ def _content_pdfs(s: Dat70Subject) -> list[str]:
     return [f for f in s.package.content_files if f.lower().endswith(".pdf")]
 
 
+def _accepted(s: Dat70Subject, relpath: str, accepted: list[str]) -> tuple[list[str], str]:
+    """The formats a record file may take, and the finding key when it does not.
+
+    A born-digital record keeps its originals as delivered (masters/, ``original_formats``: office formats are
+    acceptable there) beside its preservation copy (content/, ``preservation_formats`` only); a digitised
+    record's files are all held to ``accepted`` (data/archival_formats.toml says which family is which)."""
+    if not s.package.born_digital:
+        return accepted, ""
+    if relpath in s.package.master_files:
+        return s.options.original_formats, "not_original"
+    return s.options.preservation_formats, "not_preservation_copy"
+
+
 def _format_findings(s: Dat70Subject, allowed: list[str], key: str, check_extension: bool) -> Iterator[Finding]:
     for relpath in s.package.record_files:
         fid = s.identify(relpath)
         if not fid.identified:
             yield Finding(FAIL, "unidentified", {"file": relpath}, ev(relpath, "PRONOM", found=fid.basis or "none"))
             continue
-        if fid.puid not in allowed:
+        accepted, role_key = _accepted(s, relpath, allowed)
+        if fid.puid not in accepted:
             yield Finding(
                 FAIL,
-                key,
+                role_key or key,
                 {"file": relpath, "format": fid.label(), "puid": fid.puid},
                 ev(relpath, "PRONOM", "allowed format", f"{fid.puid} {fid.label()}"),
             )
@@ -113,6 +128,17 @@ def _format_findings(s: Dat70Subject, allowed: list[str], key: str, check_extens
                 {"file": relpath, "part": s.options.pdfa_part, "detail": detail},
                 ev(relpath, "PDF/A", f"PDF/A-{s.options.pdfa_part}", detail),
             )
+    for relpath in _content_ofds(s):  # an OFD as the preservation copy: its structure and seal digests hold
+        report = check_file(s.path(relpath), s.options, shown=relpath)
+        failures = [r for r in report.results if r.status is FAIL]
+        if failures:
+            detail = "；".join(r.message_zh for r in failures[:3])
+            yield Finding(FAIL, "not_ofd", {"file": relpath, "detail": detail},
+                          ev(relpath, "OFD", "GB/T 33190", detail))
+
+
+def _content_ofds(s: Dat70Subject) -> list[str]:
+    return [f for f in s.package.content_files if f.lower().endswith(".ofd")] if s.package.born_digital else []
 
 
 @check("3-3")
