@@ -15,7 +15,7 @@ import pypdfium2
 import pytest
 from conftest import corpus
 from PIL import Image
-from test_cases import ingest, routes, write_case
+from test_cases import ingest, routes, sign, write_case
 
 from guidang.config import Settings, load_settings
 from guidang.ingest import pdfraster
@@ -50,24 +50,6 @@ def mixed_pdf(folder: Path) -> Path:
     out = folder / "混合.pdf"
     with pikepdf.open(ocrmypdf("link.pdf")) as pdf, pikepdf.open(chinese_scan(folder / "parts")) as scan:
         pdf.pages.insert(1, scan.pages[0])
-        pdf.save(out)
-    return out
-
-
-def signed(source: Path, out: Path) -> Path:
-    """``source`` with a signature field whose appearance (the seal) is a red square at (100, 100)-(150, 150)."""
-    with pikepdf.open(source) as pdf:
-        value = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"),
-                                                     ByteRange=pikepdf.Array([0, 10, 20, 30]),
-                                                     Contents=pikepdf.String(b"\0" * 16)))  # fmt: skip
-        seal = pdf.make_stream(b"1 0 0 rg 0 0 50 50 re f", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
-                               BBox=pikepdf.Array([0, 0, 50, 50]))  # fmt: skip
-        field = pdf.make_indirect(pikepdf.Dictionary(
-            FT=pikepdf.Name.Sig, T=pikepdf.String("sig"), V=value, Type=pikepdf.Name.Annot,
-            Subtype=pikepdf.Name.Widget, Rect=pikepdf.Array([100, 100, 150, 150]), F=4,
-            P=pdf.pages[0].obj, AP=pikepdf.Dictionary(N=seal)))  # fmt: skip
-        pdf.pages[0].obj.Annots = pikepdf.Array([field])
-        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field]), SigFlags=3)
         pdf.save(out)
     return out
 
@@ -196,7 +178,7 @@ def test_a_signed_scanned_pdf_is_never_rewritten(tmp_path: Path) -> None:
     """The OCRed copy of a signed scan is a separate file with the seal drawn into the page image, and the
     finding says it carries no valid signature; the original is unchanged."""
     settings = load_settings()
-    source = signed(chinese_scan(tmp_path / "made"), tmp_path / "签名扫描件.pdf")
+    source = sign(chinese_scan(tmp_path / "made"), tmp_path / "签名扫描件.pdf")
     before = source.read_bytes()
     f = FileOutcome(source.name, len(before), "", "", "结果材料", "", identify(source))
     normalise_file(f, source, tmp_path / "copies", None, tmp_path / "scratch")
@@ -207,6 +189,7 @@ def test_a_signed_scanned_pdf_is_never_rewritten(tmp_path: Path) -> None:
     assert pdfa_approved(f.preservation, "2b")[0] and "政务服务" in f.text
     keys = {p.finding.key: p for p in f.problems if p.check_id == "CASE-NORMALISE"}
     assert "ocr" in keys and "without a valid signature" in keys["signed"].result().message_en
+    assert "副本不带有效签名" in f.note  # what goes into the process metadata (cases._file_events)
     with pikepdf.open(f.preservation) as copy:
         assert "/AcroForm" not in copy.Root and "/Annots" not in copy.pages[0].obj
     doc = pypdfium2.PdfDocument(f.preservation)  # the seal, drawn into the page image where it was

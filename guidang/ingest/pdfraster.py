@@ -88,7 +88,8 @@ def page_images(source: Path, out: Path, *, render_all: bool = False) -> PagePla
             if index in with_text:
                 continue
             extracted = None if render_all else _extract(page, index, out)
-            images.append(extracted or render_page(source, index, _native_dpi(page), out))
+            images.append(extracted or render_page(source, index, _native_dpi(page), out,
+                                                  mono=_bilevel(page) and not _annotated(page)))
     return PagePlan(count, with_text, tuple(images))
 
 
@@ -214,7 +215,7 @@ def _extract(page: pikepdf.Page, index: int, out: Path) -> PageImage | None:
         path = out / f"page-{index + 1:04d}.jpg"
         path.write_bytes(data)
         return PageImage(index, path, dpi, "extracted-jpeg")
-    try:
+    try:  # past Pillow's decompression-bomb limit it raises too, and the page is rendered (held to 70 Mpx)
         pil = pikepdf.PdfImage(image).as_pil_image()
     except Exception:  # a filter pikepdf cannot decode here (JBIG2 without jbig2dec, …): rendered instead
         return None
@@ -245,15 +246,24 @@ def _native_dpi(page: pikepdf.Page) -> float:
     return round(dpi, 2)
 
 
+def _bilevel(page: pikepdf.Page) -> bool:
+    """Whether every image of the page is black and white (a bilevel scan: rendered bilevel, no smoothing)."""
+    xobjects = page.obj.get("/Resources", pikepdf.Dictionary()).get("/XObject")
+    images = [x for x in (xobjects.values() if isinstance(xobjects, pikepdf.Dictionary) else ())
+              if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == pikepdf.Name.Image]
+    return bool(images) and all(int(x.get("/BitsPerComponent", 1)) == 1 for x in images)
+
+
 class RenderError(GuidangError):
     """pdftoppm could not draw a page."""
 
     code = "RENDER"
 
 
-def render_page(source: Path, index: int, dpi: float, out: Path) -> PageImage:
+def render_page(source: Path, index: int, dpi: float, out: Path, *, mono: bool = False) -> PageImage:
     """Page ``index`` drawn by pdftoppm at ``dpi``, annotations included; kept grey (or bilevel) when every
-    pixel is grey (or black or white), lossless (PNG)."""
+    pixel is grey (or black or white), lossless (PNG). ``mono``: drawn in black and white (a bilevel scan;
+    without it poppler smooths the edges into greys, and the copy is ten times the size)."""
     binary = shutil.which("pdftoppm")
     if binary is None:
         raise MissingDependencyError("找不到 pdftoppm（poppler-utils），无法渲染 PDF 页面",
@@ -261,9 +271,13 @@ def render_page(source: Path, index: int, dpi: float, out: Path) -> PageImage:
     out.mkdir(parents=True, exist_ok=True)
     prefix = out / f"render-{index + 1:04d}"
     number = str(index + 1)
-    run = subprocess.run([binary, "-r", f"{dpi:g}", "-f", number, "-l", number, "-png", "-singlefile",
-                          str(source.resolve()), str(prefix.resolve())],
-                         capture_output=True, timeout=RENDER_TIMEOUT, check=False)  # fmt: skip
+    try:
+        run = subprocess.run([binary, "-r", f"{dpi:g}", "-f", number, "-l", number, "-png", "-singlefile",
+                              *(["-mono"] if mono else []), str(source.resolve()), str(prefix.resolve())],
+                             capture_output=True, timeout=RENDER_TIMEOUT, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired as exc:
+        raise RenderError(f"pdftoppm 渲染第 {index + 1} 页超过 {RENDER_TIMEOUT:g} 秒",
+                          f"pdftoppm took more than {RENDER_TIMEOUT:g} s on page {index + 1}") from exc
     rendered = prefix.with_suffix(".png")
     if run.returncode != 0 or not rendered.is_file():
         detail = run.stderr.decode("utf-8", "replace")[-300:]

@@ -168,7 +168,11 @@ def _pdf(f: FileOutcome, path: Path, copy: Path) -> None:
     f.route = "pdf-to-pdfa"
     pages, with_text = pdfraster.text_pages(path)
     if len(with_text) < pages:  # pages without a text layer (a scan): read by the case's OCR pass
-        f.route, f.disposition = "pdf-ocr", "ocr"
+        f.route = "pdf-ocr"
+        if with_text:  # a mixed PDF keeps its text pages: refused before any OCR when they would lose a font
+            with normalise.open_pdf(path) as pdf:
+                normalise.require_embedded_fonts(pdf)
+        f.disposition = "ocr"
         return
     done = normalise.pdf_to_pdfa(path, copy)
     f.preservation, f.text, f.disposition = done.path, done.text, "converted"
@@ -201,15 +205,14 @@ def ocr_pdfs(files: list[tuple[Path, FileOutcome]], copies: Path, scratch: Path,
     jobs: list[ImagePageJob] = []
     for path, f in files:
         stem = names.component_or_stand_in(Path(f.relpath).stem)
-        try:
-            with normalise.open_pdf(path):  # refused before: this only guards a file changed since
-                pass
+        try:  # a signed PDF's pages are all rendered: its seal appearances are annotations
             plan = pdfraster.page_images(path, scratch / "pages" / stem, render_all=f.signed)
-        except (normalise.Unreadable, normalise.NeedsReview) as exc:
-            _refused(f, exc)
-            continue
-        except GuidangError as exc:
+        except GuidangError as exc:  # pdftoppm failed or is missing, pdfium could not read the text
             _refused(f, normalise.NeedsReview("no_page_images", exc.message("zh"), exc.message("en")))
+            continue
+        except (pikepdf.PdfError, OSError) as exc:
+            _refused(f, normalise.NeedsReview("no_page_images", f"无法取出页面图像：{exc}",
+                                              f"the page images cannot be taken: {exc}"))
             continue
         plans.append((path, f, plan))
         jobs += [ImagePageJob(i.path, i.dpi, setup.languages, setup.options.dpi, setup.engine) for i in plan.images]
@@ -230,7 +233,7 @@ def ocr_pdfs(files: list[tuple[Path, FileOutcome]], copies: Path, scratch: Path,
         pages = [PdfPage(w.source, w.ocr, placement=w.placement) for w in read]
         copy = copies / f"{names.component_or_stand_in(Path(f.relpath).stem)}.pdf"
         try:
-            done = normalise.scanned_pdf_to_pdfa(path, pages, plan, copy)
+            done = normalise.scanned_pdf_to_pdfa(path, pages, plan, copy, signed=f.signed)
         except (normalise.Unreadable, normalise.NeedsReview) as exc:
             _refused(f, exc)
             continue
