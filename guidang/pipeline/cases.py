@@ -203,10 +203,10 @@ def ocr_pdfs(files: list[tuple[Path, FileOutcome]], copies: Path, scratch: Path,
     read in one run of the page runner (the local pool or Celery, as scans), then each PDF's PDF/A copy."""
     plans: list[tuple[Path, FileOutcome, pdfraster.PagePlan]] = []
     jobs: list[ImagePageJob] = []
-    for path, f in files:
-        stem = names.component_or_stand_in(Path(f.relpath).stem)
+    for n, (path, f) in enumerate(files, 1):  # numbered: two folders of a case may hold PDFs of one name
+        folder = scratch / "pages" / f"{n:03d}-{names.component_or_stand_in(Path(f.relpath).stem)}"
         try:  # a signed PDF's pages are all rendered: its seal appearances are annotations
-            plan = pdfraster.page_images(path, scratch / "pages" / stem, render_all=f.signed)
+            plan = pdfraster.page_images(path, folder, render_all=f.signed)
         except GuidangError as exc:  # pdftoppm failed or is missing, pdfium could not read the text
             _refused(f, normalise.NeedsReview("no_page_images", exc.message("zh"), exc.message("en")))
             continue
