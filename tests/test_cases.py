@@ -142,7 +142,6 @@ def test_bad_files_are_refused_or_reviewed_and_nothing_is_lost(home: Settings, t
     files: dict[str, Path | bytes] = {
         "加密.pdf": horrors / "encryption_openpassword.pdf",
         "损坏.pdf": corpus("ocrmypdf-resources", "invalid.pdf"),
-        "扫描件.pdf": corpus("ocrmypdf-resources", "francais.pdf"),
         "未嵌字体.pdf": corpus("ocrmypdf-resources", "formxobject.pdf"),
         "篡改.ofd": ofd()[:-40],
         "炸弹.ofd": zip_bomb,
@@ -155,13 +154,12 @@ def test_bad_files_are_refused_or_reviewed_and_nothing_is_lost(home: Settings, t
     assert item["status"] == "rejected" and item["object"] is None
     got = routes(item)
     assert got["加密.pdf"][1] == "rejected" and got["损坏.pdf"][1] == "rejected"
-    assert got["扫描件.pdf"] == ("pdf-to-pdfa", "review")  # no text layer: OCR as for scans
     assert got["未嵌字体.pdf"] == ("pdf-to-pdfa", "review")  # a font would be substituted
     assert got["篡改.ofd"][1] == "rejected" and got["炸弹.ofd"][1] == "rejected"
     assert got["穿越.ofd"][1] == "rejected"
     assert "CASE-FORMAT" in item["failed_checks"]  # an OFD named .pdf
     messages = " ".join(p["message_en"] for p in item["problems"])
-    assert "password" in messages and "Helvetica" in messages and "OCR" in messages
+    assert "password" in messages and "Helvetica" in messages  # a scanned PDF is no bad file: test_case_scans.py
     assert "zip bomb" in messages and "path traversal" in messages
     kept = Path(item["rejected_path"])
     for name, src in files.items():  # nothing of the case is lost
@@ -279,13 +277,9 @@ def test_a_case_through_the_hot_folder(home: Settings, tmp_path: Path) -> None:
         assert routes(item) == {"照片.png": ("image-kept", "kept"), "证照.ofd": ("ofd-kept", "kept")}
 
 
-def test_a_signed_pdf_is_never_rewritten(tmp_path: Path) -> None:
-    """The preservation copy of a signed PDF is a separate file, and the finding says it bears no valid signature."""
-    from guidang.pipeline.cases import FileOutcome, normalise_file
-    from guidang.validators.formats import identify
-
-    signed = tmp_path / "signed.pdf"
-    with pikepdf.open(corpus("ocrmypdf-resources", "link.pdf")) as pdf:
+def sign(source: Path, out: Path) -> Path:
+    """``source`` with a signature field whose appearance (the seal) is a red square at (100, 100)-(150, 150)."""
+    with pikepdf.open(source) as pdf:
         value = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"),
                                                      ByteRange=pikepdf.Array([0, 10, 20, 30]),
                                                      Contents=pikepdf.String(b"\0" * 16)))  # fmt: skip
@@ -297,7 +291,16 @@ def test_a_signed_pdf_is_never_rewritten(tmp_path: Path) -> None:
             P=pdf.pages[0].obj, AP=pikepdf.Dictionary(N=seal)))  # fmt: skip
         pdf.pages[0].obj.Annots = pikepdf.Array([field])
         pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field]), SigFlags=3)
-        pdf.save(signed)
+        pdf.save(out)
+    return out
+
+
+def test_a_signed_pdf_is_never_rewritten(tmp_path: Path) -> None:
+    """The preservation copy of a signed PDF is a separate file, and the finding says it bears no valid signature."""
+    from guidang.pipeline.cases import FileOutcome, normalise_file
+    from guidang.validators.formats import identify
+
+    signed = sign(corpus("ocrmypdf-resources", "link.pdf"), tmp_path / "signed.pdf")
     before = signed.read_bytes()
     f = FileOutcome("signed.pdf", len(before), "", "", "结果材料", "", identify(signed))
     normalise_file(f, signed, tmp_path / "copies", None, tmp_path / "scratch")

@@ -9,6 +9,9 @@ with the reason (the file goes to an archivist, nothing is lost); what cannot be
   for CJK CID fonts that destroys the text (OCRmyPDF #1561: Ghostscript rewrote the Chinese text layer).
 * Office documents → PDF/A-2b through LibreOffice (:mod:`guidang.ingest.office`), refused when a font
   the document uses is neither installed nor in the archive's font folder.
+* A PDF without a text layer (a scan delivered as PDF) → its pages' images read by OCR as scans are and
+  written by the scans' PDF/A writer (:func:`guidang.ingest.pdfa.write_pdfa`) with an invisible text layer;
+  in a PDF where some pages have text, those are taken over as they are (OCRmyPDF's ``--skip-text``).
 * Images → a one-page PDF/A-2b access copy; the image itself is the preservation copy.
 * OFD → kept as the preservation format; its text is extracted for search. No PDF/A access copy: the
   only OFD renderer to hand (easyofd) needs PyMuPDF, whose AGPL licence does not fit this project.
@@ -17,6 +20,7 @@ with the reason (the file goes to an archivist, nothing is lost); what cannot be
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +33,7 @@ from guidang import safexml
 from guidang.errors import GuidangError
 from guidang.ingest.office import LibreOffice, OfficeError, missing_fonts, used_fonts
 from guidang.ingest.pdfa import PdfaValidationError, PdfPage, write_pdfa
+from guidang.ingest.pdfraster import PagePlan
 from guidang.ingest.pdftext import extract_text
 
 PART = "2b"  # the preservation copy's PDF/A part (GB/T 18894 8.3 asks for PDF/A; 2b as the scans)
@@ -184,6 +189,19 @@ def unembedded_fonts(pdf: pikepdf.Pdf) -> list[str]:
     return sorted(missing)
 
 
+def require_embedded_fonts(pdf: pikepdf.Pdf) -> None:
+    """Refuse (to review) a PDF with a font it does not embed: a conversion would substitute it."""
+    fonts = unembedded_fonts(pdf)
+    if fonts:
+        raise NeedsReview(
+            "font_not_embedded",
+            f"PDF 使用未嵌入的字体（{'、'.join(fonts[:10])}），转换将替换字体（中文 CID 字体尤甚），须人工处理",
+            f"the PDF uses fonts it does not embed ({', '.join(fonts[:10])}); converting would substitute them"
+            " (CJK CID fonts above all): review",
+            ", ".join(fonts),
+        )
+
+
 def pdf_has_text(path: Path) -> bool:
     return bool(extract_text(path).strip())
 
@@ -191,19 +209,38 @@ def pdf_has_text(path: Path) -> bool:
 def pdf_to_pdfa(source: Path, out: Path) -> Converted:
     """A PDF/A-2b copy of a PDF, verified; refused to review when a font would be substituted."""
     with open_pdf(source) as pdf:
-        fonts = unembedded_fonts(pdf)
-        if fonts:
-            raise NeedsReview(
-                "font_not_embedded",
-                f"PDF 使用未嵌入的字体（{'、'.join(fonts[:10])}），转换将替换字体（中文 CID 字体尤甚），须人工处理",
-                f"the PDF uses fonts it does not embed ({', '.join(fonts[:10])}); converting would substitute them"
-                " (CJK CID fonts above all): review",
-                ", ".join(fonts),
-            )
+        require_embedded_fonts(pdf)
         note = "PDF 转换为 PDF/A-2b（原件未改动）"
         if flatten_signatures(pdf):
             note = "含签名的 PDF 转为 PDF/A-2b 副本：签章外观压平到页面，副本不带有效签名（签名保留在未改动的原件中）"
         return _save_pdfa(pdf, out, note)
+
+
+def scanned_pdf_to_pdfa(source: Path, pages: Sequence[PdfPage], plan: PagePlan, out: Path, *,
+                        signed: bool = False) -> Converted:
+    """A PDF/A-2b copy of a PDF whose pages without text were read by OCR: ``pages`` (one per image of
+    ``plan``, in order) are written by the scans' writer; a mixed PDF's pages with text are then taken from
+    the original as they are (every font embedded, signature appearances drawn, as :func:`pdf_to_pdfa`).
+    ``signed``: the pages were rendered with their seals, and the note says the copy bears no signature."""
+    note = f"PDF 无文本层的 {len(pages)} 页经文字识别，生成带文本层的 PDF/A-2b（原件未改动）"
+    if signed:
+        note += "；含签名的 PDF：签章外观随页面绘入图像，副本不带有效签名（签名保留在未改动的原件中）"
+    target = out.with_name(f"{out.stem}.ocr.pdf") if plan.text_pages else out
+    try:
+        write_pdfa(pages, target, part=PART)
+    except (PdfaValidationError, GuidangError) as exc:
+        raise NeedsReview("not_verified", exc.message("zh"), exc.message("en")) from exc
+    if not plan.text_pages:
+        return Converted(out, extract_text(out), note)
+    with open_pdf(source) as pdf, pikepdf.open(target) as ocred:
+        require_embedded_fonts(pdf)
+        for image, page in zip(plan.images, ocred.pages, strict=True):
+            pdf.pages[image.index] = page
+        if flatten_signatures(pdf) and not signed:
+            note += "；签章外观压平到页面，副本不带有效签名"
+        done = _save_pdfa(pdf, out, note + f"；其余 {len(plan.text_pages)} 页原有文本保持不变")
+    target.unlink()
+    return done
 
 
 def _save_pdfa(pdf: pikepdf.Pdf, out: Path, note: str) -> Converted:

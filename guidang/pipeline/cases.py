@@ -6,8 +6,9 @@ Order of business:
    extension (CASE-FORMAT);
 3. normalise each file to its preservation copy, keeping the original byte for byte
    (:mod:`guidang.ingest.normalise`, CASE-NORMALISE): a valid PDF/A is kept as it is, other PDFs and
-   office documents become a verified PDF/A-2b, an OFD is kept (its structure and seal digests checked,
-   its text extracted), an image is kept with a PDF/A access copy; signed files are never rewritten;
+   office documents become a verified PDF/A-2b, a PDF without a text layer (a scan) has its pages read by
+   OCR as scans are (the same engine, page runner and PDF/A writer), an OFD is kept (its structure and seal
+   digests checked, its text extracted), an image is kept with a PDF/A access copy; signed files are never rewritten;
    encrypted or corrupt files are refused, a conversion that would substitute a font goes to review;
 4. the 档号: the case's own, or the next one by the profile's rule;
 5. an accepted case becomes one archival package (content: the PDF/A copies joined in the order of the
@@ -34,10 +35,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guidang import __version__, names
-from guidang.config import Profile, Settings
+from guidang.config import OcrOptions, Profile, Settings
 from guidang.errors import GuidangError
-from guidang.ingest import normalise
+from guidang.ingest import normalise, pdfraster
+from guidang.ingest.ocr import OcrPage
 from guidang.ingest.office import SUFFIX_FAMILY, LibreOffice
+from guidang.ingest.pdfa import PdfPage
 from guidang.ingest.pdftext import extract_text
 from guidang.models import CatalogueRow, ItemStatus
 from guidang.packaging import aip
@@ -47,15 +50,17 @@ from guidang.packaging.fixity import digest_file
 from guidang.packaging.metadata import Action, ComputerFile, ElectronicAttributes, ProcessEvent, RecordMetadata
 from guidang.packaging.metadata_xml import to_xml
 from guidang.packaging.ocfl_package import store_package
+from guidang.pipeline import indexing
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.case_file import OTHER_KIND, CaseDescription, Material, read_case
 from guidang.pipeline.intake import scan_entry
 from guidang.pipeline.listing import Entry, list_tree
 from guidang.pipeline.lookups import CatalogueDbLookups
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link
+from guidang.pipeline.page_pool import TaskRunner, run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.row_checks import db_record
-from guidang.pipeline.steps import gd_checks
+from guidang.pipeline.steps import ImagePageJob, doubtful, gd_checks, image_page_task, ocr_summary, worker_init
 from guidang.reports.receipt import receipt_dir, write_receipt
 from guidang.storage.catalogue import BatchRow, Catalogue, DecisionRow, FileRow, ItemRow
 from guidang.storage.ocfl_store import ObjectExistsError, OcflStore
@@ -83,13 +88,15 @@ class FileOutcome:
     kind: str
     title: str
     format: FormatId
-    route: str = ""  # pdfa-kept | pdf-to-pdfa | office-to-pdfa | ofd-kept | image-kept | none
-    disposition: str = "review"  # kept | converted | review | rejected
+    route: str = ""  # pdfa-kept | pdf-to-pdfa | pdf-ocr | office-to-pdfa | ofd-kept | image-kept | none
+    disposition: str = "review"  # kept | converted | review | rejected (ocr: waiting for the OCR pass)
     preservation: Path | None = None  # the preservation copy (the original itself when kept)
     access: Path | None = None  # a PDF/A access copy (images)
     text: str = ""
     signed: bool = False
     problems: list[Problem] = field(default_factory=list)
+    ocr: tuple[OcrPage | None, ...] = ()  # the pages read by OCR (route pdf-ocr), for the process metadata
+    note: str = ""  # what was done, for the process metadata (Chinese)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -98,6 +105,7 @@ class FileOutcome:
             "route": self.route, "disposition": self.disposition, "signed": self.signed,
             "preservation": self.preservation.name if self.preservation else None,
             "access": self.access.name if self.access else None, "text_chars": len(self.text),
+            "ocr_pages": len(self.ocr),
         }  # fmt: skip
 
 
@@ -140,14 +148,16 @@ def normalise_file(f: FileOutcome, path: Path, out: Path, lo: LibreOffice | None
         else:
             f.route, f.disposition = "none", "review"
             f.problems.append(Problem.fail("CASE-NORMALISE", "unsupported", file=f.relpath, format=fid.label()))
-    except normalise.Unreadable as exc:
-        f.disposition = "rejected"
-        f.problems.append(Problem.fail("CASE-NORMALISE", "rejected", file=f.relpath, detail_zh=exc.message("zh"),
-                                       detail_en=exc.message("en"), reason=exc.key))
-    except normalise.NeedsReview as exc:
-        f.disposition = "review"
-        f.problems.append(Problem.fail("CASE-NORMALISE", "review", file=f.relpath, detail_zh=exc.message("zh"),
-                                       detail_en=exc.message("en"), reason=exc.key))
+    except (normalise.Unreadable, normalise.NeedsReview) as exc:
+        _refused(f, exc)
+
+
+def _refused(f: FileOutcome, exc: normalise.Unreadable | normalise.NeedsReview) -> None:
+    """A file refused (unreadable) or sent to review, with the reason."""
+    key = "rejected" if isinstance(exc, normalise.Unreadable) else "review"
+    f.disposition = key
+    f.problems.append(Problem.fail("CASE-NORMALISE", key, file=f.relpath, detail_zh=exc.message("zh"),
+                                   detail_en=exc.message("en"), reason=exc.key))
 
 
 def _pdf(f: FileOutcome, path: Path, copy: Path) -> None:
@@ -161,14 +171,95 @@ def _pdf(f: FileOutcome, path: Path, copy: Path) -> None:
                                      detail=f"已是有效的 PDF/A-{claimed[0]}b"))
         return
     f.route = "pdf-to-pdfa"
-    if not normalise.pdf_has_text(path):
-        raise normalise.NeedsReview("needs_ocr", "PDF 没有文本层（扫描件），须按扫描件做文字识别",
-                                    "the PDF has no text layer (a scan): it needs OCR as scans do")
+    pages, with_text = pdfraster.text_pages(path)
+    if len(with_text) < pages:  # pages without a text layer (a scan): read by the case's OCR pass
+        f.route = "pdf-ocr"
+        if with_text:  # a mixed PDF keeps its text pages: refused before any OCR when they would lose a font
+            with normalise.open_pdf(path) as pdf:
+                normalise.require_embedded_fonts(pdf)
+        f.disposition = "ocr"
+        return
     done = normalise.pdf_to_pdfa(path, copy)
     f.preservation, f.text, f.disposition = done.path, done.text, "converted"
     key = "signed" if f.signed else "converted"
     f.problems.append(Problem.of(Status.PASS if not f.signed else Status.WARN, "CASE-NORMALISE", key,
                                  file=f.relpath, copy=copy.name))
+
+
+# -- scanned PDFs: OCR as scans ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseOcr:
+    """How a case's scanned PDFs are read: the profile's OCR engine and languages, the page runner."""
+
+    languages: str
+    engine: str
+    options: OcrOptions
+    run_pages: TaskRunner = run_tasks
+
+    @classmethod
+    def of(cls, settings: Settings, profile: Profile | None = None, run_pages: TaskRunner = run_tasks) -> CaseOcr:
+        if profile is None:
+            return cls(settings.ocr.languages, settings.ocr.engine, settings.ocr, run_pages)
+        return cls(settings.ocr_languages(profile), settings.ocr_engine(profile), settings.ocr, run_pages)
+
+
+def ocr_pdfs(files: list[tuple[Path, FileOutcome]], copies: Path, scratch: Path, setup: CaseOcr) -> None:
+    """The pages without text of every PDF waiting for OCR: their images (:mod:`guidang.ingest.pdfraster`),
+    read in one run of the page runner (the local pool or Celery, as scans), then each PDF's PDF/A copy."""
+    plans: list[tuple[Path, FileOutcome, pdfraster.PagePlan]] = []
+    jobs: list[ImagePageJob] = []
+    for n, (path, f) in enumerate(files, 1):  # numbered: two folders of a case may hold PDFs of one name
+        folder = scratch / "pages" / f"{n:03d}-{names.component_or_stand_in(Path(f.relpath).stem)}"
+        try:  # a signed PDF's pages are all rendered: its seal appearances are annotations
+            plan = pdfraster.page_images(path, folder, render_all=f.signed)
+        except GuidangError as exc:  # pdftoppm failed or is missing, pdfium could not read the text
+            _refused(f, normalise.NeedsReview("no_page_images", exc.message("zh"), exc.message("en")))
+            continue
+        except (pikepdf.PdfError, OSError) as exc:
+            _refused(f, normalise.NeedsReview("no_page_images", f"无法取出页面图像：{exc}",
+                                              f"the page images cannot be taken: {exc}"))
+            continue
+        plans.append((path, f, plan))
+        jobs += [ImagePageJob(i.path, i.dpi, setup.languages, setup.options.dpi, setup.engine) for i in plan.images]
+    results = iter(setup.run_pages(image_page_task, jobs, workers=setup.options.jobs,
+                                   attempts=setup.options.page_attempts, initializer=worker_init) if jobs else [])
+    for path, f, plan in plans:
+        works = [next(results) for _ in plan.images]
+        failed = [(i, w) for i, w in zip(plan.images, works, strict=True) if w is None or w.ocr is None]
+        for image, work in failed:
+            detail = work.error if work is not None and work.error else (
+                f"处理该页的工作进程 {setup.options.page_attempts} 次异常退出（崩溃或内存不足）")
+            f.problems.append(Problem.fail("INGEST-PAGE", "pdf_page", file=f.relpath, page=image.index + 1,
+                                           detail=detail))
+        if failed:
+            f.disposition = "review"
+            continue
+        read = [w for w in works if w is not None]
+        pages = [PdfPage(w.source, w.ocr, placement=w.placement) for w in read]
+        copy = copies / f"{names.component_or_stand_in(Path(f.relpath).stem)}.pdf"
+        try:
+            done = normalise.scanned_pdf_to_pdfa(path, pages, plan, copy, signed=f.signed)
+        except (normalise.Unreadable, normalise.NeedsReview) as exc:
+            _refused(f, exc)
+            continue
+        f.preservation, f.text, f.note, f.disposition = done.path, done.text, done.note, "converted"
+        f.ocr = tuple(w.ocr for w in read)
+        _ocr_findings(f, plan, copy.name, setup.options)
+
+
+def _ocr_findings(f: FileOutcome, plan: pdfraster.PagePlan, copy: str, options: OcrOptions) -> None:
+    engines = "、".join(sorted({p.engine for p in f.ocr if p}))
+    languages = "、".join(sorted({p.languages for p in f.ocr if p}))
+    key = "ocr_mixed" if plan.text_pages else "ocr"
+    f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", key, file=f.relpath, pages=len(plan.images),
+                                 text_pages=len(plan.text_pages), engine=engines, languages=languages, copy=copy))
+    if f.signed:
+        f.problems.append(Problem.warn("CASE-NORMALISE", "signed", file=f.relpath, copy=copy))
+    for image, page in zip(plan.images, f.ocr, strict=True):  # the scans' rule: a warning, never a rejection
+        figures = doubtful(page, options)
+        if figures is not None:
+            f.problems.append(Problem.warn("INGEST-OCR", "low_confidence_page", None, f.relpath,
+                                           page=image.index + 1, **figures))
 
 
 def _ofd(f: FileOutcome, path: Path) -> None:
@@ -296,6 +387,18 @@ def _computer_files(work: CaseWork, system: str, content: Path, text: tuple[str,
     return out
 
 
+def _file_events(f: FileOutcome, now: dt.datetime) -> list[ProcessEvent]:
+    """What was done to one file: its OCR (engine and version, pages, languages, as for scans), its copy."""
+    events = []
+    if f.ocr:
+        events.append(ProcessEvent(action=Action.OCR, time=now, agent=AGENT,
+                                   description=f"{f.relpath}：{ocr_summary(f.ocr)}"))
+    note = f"：{f.note}" if f.note else ""
+    events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
+                               description=f"{f.relpath}：{f.route}（原件保留不变）{note}"))
+    return events
+
+
 def _content(work: CaseWork, item_dir: Path) -> Path:
     """The case's preservation copy: its PDF/A copies joined in the materials' order; or, for a case whose only
     fixed-layout material is one OFD (GB/T 33190, kept as delivered), that OFD."""
@@ -329,8 +432,7 @@ def build_case_package(settings: Settings, profile: Profile, work: CaseWork, ite
     events = [
         ProcessEvent(action=Action.RECEIVED, time=received, agent=AGENT,
                      description=f"接收{profile.vendor}在线归档的办件 {row.case_number}，{len(work.files)} 个文件"),
-        *(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
-                       description=f"{f.relpath}：{f.route}（原件保留不变）") for f in work.files),
+        *(event for f in work.files for event in _file_events(f, now)),
         ProcessEvent(action=Action.PACKAGED, time=now, agent=AGENT, description="生成归档信息包"),
     ]
     rule = get_rule(profile.archival_code_rule, settings.archival_code_rules)
@@ -346,9 +448,11 @@ def build_case_package(settings: Settings, profile: Profile, work: CaseWork, ite
     return root, meta
 
 
-def process_case(settings: Settings, root: Path, out: Path, scanner: Scanner | None = None) -> CaseWork:
+def process_case(settings: Settings, root: Path, out: Path, scanner: Scanner | None = None,
+                 ocr: CaseOcr | None = None) -> CaseWork:
     """Steps 1–3 for one case folder; everything made goes under ``out``. With ``scanner`` every delivered
-    file is scanned for viruses first (DA/T 70 4-2, as for scan batches); an infected file is refused."""
+    file is scanned for viruses first (DA/T 70 4-2, as for scan batches); an infected file is refused.
+    ``ocr``: how scanned PDFs are read (default: the settings' engine and languages, the local pool)."""
     work = CaseWork(root, read_case(root))
     files, problems = read_files(root, work.description)
     work.problems += problems
@@ -374,6 +478,9 @@ def process_case(settings: Settings, root: Path, out: Path, scanner: Scanner | N
         else:
             f.disposition = "rejected"
         work.files.append(f)
+    scanned = [(path, f) for path, f in files if f.disposition == "ocr"]
+    if scanned:
+        ocr_pdfs(scanned, copies, out / "scratch", ocr or CaseOcr.of(settings))
     return work
 
 
@@ -382,14 +489,17 @@ def _needs_office(files: list[tuple[Path, FileOutcome]]) -> bool:
 
 
 # -- catalogue, store, receipt ------------------------------------------------------------------------------------
-def ingest_case(settings: Settings, profile_name: str, case_dir: Path) -> BatchOutcome:
-    """Process one case folder: archived as one object, or kept whole for review with its reasons."""
+def ingest_case(settings: Settings, profile_name: str, case_dir: Path, *,
+                run_pages: TaskRunner = run_tasks) -> BatchOutcome:
+    """Process one case folder: archived as one object, or kept whole for review with its reasons.
+    ``run_pages`` runs the OCR of scanned PDFs' pages (the local pool, or a distributed back end)."""
     settings.profile(profile_name)  # a bad profile is refused before any daemon starts
     with open_scanner(settings) as scanner:
-        return _ingest_case(settings, profile_name, case_dir, scanner)
+        return _ingest_case(settings, profile_name, case_dir, scanner, run_pages)
 
 
-def _ingest_case(settings: Settings, profile_name: str, case_dir: Path, scanner: Scanner | None) -> BatchOutcome:
+def _ingest_case(settings: Settings, profile_name: str, case_dir: Path, scanner: Scanner | None,
+                 run_pages: TaskRunner) -> BatchOutcome:
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
@@ -405,7 +515,7 @@ def _ingest_case(settings: Settings, profile_name: str, case_dir: Path, scanner:
     out.mkdir(parents=True)
     duplicate_of: Link | None = None
     try:
-        work = process_case(settings, case_dir, out, scanner)
+        work = process_case(settings, case_dir, out, scanner, CaseOcr.of(settings, profile, run_pages))
         archived = _archived_case(cat, profile_name, work, batch_id)
         if archived is not None and archived[0]:
             status, object_id, where, duplicate_of = ItemStatus.DUPLICATE, archived[1].object_id, None, archived[1]
@@ -428,6 +538,8 @@ def _ingest_case(settings: Settings, profile_name: str, case_dir: Path, scanner:
     paths = write_receipt(receipt_dir(settings.outbox_root, profile_name, outcome), outcome)
     outcome = replace(outcome, receipt_paths=tuple(str(p) for p in paths))
     _record(cat, outcome, work)
+    if status is ItemStatus.ACCEPTED and object_id:  # its text (OCR or born digital) searchable, as for scans
+        indexing.keep_in_step(cat, OcflStore(settings.store_root), object_id)
     log.info("办件 case %s: %s (%s)", case_dir.name, status, object_id or where)
     return outcome
 

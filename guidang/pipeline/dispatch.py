@@ -18,12 +18,12 @@ def is_case_delivery(settings: Settings, profile_name: str, path: Path) -> bool:
 
 def ingest_delivery(settings: Settings, profile_name: str, path: Path, progress: Progress = QUIET, *,
                     run_pages: TaskRunner = run_tasks) -> BatchOutcome:
-    """Process one delivered folder with the pipeline its kind needs (``run_pages``: the scan pages' OCR on the
-    local pool or a distributed back end)."""
+    """Process one delivered folder with the pipeline its kind needs (``run_pages``: the OCR of scan pages, and
+    of the pages of a case's scanned PDFs, on the local pool or a distributed back end)."""
     if is_case_delivery(settings, profile_name, path):
         from guidang.pipeline.cases import ingest_case
 
-        return ingest_case(settings, profile_name, path)
+        return ingest_case(settings, profile_name, path, run_pages=run_pages)
     from guidang.pipeline.run import ingest_batch
 
     return ingest_batch(settings, profile_name, path, progress, run_pages=run_pages)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 from guidang import __version__, names
 from guidang.config import OcrOptions, Profile, Settings
@@ -143,7 +146,8 @@ def page_task(job: PageJob) -> PageWork:
     m = job.measurement
     if m.blank:  # bleed-through makes Tesseract read text that is not there: no text layer
         return PageWork(job.source, None, None, blank=True)
-    try:
+
+    def read() -> PageWork:
         if m.header is None:
             raise InputError(f"无法读取 {job.source.name}", f"cannot read {job.source.name}")
         prepared = prepare_page(job.source, m, job.options, grey=True)
@@ -151,14 +155,47 @@ def page_task(job: PageJob) -> PageWork:
                                       (m.header.width, m.header.height), job.languages, ocr_dpi=job.ocr_dpi,
                                       engine=engine_for(job.engine, job.languages))
         return PageWork(job.source, ocr, placement, prepared.operations)
+
+    return _guarded(job.source, read)
+
+
+@dataclass(frozen=True)
+class ImagePageJob:
+    """A page image read as it is, without the scans' preparation: a page of a born-digital PDF without a
+    text layer (:mod:`guidang.ingest.pdfraster`), at ``dpi``."""
+
+    source: Path
+    dpi: float
+    languages: str
+    ocr_dpi: float | None
+    engine: str = "tesseract"
+
+
+def image_page_task(job: ImagePageJob) -> PageWork:
+    """OCR one page image as it is (runs in a worker process, as :func:`page_task`)."""
+
+    def read() -> PageWork:
+        with Image.open(job.source) as im:
+            grey = np.asarray(im.convert("L"))
+        ocr, placement = ocr_prepared(grey, job.dpi, (), (grey.shape[1], grey.shape[0]), job.languages,
+                                      ocr_dpi=job.ocr_dpi, engine=engine_for(job.engine, job.languages))
+        return PageWork(job.source, ocr, placement)
+
+    return _guarded(job.source, read)
+
+
+def _guarded(source: Path, read: Callable[[], PageWork]) -> PageWork:
+    """``read()``, or a page that records why it failed: one bad page must not take the batch down."""
+    try:
+        return read()
     except GuidangError as exc:
-        return PageWork(job.source, None, error=exc.message("zh"))
-    except Exception as exc:  # one bad page must not take the batch down
-        log.exception("page %s failed", job.source)
-        return PageWork(job.source, None, error=f"{type(exc).__name__}: {exc}")
+        return PageWork(source, None, error=exc.message("zh"))
+    except Exception as exc:
+        log.exception("page %s failed", source)
+        return PageWork(source, None, error=f"{type(exc).__name__}: {exc}")
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract's threads fight the outer parallelism
 
 
@@ -216,7 +253,7 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
     jobs = [(w, PageJob(m.path, m, options, languages, ocr.dpi, engine)) for w in works for m in w.measurements]
     progress.start(len(jobs))
     results = run_pages(page_task, [j for _, j in jobs], workers=ocr.jobs, attempts=ocr.page_attempts,
-                        initializer=_worker_init, on_done=progress.advance)
+                        initializer=worker_init, on_done=progress.advance)
     for w in works:
         w.pages = []
     died = (f"处理该页的工作进程 {ocr.page_attempts} 次异常退出（崩溃或内存不足） / the process working on this page "
@@ -295,15 +332,20 @@ def _events(work: ItemWork, profile: Profile, received: dt.datetime) -> list[Pro
             events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT, description=(
                 f"{page.source.name}：旋转：顺时针旋转{page.ocr.rotation}度，使页面正向（方向由文字识别判定；"
                 "PDF 中按此显示，原图未改动）")))
-    languages = {p.ocr.languages for p in work.pages if p.ocr}
-    engines = {p.ocr.engine for p in work.pages if p.ocr}
-    ocr = f"{'、'.join(sorted(engines))} 识别 {len(work.pages)} 页，语言 {'、'.join(sorted(languages))}"
-    events.append(ProcessEvent(action=Action.OCR, time=now, agent=AGENT, description=ocr))
+    events.append(ProcessEvent(action=Action.OCR, time=now, agent=AGENT,
+                               description=ocr_summary([p.ocr for p in work.pages])))
     events.append(ProcessEvent(action=Action.CONVERTED, time=now, agent=AGENT,
                                description="生成带文本层的 PDF/A 文件"))
     events.extend(e.model_copy(update={"time": now}) for e in work.review_events)  # in order with the rest
     events.append(ProcessEvent(action=Action.PACKAGED, time=now, agent=AGENT, description="生成归档信息包"))
     return events
+
+
+def ocr_summary(pages: Sequence[OcrPage | None]) -> str:
+    """What the OCR was, for the process metadata: engine and version, pages, languages."""
+    languages = {p.languages for p in pages if p}
+    engines = {p.engine for p in pages if p}
+    return f"{'、'.join(sorted(engines))} 识别 {len(pages)} 页，语言 {'、'.join(sorted(languages))}"
 
 
 def _computer_files(work: ItemWork, vendor: str, pdf: tuple[str, int], text: tuple[str, int],
@@ -340,16 +382,23 @@ def intake_registration(item: Item, vendor_manifest: bool) -> IntakeRegistration
         total_bytes=sum(p.size for p in item.pages), vendor_manifest=vendor_manifest)
 
 
+def doubtful(page: OcrPage | None, ocr: OcrOptions) -> dict[str, object] | None:
+    """The INGEST-OCR figures of a page with too many lines read with low confidence, else None."""
+    if page is None or not page.lines:
+        return None
+    threshold = ocr.low_confidence(page.engine)
+    lines = page.doubtful_lines(threshold)
+    if lines > ocr.low_confidence_share * len(page.lines):
+        return {"doubtful": lines, "lines": len(page.lines), "threshold": f"{threshold:g}"}
+    return None
+
+
 def _doubtful_pages(work: ItemWork, ocr: OcrOptions) -> None:
     """An OCR warning (never a rejection) for each page with too many lines read with low confidence."""
     for page in work.pages:
-        if page.ocr is None or not page.ocr.lines:
-            continue
-        threshold = ocr.low_confidence(page.ocr.engine)
-        doubtful = page.ocr.doubtful_lines(threshold)
-        if doubtful > ocr.low_confidence_share * len(page.ocr.lines):
-            warning = Problem.warn("INGEST-OCR", "low_confidence", work.code, page.source.name, doubtful=doubtful,
-                                   lines=len(page.ocr.lines), threshold=f"{threshold:g}")
+        figures = doubtful(page.ocr, ocr)
+        if figures is not None:
+            warning = Problem.warn("INGEST-OCR", "low_confidence", work.code, page.source.name, **figures)
             work.add(Report((warning.result(),)))
 
 
