@@ -1,7 +1,9 @@
 """The Celery back end against a real Redis and PostgreSQL: a batch through two worker processes of
-concurrency 1 gets the same verdicts as the local pool, its pages spread over both workers; a worker
-SIGKILLed under a page loses nothing and archives nothing twice. The default suite kills once;
-``make stress`` (GUIDANG_STRESS=full) repeats the kill run 20 times."""
+concurrency 1 gets the same verdicts as the local pool, its pages and its items spread over both workers;
+the watcher with a broker configured sends its claim's tasks there and completes the claim; a worker
+SIGKILLed under a page or under an item loses nothing and archives nothing twice. The default suite kills
+twice (once under a page, once under an item); ``make stress`` (GUIDANG_STRESS=full) runs the kill 20 times,
+alternating the stage."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from guidang.storage.ocfl_store import OcflStore
 from guidang.storage.task_results import TaskRow, TaskState
 
 FULL = os.environ.get("GUIDANG_STRESS") == "full"
-KILL_RUNS = int(os.environ.get("GUIDANG_STRESS_KILL_RUNS", "20" if FULL else "1"))  # make stress: at least 20
+KILL_RUNS = int(os.environ.get("GUIDANG_STRESS_KILL_RUNS", "20" if FULL else "2"))  # make stress: at least 20
+STAGES = ("ocr", "item")  # the kill runs alternate: under a page, under an item
 
 
 def _batch(tmp_path: Path, name: str, pages: tuple[int, ...] = (2, 1)) -> Path:
@@ -69,9 +72,11 @@ def test_two_celery_workers_give_the_verdicts_of_the_local_pool(
     other = distributed(_second_home(tmp_path, "home-celery"), redis_url, fresh_database(postgres_url))
     with workers(other, tmp_path / "logs", n=2) as w:
         outcome = ingest_batch(other, "demo", batch)
-        ran = [w.tasks_run(p) for p in w.procs]
+        pages = [w.tasks_run(p, "guidang.page") for p in w.procs]
+        items = [w.tasks_run(p, "guidang.item") for p in w.procs]
     assert verdicts(outcome) == verdicts(local)
-    assert sum(ran) == 3 and all(ran), ran  # the three pages, spread over both workers
+    assert sum(pages) == 3 and all(pages), pages  # the three pages, spread over both workers
+    assert sum(items) == 2 and all(items), items  # and the two items: assembled, checked, archived there
     _archived_once(other, outcome)
     for code in (o.code for o in outcome.items):  # the same text layer, whichever process read the pages
         ours = OcflStore(other.store_root).object_path(code)
@@ -83,9 +88,10 @@ def test_two_celery_workers_give_the_verdicts_of_the_local_pool(
 @pytest.mark.stress
 @pytest.mark.timeout(3600 if FULL else 900)
 @pytest.mark.parametrize("run", range(KILL_RUNS))
-def test_a_worker_sigkilled_under_a_page_loses_and_duplicates_nothing(
+def test_a_worker_sigkilled_under_a_task_loses_and_duplicates_nothing(
         home: Settings, tmp_path: Path, redis_url: str, postgres_url: str, run: int) -> None:
-    # pages take seconds here; a lease of 20 s lets the survivor take the killed worker's page soon
+    stage = STAGES[run % len(STAGES)]
+    # a task takes seconds here; a lease of 20 s lets the survivor take the killed worker's task soon
     settings = distributed(home, redis_url, fresh_database(postgres_url), lease=20)
     batch = _batch(tmp_path, f"KILL{run}", pages=(2, 2))
     result: list[BatchOutcome | BaseException] = []
@@ -99,12 +105,12 @@ def test_a_worker_sigkilled_under_a_page_loses_and_duplicates_nothing(
     with workers(settings, tmp_path / "logs", n=2) as w:
         coordinator = threading.Thread(target=coordinate)
         coordinator.start()
-        victim = _worker_under_a_page(settings, w.procs, deadline=time.monotonic() + 300)
-        w.kill(victim)  # the whole process group: the worker and its pool process, mid-page
+        victim = _worker_under_a_task(settings, stage, w.procs, deadline=time.monotonic() + 300)
+        w.kill(victim)  # the whole process group: the worker and its pool process, mid-task
         coordinator.join(timeout=600)
         assert not coordinator.is_alive()
         survivor = next(p for p in w.procs if p is not victim)
-        assert w.tasks_run(survivor) >= 1
+        assert w.tasks_run(survivor, "guidang.page" if stage == "ocr" else "guidang.item") >= 1
     outcome = result[0]
     assert isinstance(outcome, BatchOutcome), outcome
     assert outcome.status == "done"
@@ -112,14 +118,16 @@ def test_a_worker_sigkilled_under_a_page_loses_and_duplicates_nothing(
     _archived_once(settings, outcome)
 
 
-def _worker_under_a_page(settings: Settings, procs: list, deadline: float) -> object:  # type: ignore[type-arg]
-    """The worker whose process holds the lease of a page that is still running."""
+def _worker_under_a_task(settings: Settings, stage: str, procs: list,  # type: ignore[type-arg]
+                         deadline: float) -> object:
+    """The worker whose process holds the lease of a task of ``stage`` that is still running."""
     groups = {p.pid: p for p in procs}
     cat = Catalogue(settings.db_url)
     try:
         while time.monotonic() < deadline:
             with cat.session() as s:
-                rows = s.scalars(select(TaskRow).where(TaskRow.state == TaskState.RUNNING)).all()
+                rows = s.scalars(select(TaskRow).where(TaskRow.state == TaskState.RUNNING,
+                                                       TaskRow.stage == stage)).all()
                 owners = [int(r.owner.rsplit(":", 1)[1]) for r in rows]
             for pid in owners:
                 try:
@@ -131,7 +139,7 @@ def _worker_under_a_page(settings: Settings, procs: list, deadline: float) -> ob
             time.sleep(0.1)
     finally:
         cat.close()
-    raise AssertionError("no worker took a page in time")
+    raise AssertionError(f"no worker took a task of stage {stage} in time")
 
 
 def test_without_a_broker_the_local_pool_runs_and_guidang_worker_refuses(home: Settings) -> None:
