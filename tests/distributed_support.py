@@ -87,10 +87,11 @@ class Workers:
     def log_of(self, proc: subprocess.Popen[bytes]) -> str:
         return (self.logs / f"worker-{self.procs.index(proc) + 1}.log").read_text(errors="replace")
 
-    def tasks_run(self, proc: subprocess.Popen[bytes], task: str = "guidang.page") -> int:
-        """Tasks of one kind (``guidang.page``, ``guidang.item``) this worker ran itself (the task returned "run")."""
+    def tasks_run(self, proc: subprocess.Popen[bytes], task: str = "guidang.page", returned: str = "run") -> int:
+        """Tasks of one kind (``guidang.page``, ``guidang.item``, ``guidang.batch``) this worker ran itself (the task
+        returned ``returned``: "run" for a page or an item, the claim's stage for a batch)."""
         return sum(1 for line in self.log_of(proc).splitlines()
-                   if f"{task}[" in line and "succeeded in" in line and line.rstrip().endswith("'run'"))
+                   if f"{task}[" in line and "succeeded in" in line and line.rstrip().endswith(f"'{returned}'"))
 
     def kill(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
         with contextlib.suppress(ProcessLookupError):

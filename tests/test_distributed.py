@@ -13,22 +13,26 @@ import time
 from pathlib import Path
 
 import pytest
-from distributed_support import decisions_per_item, distributed, fresh_database, verdicts, workers
+from distributed_support import Workers, decisions_per_item, distributed, fresh_database, verdicts, workers
 from sqlalchemy import select
 
 from guidang.config import Settings
 from guidang.distributed.batch import ingest_batch
+from guidang.distributed.claims import RemoteClaims
 from guidang.home import init_home
+from guidang.hotfolders.safety import processed_area
+from guidang.hotfolders.service import Watcher
+from guidang.hotfolders.state import ClaimRow, Stage
 from guidang.models import ItemStatus
 from guidang.pipeline.outcome import BatchOutcome
 from guidang.samples.batch import make_batch
-from guidang.storage.catalogue import Catalogue
+from guidang.storage.catalogue import BatchRow, Catalogue
 from guidang.storage.ocfl_store import OcflStore
 from guidang.storage.task_results import TaskRow, TaskState
 
 FULL = os.environ.get("GUIDANG_STRESS") == "full"
-KILL_RUNS = int(os.environ.get("GUIDANG_STRESS_KILL_RUNS", "20" if FULL else "2"))  # make stress: at least 20
-STAGES = ("ocr", "item")  # the kill runs alternate: under a page, under an item
+KILL_RUNS = int(os.environ.get("GUIDANG_STRESS_KILL_RUNS", "21" if FULL else "3"))  # make stress: at least 20
+STAGES = ("ocr", "item", "batch")  # the kill runs take turns: under a page, under an item, under a batch
 
 
 def _batch(tmp_path: Path, name: str, pages: tuple[int, ...] = (2, 1)) -> Path:
@@ -93,6 +97,9 @@ def test_a_worker_sigkilled_under_a_task_loses_and_duplicates_nothing(
     stage = STAGES[run % len(STAGES)]
     # a task takes seconds here; a lease of 20 s lets the survivor take the killed worker's task soon
     settings = distributed(home, redis_url, fresh_database(postgres_url), lease=20)
+    if stage == "batch":
+        _kill_a_batch_worker(_watching(settings), tmp_path, f"KILL{run}")
+        return
     batch = _batch(tmp_path, f"KILL{run}", pages=(2, 2))
     result: list[BatchOutcome | BaseException] = []
 
@@ -160,3 +167,89 @@ def test_without_a_broker_the_local_pool_runs_and_guidang_worker_refuses(home: S
     result = CliRunner().invoke(main, ["worker"])
     assert result.exit_code == 3, result.output
     assert "distributed.broker_url" in result.output
+
+
+def _watching(settings: Settings) -> Settings:
+    """``settings`` for a watcher in a test: quick polls, retries at once."""
+    return settings.model_copy(update={"watch": settings.watch.model_copy(update={
+        "poll_seconds": 0.2, "retry_seconds": 0.0, "stop_grace_seconds": 0.0})})
+
+
+def _claims(settings: Settings) -> list[ClaimRow]:
+    with Catalogue(settings.db_url).session() as s:
+        return list(s.scalars(select(ClaimRow).order_by(ClaimRow.id)))
+
+
+def test_the_watcher_with_a_broker_only_enqueues_and_its_claim_completes(
+        home: Settings, tmp_path: Path, redis_url: str, postgres_url: str) -> None:
+    """The watcher claims and sends the claim to the batch queue; a batch worker runs it (its pages and items on
+    the other worker), settles it, and the watcher learns the end from the catalogue."""
+    settings = _watching(distributed(home, redis_url, fresh_database(postgres_url)))
+    make_batch(settings.inbox_of("demo"), page_counts=(2, 1), seed=3, dpi=200, profile="clean", colour="none",
+               batch_id="WATCHED", write_truth=False)
+    with workers(settings, tmp_path / "logs", n=1) as w:
+        [batches] = w.start(1, queues="batch")
+        watcher = Watcher(settings, once=True)
+        assert isinstance(watcher.pool, RemoteClaims)  # no local worker process: the claim goes to the queue
+        assert watcher.run() == 0
+        tasks = {t: [w.tasks_run(p, t, returned=r) for p in w.procs]
+                 for t, r in (("guidang.page", "run"), ("guidang.item", "run"), ("guidang.batch", "done"))}
+    assert tasks == {"guidang.page": [3, 0], "guidang.item": [2, 0], "guidang.batch": [0, 1]}, tasks
+    assert batches is w.procs[1]
+    [claim] = _claims(settings)
+    assert (claim.stage, claim.outcome, claim.settled, claim.crashes) == (Stage.DONE, "done", True, 0)
+    with Catalogue(settings.db_url).session() as s:
+        batch = s.get(BatchRow, claim.batch_id)
+        assert batch is not None and batch.status == "done" and batch.receipt_path
+        assert Path(batch.receipt_path).is_file()
+        assert sorted(i.status for i in batch.items) == [ItemStatus.ACCEPTED] * 2
+    assert not (settings.inbox_of("demo") / "WATCHED").exists()
+    assert list(processed_area(settings, "demo").rglob("WATCHED")), "the delivery was not moved to processed/"
+
+
+def _kill_a_batch_worker(settings: Settings, tmp_path: Path, name: str) -> None:
+    """The watcher's claim runs on one of two batch workers, which is SIGKILLed once its pages are under way: the
+    watcher sees the claim's lock freed, counts a crash and sends the claim again; the other batch worker resumes
+    the batch from the catalogue. Nothing lost, nothing archived twice, one decision per item."""
+    make_batch(settings.inbox_of("demo"), page_counts=(2, 2), seed=3, dpi=200, profile="clean", colour="none",
+               batch_id=name, write_truth=False)
+    killed: list[object] = []
+
+    def kill_the_coordinator(w: Workers) -> None:
+        deadline = time.monotonic() + 300
+        cat = Catalogue(settings.db_url)
+        try:
+            while time.monotonic() < deadline and not killed:
+                with cat.session() as s:
+                    claim = s.scalars(select(ClaimRow).where(ClaimRow.stage == Stage.RUNNING)).first()
+                    started = s.scalars(select(TaskRow).where(TaskRow.attempts > 0)).first()
+                    holder = claim.worker if claim is not None and started is not None else None
+                if holder:
+                    group = os.getpgid(int(holder.rsplit(":", 1)[1]))
+                    victim = next(p for p in w.procs if p.pid == group)
+                    w.kill(victim)
+                    killed.append(victim)
+                time.sleep(0.1)
+        finally:
+            cat.close()
+
+    with workers(settings, tmp_path / "logs", n=1) as w:
+        w.start(2, queues="batch")
+        killer = threading.Thread(target=kill_the_coordinator, args=(w,))
+        killer.start()
+        assert Watcher(settings, once=True).run() == 0  # the watcher needs the main thread (signal handlers)
+        killer.join()
+    assert killed and killed[0] in w.procs[1:], "no batch worker was under the claim"
+    [claim] = _claims(settings)
+    assert (claim.stage, claim.outcome, claim.settled, claim.crashes) == (Stage.DONE, "done", True, 1)
+    assert claim.batch_id is not None
+    with Catalogue(settings.db_url).session() as s:
+        batch = s.get(BatchRow, claim.batch_id)
+        assert batch is not None
+        accepted = sorted(i.archival_code for i in batch.items if i.status == ItemStatus.ACCEPTED)
+        assert len(accepted) == len(batch.items) == 2
+    store = OcflStore(settings.store_root)
+    assert sorted(store.list_codes()) == accepted
+    for code in accepted:
+        assert sorted(p.name for p in store.object_path(code).iterdir() if p.name.startswith("v")) == ["v1"]
+    assert set(decisions_per_item(settings.db_url, claim.batch_id).values()) == {1}

@@ -56,7 +56,8 @@ TASK_OF = {"ocr": PAGE_TASK, "item": ITEM_TASK}  # stage -> Celery task name
 
 
 def queue_of(options: DistributedOptions, stage: str) -> str:
-    return {"ocr": options.ocr_queue, "item": options.item_queue}[stage]
+    """The queue of a stage: ``ocr`` (pages), ``item`` (items) or ``batch`` (the watcher's claims)."""
+    return {"ocr": options.ocr_queue, "item": options.item_queue, "batch": options.batch_queue}[stage]
 
 
 class TaskFailed(RuntimeError):

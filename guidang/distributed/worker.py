@@ -3,7 +3,10 @@
 Size it per stage (``--queues``): OCR (``ocr``, the ``distributed.ocr_queue``) is CPU-bound, so one process
 per core (``--concurrency``, default the number of cores); the item stage (``item``, ``distributed.item_queue``:
 PDF/A, package, DA/T 70 checks, archive) is mostly I/O on the store and the catalogue DB. A worker serves
-both queues unless told otherwise. The worker reads the same configuration as the rest of guidang
+both unless told otherwise. The batch stage (``batch``, ``distributed.batch_queue``: the watcher's claims,
+each run to its end) waits on the other two, so it is never served by the same worker as they are (a batch
+holding the only process of a worker would wait for pages that worker never runs): ``--queues batch``
+workers of their own, one process per batch run at once. The worker reads the same configuration as the rest of guidang
 (``GUIDANG_HOME``/guidang.toml and ``GUIDANG_*``): the catalogue DB URL, the broker, the lease, and the
 page files at the same paths as the coordinator (a shared filesystem, docs/deploy/distributed.md).
 """
@@ -17,9 +20,10 @@ from celery import Celery
 from sqlalchemy.exc import OperationalError
 
 from guidang.config import Settings
-from guidang.distributed.app import ITEM_TASK, PAGE_TASK, make_app
+from guidang.distributed.app import BATCH_TASK, ITEM_TASK, PAGE_TASK, make_app
 from guidang.distributed.tasks import queue_of, run_task
 from guidang.errors import StorageError
+from guidang.hotfolders.unit import run_claim
 
 RETRIES = 5  # a task that meets an unreachable catalogue DB is retried this often, backing off up to a minute
 
@@ -38,14 +42,21 @@ def build_app(settings: Settings) -> Celery:
     def item(key: str, item: str, payload: str, attempts: int) -> str:
         return run_task(settings, key, item, payload, attempts)
 
+    @app.task(name=BATCH_TASK)  # type: ignore[untyped-decorator]
+    def batch(claim_id: int, watcher_settings: str) -> str:
+        """A watcher's claim, run to its end with the watcher's settings, as its own worker process would
+        (``distributed.claims``); a second delivery finds the claim taken and does nothing."""
+        return run_claim(Settings.model_validate_json(watcher_settings), claim_id)
+
     return app
 
 
-STAGES = ("ocr", "item")
+STAGES = ("ocr", "item", "batch")
+DEFAULT_STAGES = ("ocr", "item")  # a batch task waits on the others: batches need workers of their own
 
 
 def worker_argv(settings: Settings, concurrency: int, hostname: str, loglevel: str,
-                stages: tuple[str, ...] = STAGES) -> list[str]:
+                stages: tuple[str, ...] = DEFAULT_STAGES) -> list[str]:
     queues = ",".join(queue_of(settings.distributed, s) for s in stages)
     return ["worker", "--queues", queues, "--concurrency", str(concurrency),
             "--hostname", hostname, "--pool", "prefork", "--loglevel", loglevel,
@@ -53,7 +64,7 @@ def worker_argv(settings: Settings, concurrency: int, hostname: str, loglevel: s
 
 
 def run_worker(settings: Settings, *, concurrency: int | None = None, hostname: str | None = None,
-               loglevel: str = "INFO", stages: tuple[str, ...] = STAGES) -> None:
+               loglevel: str = "INFO", stages: tuple[str, ...] = DEFAULT_STAGES) -> None:
     """Run the worker until it is stopped (SIGTERM: finish the current tasks; SIGQUIT/SIGKILL: at once,
     the unacknowledged tasks go back to the queue)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"  # Tesseract's threads fight the worker processes
