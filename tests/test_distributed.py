@@ -167,6 +167,10 @@ def test_without_a_broker_the_local_pool_runs_and_guidang_worker_refuses(home: S
     result = CliRunner().invoke(main, ["worker"])
     assert result.exit_code == 3, result.output
     assert "distributed.broker_url" in result.output
+    broker = {"GUIDANG_DISTRIBUTED__BROKER_URL": "redis://127.0.0.1:1/0"}
+    for queues in ("batch,ocr", "ocr,pages"):  # a batch waits on the other stages: never one worker for both
+        result = CliRunner().invoke(main, ["worker", "--queues", queues], env=broker)
+        assert result.exit_code == 2 and "--queues" in result.output, result.output
 
 
 def _watching(settings: Settings) -> Settings:
