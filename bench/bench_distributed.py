@@ -15,6 +15,7 @@ Figures go to ``bench/results/distributed.json`` and ``distributed.md``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -42,6 +43,24 @@ from guidang.validators import clamd_service
 RESULTS = Path(__file__).resolve().parent / "results"
 J = TypeVar("J")
 R = TypeVar("R")
+
+
+def _own_session(initializer: Callable[[], None] | None) -> None:
+    """A local pool process in a session of its own, as each ``guidang worker`` is: the kernel's autogroup
+    scheduling then gives each the same share of a loaded machine (see CAVEAT)."""
+    os.setsid()
+    if initializer is not None:
+        initializer()
+
+
+def _sessions(inner: TaskRunner) -> TaskRunner:
+    """``inner`` (the local pool) with each of its processes in a session of its own."""
+    def run(task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
+            initializer: Callable[[], None] | None = None,
+            on_done: Callable[[], None] | None = None) -> list[R | None]:
+        return inner(task, jobs, workers=workers, attempts=attempts,
+                     initializer=functools.partial(_own_session, initializer), on_done=on_done)
+    return run
 
 
 class Timed:
@@ -80,13 +99,11 @@ def _run(settings: Settings, batch: Path, pages: TaskRunner, items: TaskRunner) 
 
 
 CAVEAT = (
-    "Caveat: this kernel schedules by session (autogroup: `/proc/sys/kernel/sched_autogroup_enabled` = 1). Each "
-    "`guidang worker` is started in a session of its own, the local pool shares the session of the benchmark (and "
-    "its coordinator), so on a machine loaded by others each worker gets a share of the CPU as large as the whole "
-    "local pool. That is the likely reason (inferred, not measured) why the local pool comes out slower than one "
-    "worker; and the 1→2 speed-up measures two scheduler shares more than two cores. Celery's own overhead per "
-    "page (a message, a lease row, a pickled result in PostgreSQL) is not resolved by such a run; an idle machine, "
-    "or one worker per machine, is needed for that figure."
+    "Caveat: this kernel schedules by session (autogroup: `/proc/sys/kernel/sched_autogroup_enabled` = 1), so on a "
+    "machine loaded by others each session gets a share of the CPU. Each `guidang worker` runs in a session of its "
+    "own, and so does each process of the local pool here (the benchmark puts them there), so the local pool and "
+    "two workers get the same shares; but the 1→2 speed-up on a loaded machine measures two scheduler shares "
+    "more than two cores. Only an idle machine (or one worker per machine) gives the figures their plain meaning."
 )
 MODES = ("local pool (2 processes)", "Celery, 1 worker × concurrency 1", "Celery, 2 workers × concurrency 1")
 
@@ -94,7 +111,7 @@ MODES = ("local pool (2 processes)", "Celery, 1 worker × concurrency 1", "Celer
 def _mode(mode: str, root: Path, tag: str, clamd: Path, pg: str, broker: str, batch: Path) -> dict[str, Any]:
     if mode == MODES[0]:
         local = _home(root, f"local-{tag}", clamd).model_copy(update={"database_url": fresh_database(pg)})
-        return _run(local, batch, run_tasks, run_here)
+        return _run(local, batch, _sessions(run_tasks), run_here)
     n = 1 if mode == MODES[1] else 2
     s = distributed(_home(root, f"celery-{n}-{tag}", clamd), broker, fresh_database(pg))
     with workers(s, root / f"logs-{n}-{tag}", n=n) as w:
