@@ -25,7 +25,7 @@ R = TypeVar("R")
 class TaskRunner(Protocol):
     """What runs the tasks of one stage of a batch: for pages :func:`run_tasks` (the local pool, the default),
     for items :func:`run_here` (in the batch's own process, the default), or a distributed back end with the
-    same contract (``guidang.distributed.pages``)."""
+    same contract (``guidang.distributed.tasks``)."""
 
     def __call__(self, task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
                  initializer: Callable[[], None] | None = None,
