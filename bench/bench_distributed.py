@@ -2,18 +2,20 @@
 
 Run ``python bench/bench_distributed.py`` from the project root (``make bench`` runs it). It starts its own
 PostgreSQL (the catalogue of every run, so that only the page runner differs), Redis (the broker) and clamd,
-writes one vendor batch (``--pages`` pages in items of 3 pages, clean A4 scans at 200 dpi), and ingests that same
+writes one vendor batch (``--pages`` pages in items of ``--per-item`` pages, by default one item of 14 pages:
+one large delivery; clean A4 scans at 200 dpi), and ingests that same
 batch three times, each into a fresh home: with the local pool (``ocr.jobs`` = 2, the default on this
 machine), with one Celery worker of concurrency 1, and with two workers of concurrency 1 (``guidang worker``
-processes, started before the clock starts). It reports the wall time of the whole batch and of the page
-stage (prepare + OCR of every page: what goes to the workers), the Celery overhead against the local pool,
-the speed-up from 1 to 2 workers, and how many pages each worker ran.
+processes, started before the clock starts). It reports the wall time of the whole batch, of the page
+stage (prepare + OCR of every page) and of the item stage (PDF/A, package, DA/T 70 checks, archive), the
+Celery overhead against the local pool, the speed-up from 1 to 2 workers, and how many pages and items each worker ran.
 Figures go to ``bench/results/distributed.json`` and ``distributed.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -31,9 +33,9 @@ from distributed_support import distributed, fresh_database, verdicts, workers
 from servers import postgres_server, redis_server
 
 from guidang.config import OcrOptions, Settings
-from guidang.distributed.pages import CeleryPages
+from guidang.distributed.tasks import CeleryTasks
 from guidang.home import init_home
-from guidang.pipeline.page_pool import TaskRunner, run_tasks
+from guidang.pipeline.page_pool import TaskRunner, run_here, run_tasks
 from guidang.pipeline.run import ingest_batch
 from guidang.samples.batch import make_batch
 from guidang.validators import clamd_service
@@ -43,17 +45,37 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 
+def _own_session(initializer: Callable[[], None] | None) -> None:
+    """A local pool process in a session of its own, as each ``guidang worker`` is: the kernel's autogroup
+    scheduling then gives each the same share of a loaded machine (see CAVEAT)."""
+    os.setsid()
+    if initializer is not None:
+        initializer()
+
+
+def _sessions(inner: TaskRunner) -> TaskRunner:
+    """``inner`` (the local pool) with each of its processes in a session of its own."""
+    def run(task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
+            initializer: Callable[[], None] | None = None,
+            on_done: Callable[[], None] | None = None) -> list[R | None]:
+        return inner(task, jobs, workers=workers, attempts=attempts,
+                     initializer=functools.partial(_own_session, initializer), on_done=on_done)
+    return run
+
+
 class Timed:
-    """A page runner that records how long the page stage took."""
+    """A stage's runner that records how long the stage took."""
 
     def __init__(self, inner: TaskRunner) -> None:
         self.inner, self.seconds = inner, 0.0
 
     def __call__(self, task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
-                 initializer: Callable[[], None] | None = None) -> list[R | None]:
+                 initializer: Callable[[], None] | None = None,
+                 on_done: Callable[[], None] | None = None) -> list[R | None]:
         start = time.perf_counter()
         try:
-            return self.inner(task, jobs, workers=workers, attempts=attempts, initializer=initializer)
+            return self.inner(task, jobs, workers=workers, attempts=attempts, initializer=initializer,
+                              on_done=on_done)
         finally:
             self.seconds += time.perf_counter() - start
 
@@ -65,25 +87,23 @@ def _home(root: Path, name: str, clamd: Path) -> Settings:
                                 "ocr": OcrOptions(jobs=2, dpi=s.ocr.dpi, page_attempts=s.ocr.page_attempts)})
 
 
-def _run(settings: Settings, batch: Path, runner: TaskRunner) -> dict[str, Any]:
-    timed = Timed(runner)
+def _run(settings: Settings, batch: Path, pages: TaskRunner, items: TaskRunner) -> dict[str, Any]:
+    timed, timed_items = Timed(pages), Timed(items)
     start = time.perf_counter()
-    outcome = ingest_batch(settings, "demo", batch, run_pages=timed)
+    outcome = ingest_batch(settings, "demo", batch, run_pages=timed, run_items=timed_items)
     wall = time.perf_counter() - start
     failures = sorted({f"{o.code} {r.check_id}: {r.message_en}" for o in outcome.items for r in o.results
                        if str(r.status) == "fail"})
-    return {"batch_s": round(wall, 2), "pages_s": round(timed.seconds, 2), "verdicts": verdicts(outcome),
-            "failures": failures}
+    return {"batch_s": round(wall, 2), "pages_s": round(timed.seconds, 2), "items_s": round(timed_items.seconds, 2),
+            "verdicts": verdicts(outcome), "failures": failures}
 
 
 CAVEAT = (
-    "Caveat: this kernel schedules by session (autogroup: `/proc/sys/kernel/sched_autogroup_enabled` = 1). Each "
-    "`guidang worker` is started in a session of its own, the local pool shares the session of the benchmark (and "
-    "its coordinator), so on a machine loaded by others each worker gets a share of the CPU as large as the whole "
-    "local pool. That is the likely reason (inferred, not measured) why the local pool comes out slower than one "
-    "worker; and the 1→2 speed-up measures two scheduler shares more than two cores. Celery's own overhead per "
-    "page (a message, a lease row, a pickled result in PostgreSQL) is not resolved by such a run; an idle machine, "
-    "or one worker per machine, is needed for that figure."
+    "Caveat: this kernel schedules by session (autogroup: `/proc/sys/kernel/sched_autogroup_enabled` = 1), so on a "
+    "machine loaded by others each session gets a share of the CPU. Each `guidang worker` runs in a session of its "
+    "own, and so does each process of the local pool here (the benchmark puts them there), so the local pool and "
+    "two workers get the same shares; but the 1→2 speed-up on a loaded machine measures two scheduler shares "
+    "more than two cores. Only an idle machine (or one worker per machine) gives the figures their plain meaning."
 )
 MODES = ("local pool (2 processes)", "Celery, 1 worker × concurrency 1", "Celery, 2 workers × concurrency 1")
 
@@ -91,20 +111,25 @@ MODES = ("local pool (2 processes)", "Celery, 1 worker × concurrency 1", "Celer
 def _mode(mode: str, root: Path, tag: str, clamd: Path, pg: str, broker: str, batch: Path) -> dict[str, Any]:
     if mode == MODES[0]:
         local = _home(root, f"local-{tag}", clamd).model_copy(update={"database_url": fresh_database(pg)})
-        return _run(local, batch, run_tasks)
+        return _run(local, batch, _sessions(run_tasks), run_here)
     n = 1 if mode == MODES[1] else 2
     s = distributed(_home(root, f"celery-{n}-{tag}", clamd), broker, fresh_database(pg))
     with workers(s, root / f"logs-{n}-{tag}", n=n) as w:
-        return {**_run(s, batch, CeleryPages(s)), "pages_per_worker": [w.tasks_run(p) for p in w.procs]}
+        return {**_run(s, batch, CeleryTasks(s, "ocr"), CeleryTasks(s, "item")),
+                "pages_per_worker": [w.tasks_run(p, "guidang.page") for p in w.procs],
+                "items_per_worker": [w.tasks_run(p, "guidang.item") for p in w.procs]}
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pages", type=int, default=12, help="pages of the batch, in items of 3 pages")
+    parser.add_argument("--pages", type=int, default=14, help="pages of the batch")
+    parser.add_argument("--per-item", type=int, default=14,
+                        help="pages per item (default: one large delivery of one item, whose pages must spread)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds over the three modes, in alternating order (ABC, CBA, …); the best round counts")
     args = parser.parse_args(argv)
-    counts = [3] * (args.pages // 3) + ([args.pages % 3] if args.pages % 3 else [])
+    per = max(1, args.per_item)
+    counts = [per] * (args.pages // per) + ([args.pages % per] if args.pages % per else [])
     load_before = os.getloadavg()
     rounds: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
     with tempfile.TemporaryDirectory(prefix="guidang-bench-dist-") as tmp, postgres_server() as pg, \
@@ -129,7 +154,8 @@ def main(argv: list[str]) -> int:
     local_r, one, two = rows
     same = all(r["verdicts"] == local_r["verdicts"] for rs in rounds.values() for r in rs)
     summary = {
-        "pages": args.pages, "cores": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
+        "pages": args.pages, "items": len(counts), "cores": os.cpu_count(),
+        "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after], "runs": results, "same_verdicts": same,
         "celery2_over_local_pages": round(two["pages_s"] / local_r["pages_s"], 3),
         "celery2_over_local_batch": round(two["batch_s"] / local_r["batch_s"], 3),
@@ -139,18 +165,21 @@ def main(argv: list[str]) -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "distributed.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), "utf-8")
     lines = [
-        f"### Distributed: local pool vs 1 and 2 Celery workers ({args.pages} pages, one batch, same run)\n",
+        f"### Distributed: local pool vs 1 and 2 Celery workers ({args.pages} pages in {len(counts)} item(s), "
+        "one batch, same run)\n",
         f"bench/bench_distributed.py; {os.cpu_count()} cores; {args.rounds} rounds (modes in alternating order), the "
         "best round of each mode shown, every round's page stage in the last column; PostgreSQL catalogue and Redis "
         "broker on this machine; "
         f"1-minute load average before/after: {summary['load_before'][0]} / {summary['load_after'][0]}. The "
         "machine was loaded by other work during the run (eight engineers share its two cores): ratios are from "
         "one run, side by side, and noisy.\n",
-        "| run | whole batch s | page stage s | pages run per worker | page stage s, every round |",
-        "|---|---:|---:|---|---|",
+        "| run | whole batch s | page stage s | item stage s | pages / items run per worker | "
+        "page stage s, every round |",
+        "|---|---:|---:|---:|---|---|",
     ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['batch_s']} | {r['pages_s']} | {r.get('pages_per_worker', '—')} | "
+        per_worker = f"{r['pages_per_worker']} / {r['items_per_worker']}" if "pages_per_worker" in r else "—"
+        lines.append(f"| {name} | {r['batch_s']} | {r['pages_s']} | {r['items_s']} | {per_worker} | "
                      f"{', '.join(str(x) for x in r['all_pages_s'])} |")
     lines += [
         "",
@@ -159,7 +188,8 @@ def main(argv: list[str]) -> int:
         "(1.0 = no overhead).",
         f"Speed-up from 1 to 2 Celery workers: page stage **{summary['speedup_1_to_2_pages']}×**, whole batch "
         f"{summary['speedup_1_to_2_batch']}× (goal ≥ 1.7× on 2 cores). The whole batch includes what the "
-        "coordinator does alone (intake digests, scan QA measurement, PDF/A, package, DA/T 70 checks).",
+        "coordinator does alone (intake digests, scan-QA measurement, decisions, receipt); the item stage (PDF/A, "
+        "package, DA/T 70 checks, archive) runs on the workers under Celery, in the coordinator with the local pool.",
         f"Same verdicts in every run: {'yes' if same else 'NO'}.",
         "",
         CAVEAT,

@@ -72,6 +72,12 @@ class DistributedOptions(BaseModel):
     # how often the coordinator of a batch looks in the catalogue DB for finished pages
     poll_seconds: float = Field(default=0.5, gt=0)
     ocr_queue: str = "guidang-ocr"  # the queue of the page tasks (CPU-bound): OCR workers consume it
+    # the queue of the item tasks (PDF/A, package, DA/T 70 checks, archive: mostly I/O on the store)
+    item_queue: str = "guidang-item"
+    # the queue of the batch tasks (the watcher's claims: intake, then waiting on the catalogue): batch workers only
+    batch_queue: str = "guidang-batch"
+    # how many holders of one item task may die under it before it is given up (as ocr.page_attempts for a page)
+    item_attempts: int = Field(default=3, ge=1)
 
 
 class PdfaOptions(BaseModel):

@@ -33,9 +33,11 @@ def fresh_database(server_url: str) -> str:
 
 
 def distributed(settings: Settings, broker: str, db_url: str, lease: float = 600) -> Settings:
-    """``settings`` on the Celery back end, with a queue of its own (tests share one Redis)."""
+    """``settings`` on the Celery back end, with queues of its own (tests share one Redis)."""
+    tag = uuid.uuid4().hex[:8]
     return settings.model_copy(update={"database_url": db_url, "distributed": DistributedOptions(
-        broker_url=broker, lease_seconds=lease, poll_seconds=0.2, ocr_queue=f"guidang-ocr-{uuid.uuid4().hex[:8]}")})
+        broker_url=broker, lease_seconds=lease, poll_seconds=0.2, ocr_queue=f"guidang-ocr-{tag}",
+        item_queue=f"guidang-item-{tag}")})
 
 
 @dataclass
@@ -52,17 +54,17 @@ class Workers:
         env.update(GUIDANG_HOME=str(self.settings.home), GUIDANG_DATABASE_URL=self.settings.db_url,
                    GUIDANG_DISTRIBUTED__BROKER_URL=d.broker_url,
                    GUIDANG_DISTRIBUTED__LEASE_SECONDS=str(d.lease_seconds), GUIDANG_DISTRIBUTED__OCR_QUEUE=d.ocr_queue,
-                   GUIDANG_OCR__DPI=str(self.settings.ocr.dpi))
+                   GUIDANG_DISTRIBUTED__ITEM_QUEUE=d.item_queue, GUIDANG_OCR__DPI=str(self.settings.ocr.dpi))
         return env
 
-    def start(self, n: int = 1, concurrency: int = 1) -> list[subprocess.Popen[bytes]]:
+    def start(self, n: int = 1, concurrency: int = 1, queues: str = "ocr,item") -> list[subprocess.Popen[bytes]]:
         started = []
         self.logs.mkdir(parents=True, exist_ok=True)
         for _ in range(n):
             k = len(self.procs) + 1
             log = self.logs / f"worker-{k}.log"
             cmd = [sys.executable, "-c", "from guidang.cli import main; main()", "worker", "-c", str(concurrency),
-                   "-n", f"w{k}-{uuid.uuid4().hex[:6]}@test"]
+                   "-n", f"w{k}-{uuid.uuid4().hex[:6]}@test", "--queues", queues]
             proc = subprocess.Popen(cmd, env=self.env(), stdout=log.open("wb"), stderr=subprocess.STDOUT,
                                     start_new_session=True, cwd=self.settings.home)
             self.procs.append(proc)
@@ -85,10 +87,11 @@ class Workers:
     def log_of(self, proc: subprocess.Popen[bytes]) -> str:
         return (self.logs / f"worker-{self.procs.index(proc) + 1}.log").read_text(errors="replace")
 
-    def tasks_run(self, proc: subprocess.Popen[bytes]) -> int:
-        """Page tasks this worker ran itself (the task returned "run")."""
+    def tasks_run(self, proc: subprocess.Popen[bytes], task: str = "guidang.page", returned: str = "run") -> int:
+        """Tasks of one kind (``guidang.page``, ``guidang.item``, ``guidang.batch``) this worker ran itself (the task
+        returned ``returned``: "run" for a page or an item, the claim's stage for a batch)."""
         return sum(1 for line in self.log_of(proc).splitlines()
-                   if "succeeded in" in line and line.rstrip().endswith("'run'"))
+                   if f"{task}[" in line and "succeeded in" in line and line.rstrip().endswith(f"'{returned}'"))
 
     def kill(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -111,10 +114,11 @@ class Workers:
 
 
 @contextlib.contextmanager
-def workers(settings: Settings, logs: Path, n: int, concurrency: int = 1) -> Iterator[Workers]:
+def workers(settings: Settings, logs: Path, n: int, concurrency: int = 1,
+            queues: str = "ocr,item") -> Iterator[Workers]:
     w = Workers(settings, logs)
     try:
-        w.start(n, concurrency)
+        w.start(n, concurrency, queues)
         yield w
     finally:
         w.stop()

@@ -107,6 +107,8 @@ class Running:
 
 
 class WorkerPool:
+    remote = False  # its processes are the watcher's: a stop waits for them, then interrupts them
+
     def __init__(self, settings: Settings, size: int) -> None:
         self.settings = settings
         self.size = size

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait as wait_sentinels
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -44,6 +44,9 @@ from guidang.hotfolders.zipbatch import ZipRefused, check_complete, is_zip_name
 from guidang.storage.catalogue import utcnow
 from guidang.storage.ocfl_store import OcflStore
 from guidang.validators import clamd_service
+
+if TYPE_CHECKING:
+    from guidang.distributed.claims import RemoteClaims
 
 log = logging.getLogger(__name__)
 PERSISTENT_WAITS = ("manifest_missing", "manifest_mismatch")
@@ -118,13 +121,23 @@ def home_clamd(settings: Settings) -> Iterator[None]:
         yield
 
 
+def _pool(settings: Settings) -> WorkerPool | RemoteClaims:
+    """Where claims run: a local worker process each, or, with a broker (and the built-in processor), a batch
+    task each on the Celery batch workers (``guidang.distributed.claims``): the watcher then only enqueues."""
+    if settings.distributed.broker_url and settings.watch.processor == WatchOptions().processor:
+        from guidang.distributed.claims import RemoteClaims
+
+        return RemoteClaims(settings, settings.watch.workers)
+    return WorkerPool(settings, settings.watch.workers)
+
+
 class Watcher:
     def __init__(self, settings: Settings, *, once: bool = False) -> None:
         self.settings = settings
         self.once = once
         self.opts = settings.watch
         self.cat = open_catalogue(settings.db_url)
-        self.pool = WorkerPool(settings, self.opts.workers)
+        self.pool = _pool(settings)
         self.audits = ScheduledAudits(settings)  # staging clean-up and the audit schedule (hourly)
         self.infos = inboxes(settings)
         self._quiet = {i.profile: QuietTracker() for i in self.infos}
@@ -433,6 +446,8 @@ class Watcher:
     def _shutdown(self) -> None:
         self._stop_observers()
         self.audits.stop()
+        if self.pool.remote:  # batches on the batch workers go on; a restarted watcher finds them in the catalogue
+            return
         grace_end = time.monotonic() + self.opts.stop_grace_seconds
         while self.pool.claim_ids and self._stopping < 2 and time.monotonic() < grace_end:
             wait_sentinels(self.pool.sentinels(), timeout=0.5)

@@ -23,8 +23,9 @@ R = TypeVar("R")
 
 
 class TaskRunner(Protocol):
-    """What runs the page tasks of a batch: :func:`run_tasks` (the local pool, the default), or a
-    distributed back end with the same contract (``guidang.distributed.pages``)."""
+    """What runs the tasks of one stage of a batch: for pages :func:`run_tasks` (the local pool, the default),
+    for items :func:`run_here` (in the batch's own process, the default), or a distributed back end with the
+    same contract (``guidang.distributed.tasks``)."""
 
     def __call__(self, task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
                  initializer: Callable[[], None] | None = None,
@@ -71,4 +72,20 @@ def run_tasks(task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attemp
         for n, result in zip(lost, retried, strict=True):
             results[n] = result
         lost = [n for n in lost if results[n] is None]
+    return results
+
+
+def run_here(task: Callable[[J], R], jobs: Sequence[J], *, workers: int, attempts: int,
+             initializer: Callable[[], None] | None = None,
+             on_done: Callable[[], None] | None = None) -> list[R | None]:
+    """``task`` over every job, one after the other in this process: the item stage without a broker (assemble,
+    check, archive, as the batch always ran it). An exception ends the batch, as it always did."""
+    del workers, attempts  # one process: a crash here is the batch's, and its claim is retried
+    if initializer is not None:
+        initializer()
+    results: list[R | None] = []
+    for job in jobs:
+        results.append(task(job))
+        if on_done is not None:
+            on_done()
     return results

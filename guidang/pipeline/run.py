@@ -7,17 +7,16 @@ Order of business, each recorded in the catalogue DB:
    archived already with the same content is not archived again;
 2. scan QA over the whole batch (cross-item duplicates, one format per batch);
 3. per page in a process pool: image preparation and OCR;
-4. per item: PDF/A, metadata XML, package, DA/T 70 checks (stage GD);
-5. accept into the OCFL store, or keep the item whole in the rejected area with its reasons;
+4. per item, one task (``packing``): PDF/A, metadata XML, package, DA/T 70 checks (stage GD), then
+   accept into the OCFL store, or keep the item whole in the rejected area with its reasons;
+5. each item's decision recorded (by this process only, whichever ran its tasks);
 6. the receipt for the vendor.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import os
 import shutil
 from collections import Counter
 from dataclasses import replace
@@ -31,7 +30,8 @@ from guidang.pipeline import indexing, steps
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.intake import BatchIntake, IntakePolicy, read_batch
 from guidang.pipeline.outcome import BatchOutcome, ItemOutcome, Link, document_outcomes
-from guidang.pipeline.page_pool import TaskRunner, run_tasks
+from guidang.pipeline.packing import Packed, PackJob, keep_rejected, pack_task
+from guidang.pipeline.page_pool import TaskRunner, run_here, run_tasks
 from guidang.pipeline.problems import Problem
 from guidang.pipeline.progress import QUIET, Progress
 from guidang.reports.receipt import receipt_dir, write_receipt
@@ -48,7 +48,7 @@ from guidang.storage.catalogue import (
 from guidang.storage.ocfl_store import OcflStore
 from guidang.validators.clamav import Scanner
 from guidang.validators.registry import REGISTRY
-from guidang.validators.result import CheckResult, Evidence, Status
+from guidang.validators.result import CheckResult, Evidence, Report, Status
 
 log = logging.getLogger(__name__)
 AGENT = "guidang"
@@ -177,53 +177,6 @@ def _finish_batch(cat: Catalogue, outcome: BatchOutcome) -> None:
         cat.log(s, AGENT, "batch.finished", outcome.name, batch_id=outcome.batch_id, summary=outcome.summary)
 
 
-OWNER_MARKER = ".guidang-batch"  # in a kept folder: the id of the batch that made it (see keep_rejected)
-
-
-def _own_folder(root: Path, base: Path, name: str, batch_id: int) -> Path:
-    """A fresh folder ``base/name`` for this batch. A folder of that name made by this same batch (a
-    run interrupted after keeping the item) is replaced; anything else is left alone and the next
-    free ``name~N`` is used, so nothing guidang did not make in this batch is ever removed."""
-    for n in range(1, 10_000):
-        dest = names.child(base, name if n == 1 else f"{name}~{n}")
-        if os.path.lexists(dest):
-            marker = dest / OWNER_MARKER
-            if dest.is_symlink() or marker.is_symlink() or not marker.is_file() \
-                    or marker.read_text("utf-8", errors="replace").strip() != str(batch_id):
-                continue
-            names.remove_owned_tree(root, dest)
-        dest.mkdir()
-        (dest / OWNER_MARKER).write_text(f"{batch_id}\n", "utf-8")
-        return dest
-    raise FileExistsError(base / name)
-
-
-def keep_rejected(settings: Settings, profile: str, batch_label: str, item: steps.ItemWork,
-                  batch_id: int) -> Path:
-    """Copy the delivered files byte for byte, plus whatever was produced, and the reasons.
-
-    The folder is named after the 档号 when that is a safe name, else after its stand-in (the
-    档号 itself is in reasons.json); every path is proven to stay under the rejected area."""
-    root = settings.rejected_root
-    base = names.child(root, profile, batch_label)
-    base.mkdir(parents=True, exist_ok=True)
-    names.within(root, base)
-    folder = names.component_or_stand_in(item.code, names.ARCHIVAL_CODE_MAX_BYTES)
-    dest = _own_folder(root, base, folder, batch_id)
-    delivered = dest / "delivered"
-    delivered.mkdir()
-    classified = any(r.check_id == "INTAKE-CLASSIFIED" for r in item.results)
-    for page in [] if classified else item.item.pages:  # classified records are not copied (INTAKE-CLASSIFIED)
-        target = names.within(delivered, delivered / page.relpath)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(page.path, target)
-    if item.package_dir is not None and item.package_dir.exists():
-        shutil.copytree(item.package_dir, dest / "package")
-    reasons = {"id": item.code, "results": [r.as_dict() for r in item.results]}
-    (dest / "reasons.json").write_text(json.dumps(reasons, ensure_ascii=False, indent=2), "utf-8")
-    return dest
-
-
 def _security_events(cat: Catalogue, batch_id: int, intake: BatchIntake) -> None:
     """A virus found at intake is a security event: a structured log record and an audit-log row."""
     found = [p for p in intake.problems if p.check_id == "4-2" and p.finding.key == "infected"]
@@ -239,17 +192,19 @@ def _security_events(cat: Catalogue, batch_id: int, intake: BatchIntake) -> None
 
 
 def ingest_batch(settings: Settings, profile_name: str, batch_dir: Path, progress: Progress = QUIET, *,
-                 run_pages: TaskRunner = run_tasks) -> BatchOutcome:
+                 run_pages: TaskRunner = run_tasks, run_items: TaskRunner = run_here) -> BatchOutcome:
     """Process one delivered batch with the configured antivirus held for the length of the run
-    (``progress``: told the pages to OCR and each page done). ``run_pages`` runs the page tasks: the
-    local process pool, or a distributed back end."""
+    (``progress``: told the pages to OCR and each page done). ``run_pages`` runs the page tasks (the local
+    process pool by default), ``run_items`` the item tasks (assemble, check, archive: in this process by
+    default), or a distributed back end runs them."""
     settings.profile(profile_name)  # a bad profile is refused before any daemon starts
     with open_scanner(settings) as scanner:
-        return _ingest(settings, profile_name, batch_dir, scanner, progress, run_pages)
+        return _ingest(settings, profile_name, batch_dir, scanner, progress, run_pages, run_items)
 
 
 def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Scanner | None,
-            progress: Progress = QUIET, run_pages: TaskRunner = run_tasks) -> BatchOutcome:
+            progress: Progress = QUIET, run_pages: TaskRunner = run_tasks,
+            run_items: TaskRunner = run_here) -> BatchOutcome:
     profile = settings.profile(profile_name)
     cat = Catalogue(settings.db_url)
     received = dt.datetime.now(dt.UTC)
@@ -271,7 +226,7 @@ def _ingest(settings: Settings, profile_name: str, batch_dir: Path, scanner: Sca
         label = names.batch_folder(batch_dir.name, delivery)
         redelivery_of, links = _redelivery(cat, profile_name, batch_id, intake)
         items = _process_items(settings, cat, profile_name, batch_id, label, intake, received, links, scanner,
-                               progress, run_pages)
+                               progress, run_pages, run_items)
         status = "done" if intake.catalogue.usable else "failed"
         outcome = BatchOutcome(**common, status=status, items=tuple(items),  # type: ignore[arg-type]
                                batch_results=batch_results, finished_at=dt.datetime.now(dt.UTC),
@@ -331,7 +286,8 @@ def _already_archived(cat: Catalogue, item_id: int, intake: BatchIntake, code: s
 def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_id: int, label: str,
                    intake: BatchIntake, received: dt.datetime,
                    links: dict[str, tuple[str, Link]], scanner: Scanner | None,
-                   progress: Progress = QUIET, run_pages: TaskRunner = run_tasks) -> list[ItemOutcome]:
+                   progress: Progress = QUIET, run_pages: TaskRunner = run_tasks,
+                   run_items: TaskRunner = run_here) -> list[ItemOutcome]:
     item_ids = _register_items(cat, batch_id, intake)
     work_root = settings.work_root / f"batch-{batch_id}"
     shutil.rmtree(work_root, ignore_errors=True)  # scratch of an interrupted attempt: rebuilt, never reused
@@ -346,28 +302,36 @@ def _process_items(settings: Settings, cat: Catalogue, profile_name: str, batch_
         failing = [p for p in intake.problems_of(code) if p.finding.status is Status.FAIL]
         if kind == "archived" and code not in outcomes and not failing:
             outcomes[code] = _already_archived(cat, item_ids[code], intake, code, link)
-    store: OcflStore | None = None
     try:
-        for work in steps.process_batch(settings, profile_name, intake, work_root, cat, received,
-                                        decided=frozenset(outcomes), scanner=scanner, progress=progress,
-                                        run_pages=run_pages):
-            if work.accepted:
-                work, object_id, stored = steps.archive(settings, work)
-            else:
-                object_id, stored = None, []
-            if object_id is not None:
-                outcome = work.outcome(ItemStatus.ACCEPTED, object_id=object_id)
-            else:
-                where = keep_rejected(settings, profile_name, label, work, batch_id)
-                outcome = work.outcome(ItemStatus.REJECTED, rejected_path=str(where))
-            _record_decision(cat, item_ids[work.code], outcome, stored)
-            if object_id is not None:  # the search index follows the store (a failure there is only logged)
+        works = steps.process_batch(settings, profile_name, intake, decided=frozenset(outcomes), progress=progress,
+                                    run_pages=run_pages)
+        jobs = [PackJob(settings, profile_name, w, work_root, received,
+                        steps.intake_registration(w.item, intake.vendor_manifest_covers(w.item)), scanner, label,
+                        batch_id) for w in works]
+        packed = run_items(pack_task, jobs, workers=settings.ocr.jobs, attempts=settings.distributed.item_attempts)
+        store: OcflStore | None = None
+        for job, result in zip(jobs, packed, strict=True):
+            result = result or _lost(settings, job)
+            outcome = result.outcome
+            _record_decision(cat, item_ids[job.code], outcome, result.stored)
+            if outcome.object_id is not None and outcome.status is ItemStatus.ACCEPTED:
                 store = store or OcflStore(settings.store_root)  # opened once per batch, when first needed
-                indexing.keep_in_step(cat, store, object_id)
-            outcomes[work.code] = outcome
+                indexing.keep_in_step(cat, store, outcome.object_id)  # a failure there is only logged
+            outcomes[job.code] = outcome
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
     return _verdicts(intake, outcomes, links)
+
+
+def _lost(settings: Settings, job: PackJob) -> Packed:
+    """The outcome of an item whose task was given up (every worker that took it died under it): returned
+    with the reason, its delivered files kept."""
+    attempts = settings.distributed.item_attempts
+    job.work.add(Report((Problem.fail("INGEST-PACKAGE", "failed", job.code, detail=(
+        f"处理该条目的工作进程 {attempts} 次异常退出（崩溃或内存不足） / the process working on this item died "
+        f"{attempts} times (crash or out of memory)")).result(),)))
+    where = keep_rejected(settings, job.profile, job.label, job.work, job.batch_id)
+    return Packed(job.work.outcome(ItemStatus.REJECTED, rejected_path=str(where)), [])
 
 
 def _verdicts(intake: BatchIntake, outcomes: dict[str, ItemOutcome],

@@ -1,9 +1,9 @@
 """The steps of ingest for the items of one batch, over explicit, picklable job objects.
 
 The heavy unit is one page: prepare its derivative and OCR it (:func:`page_task`), run in a
-process pool with Tesseract limited to one thread. An item is then assembled in the parent:
-PDF/A, metadata XML, package, DA/T 70 checks (stage GD). Every step returns what it made
-and what it found; nothing here decides where files finally go (see ``run``).
+process pool with Tesseract limited to one thread. An item is then assembled (PDF/A, metadata XML,
+package, DA/T 70 checks, stage GD) and archived by one item task (``packing.pack_task``). Every step
+returns what it made and what it found; nothing here decides where files finally go (see ``packing``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -262,23 +262,22 @@ def _ocr_all(works: list[ItemWork], options: ScanQAOptions, languages: str, ocr:
         w.pages.append(result or PageWork(job.source, None, error=died))
 
 
-def process_batch(settings: Settings, profile_name: str, intake: BatchIntake, work_root: Path,
-                  cat: Catalogue, received: dt.datetime, decided: frozenset[str] = frozenset(),
-                  scanner: Scanner | None = None, progress: Progress = QUIET,
-                  run_pages: TaskRunner = run_tasks) -> Iterator[ItemWork]:
-    """Run every step for every item of the batch; yield each item when it is decided.
-    ``run_pages`` runs the page tasks (the local process pool unless a distributed back end is given).
+def process_batch(settings: Settings, profile_name: str, intake: BatchIntake,
+                  decided: frozenset[str] = frozenset(), progress: Progress = QUIET,
+                  run_pages: TaskRunner = run_tasks) -> list[ItemWork]:
+    """Measure, OCR and scan-check every item of the batch; return the items still to decide, ready for
+    :func:`guidang.pipeline.packing.pack_task` (assemble, check, archive). ``run_pages`` runs the page tasks (the
+    local process pool unless a distributed back end is given).
 
     Items in ``decided`` (decided by an interrupted run of the same delivery) are measured, since
-    the batch-wide scan checks compare every page, but neither run again nor yielded.
+    the batch-wide scan checks compare every page, but neither run again nor returned.
     """
     profile = settings.profile(profile_name)
     works: dict[str, ItemWork] = {}
     for item in intake.items:
         work = works.setdefault(item.archival_code, ItemWork(item, volume=intake.volumes.get(item.archival_code)))
         work.add(Report(tuple(p.result() for p in intake.problems_of(item.archival_code))))
-    yield from _run_steps(settings, profile, works, work_root, cat, received, decided, scanner, progress, run_pages,
-                          intake.vendor_manifest_covers)
+    return _read(settings, profile, works, decided, progress, run_pages)
 
 
 def process_item(settings: Settings, profile_name: str, work: ItemWork, work_root: Path, cat: Catalogue,
@@ -286,18 +285,18 @@ def process_item(settings: Settings, profile_name: str, work: ItemWork, work_roo
     """Every step after intake for one item on its own (the review desk: checks re-run, or an item carried
     through after an archivist's override). The batch-wide comparisons see this item only; the vendor's
     manifest is not taken as covering it."""
-    steps = _run_steps(settings, settings.profile(profile_name), {work.code: work}, work_root, cat, received,
-                       frozenset(), scanner, QUIET, run_tasks, lambda _item: False)
-    for _ in steps:
-        pass
+    profile = settings.profile(profile_name)
+    for ready in _read(settings, profile, {work.code: work}, frozenset(), QUIET, run_tasks):
+        if not ready.blocked:
+            assemble(settings, profile, ready, work_root, received, CatalogueDbLookups(cat), scanner,
+                     intake_registration(ready.item, vendor_manifest=False))
     return work
 
 
-def _run_steps(settings: Settings, profile: Profile, works: dict[str, ItemWork], work_root: Path, cat: Catalogue,
-               received: dt.datetime, decided: frozenset[str], scanner: Scanner | None, progress: Progress,
-               run_pages: TaskRunner, manifest_covers: Callable[[Item], bool]) -> Iterator[ItemWork]:
-    """Measure, OCR, check and assemble ``works`` (the batch-wide scan checks compare all of them); yield each
-    item not in ``decided`` once it is decided."""
+def _read(settings: Settings, profile: Profile, works: dict[str, ItemWork], decided: frozenset[str],
+          progress: Progress, run_pages: TaskRunner) -> list[ItemWork]:
+    """Measure, OCR and scan-check ``works`` (the batch-wide scan checks compare all of them); return those not
+    in ``decided``."""
     context = measure(works, profile.scan_qa, settings.ocr.jobs)
     ready = [w for w in works.values() if not w.blocked and w.code not in decided]
     if ready:
@@ -305,14 +304,7 @@ def _run_steps(settings: Settings, profile: Profile, works: dict[str, ItemWork],
                  settings.ocr_engine(profile), progress, run_pages)
     for work in ready:
         scan_checks(work, profile.scan_qa, context)
-    lookups = CatalogueDbLookups(cat)
-    for work in works.values():
-        if work.code in decided:
-            continue
-        if not work.blocked:
-            registration = intake_registration(work.item, manifest_covers(work.item))
-            assemble(settings, profile, work, work_root, received, lookups, scanner, registration)
-        yield work
+    return [w for w in works.values() if w.code not in decided]
 
 
 def _events(work: ItemWork, profile: Profile, received: dt.datetime) -> list[ProcessEvent]:
