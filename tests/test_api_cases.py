@@ -106,7 +106,7 @@ def test_a_queued_case_survives_a_stop_of_the_web_app(desk: Desk, monkeypatch: p
     with TestClient(restarted) as client:  # its start-up runs what the spool holds
         assert restarted.state.ctx.cases.drain(600)
         body = get(client, token, "BJ-2024-API-0002").json()
-    assert body["status"] == "accepted" and body["files"][0]["route"] == "image-kept", body
+    assert body["status"] == "accepted" and body["files"][0]["route"] == "image-kept", (body["failed_checks"], body)
     assert queue.entries() == []
 
 

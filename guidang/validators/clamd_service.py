@@ -165,10 +165,16 @@ def ensure_running(folder: Path, timeout: float = 120.0) -> Path:
             "clamd (ClamAV daemon) not found; install clamav-daemon",
         ) from exc
     except subprocess.CalledProcessError as exc:
-        raise MissingDependencyError(
-            f"clamd 启动失败：{exc.stderr.strip() or exc.stdout.strip()}",
-            f"clamd failed to start: {exc.stderr.strip() or exc.stdout.strip()}",
-        ) from exc
+        # clamd's parent waits for its forked daemon to signal "loaded" with SIGINT (ClamAV's
+        # daemonize_parent_wait sets its handler only after the fork); when the daemon is quick (a small
+        # database) and the machine busy, the signal can come first and end the parent "by SIGINT" although
+        # the daemon runs (seen in the test suite under load). Whether it runs is what the ping below finds out.
+        if exc.returncode != -signal.SIGINT:
+            raise MissingDependencyError(
+                f"clamd 启动失败：{exc.stderr.strip() or exc.stdout.strip()}",
+                f"clamd failed to start: {exc.stderr.strip() or exc.stdout.strip()}",
+            ) from exc
+        log.info("clamd's starting process ended by SIGINT (its daemon's signal): waiting for the daemon")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
