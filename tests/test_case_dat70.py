@@ -260,3 +260,16 @@ def test_GD_3_3_an_ofd_preservation_copy_that_is_broken(home: Settings, tmp_path
     report = gd_report(home, tmp_path, break_ofd, files={"证照.ofd": ofd()})
     # 1-1: its fixity information (seal digests) cannot be read; 1-10: not the size the metadata recorded
     assert failed(report) == {"GD-3-3", "GD-1-1", "GD-1-10"} and "not a sound OFD" in failures(report, "GD-3-3")
+
+
+def test_a_case_without_words_has_an_empty_text_and_is_accepted(home: Settings, tmp_path: Path) -> None:
+    """A photograph with nothing written on it gives an empty text file: 3-3 says so (a warning), 1-5 takes the
+    size 0 it declares, and 1-10 still holds it to the file's real size."""
+    from PIL import Image
+
+    photo = tmp_path / "空白.png"
+    Image.new("RGB", (600, 400), (200, 220, 240)).save(photo, dpi=(150, 150))
+    report = gd_report(home, tmp_path, files={"照片.png": photo})
+    assert failed(report) == set(), [r.message_en for r in report.results if r.status is Status.FAIL]
+    empty = [r for r in report.results if r.check_id == "GD-3-3" and r.status is Status.WARN]
+    assert empty and "empty" in empty[0].message_en

@@ -27,7 +27,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from guidang import fsutil, names
 from guidang.config import Settings
 from guidang.errors import GuidangError
 from guidang.packaging.fixity import digest_file_with
+from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.case_file import CASE_FILES
 from guidang.pipeline.cases import content_digest, ingest_case
 from guidang.storage.catalogue import Catalogue
@@ -45,6 +46,7 @@ SUBMISSION = "submission.json"
 ERROR = "error.json"
 PART = ".part"
 DONE = ".done"
+IDLE_SECONDS = 60.0  # a run of cases keeps its antivirus this long after the last one
 
 
 @dataclass(frozen=True)
@@ -154,14 +156,28 @@ class CaseQueue:
 
     def _work(self) -> None:
         while True:
-            entry_id = self._queue.get()
-            try:
-                self._run(entry_id)
-            except Exception:  # the queue never dies of one case: the entry keeps its error for an operator
-                log.exception("spool entry %s failed", entry_id)
-            finally:
-                self._running = None
-                self._queue.task_done()
+            first = self._queue.get()
+            with ExitStack() as held:
+                try:  # one clamd for a run of cases (each case's own session then finds it running), not one each
+                    held.enter_context(open_scanner(self.settings))
+                except GuidangError as exc:
+                    log.warning("antivirus not held for the case queue: %s", exc.message("en"))
+                self._run_one(first)
+                while True:
+                    try:
+                        entry_id = self._queue.get(timeout=IDLE_SECONDS)
+                    except queue.Empty:
+                        break
+                    self._run_one(entry_id)
+
+    def _run_one(self, entry_id: str) -> None:
+        try:
+            self._run(entry_id)
+        except Exception:  # the queue never dies of one case: the entry keeps its error for an operator
+            log.exception("spool entry %s failed", entry_id)
+        finally:
+            self._running = None
+            self._queue.task_done()
 
     def _run(self, entry_id: str) -> None:
         entry = names.child(self.root, entry_id)

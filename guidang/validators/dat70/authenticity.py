@@ -281,7 +281,8 @@ def plausibility_findings(all_values: Iterable[Value], options: Dat70Options) ->
                     {"element": v.element, "value": v.text, "earliest": earliest},
                     ev(v.where, v.location, f"≥ {earliest}", v.text),
                 )
-        if v.element in ("页数", "件数", "计算机文件大小") and v.text.isdigit() and int(v.text) <= 0:
+        # a computer file may be empty (the text of a record without words); 1-10 compares each size with its file
+        if v.element in ("页数", "件数") and v.text.isdigit() and int(v.text) <= 0:
             yield Finding(
                 FAIL,
                 "not_positive",

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 import pikepdf
 
+from guidang.packaging import aip
 from guidang.packaging.fixity import FixityError, digest_file_with
 from guidang.validators.dat70.package import CHECKS_JSON, METADATA, PackageView
 from guidang.validators.dat70.subject import Dat70Subject, ev
@@ -100,6 +101,11 @@ def _accepted(s: Dat70Subject, relpath: str, accepted: list[str]) -> tuple[list[
 def _format_findings(s: Dat70Subject, allowed: list[str], key: str, check_extension: bool) -> Iterator[Finding]:
     for relpath in s.package.record_files:
         fid = s.identify(relpath)
+        if not fid.identified and relpath == f"{aip.CONTENT_DIR}/{s.package.archival_code}.txt" \
+                and s.package.size(relpath) == 0:  # fmt: skip
+            # the package's text is UTF-8 by construction (aip); empty when nothing in the record has words
+            yield Finding(WARN, "empty_text", {"file": relpath}, ev(relpath, "字节数", "UTF-8 text", 0))
+            continue
         if not fid.identified:
             yield Finding(FAIL, "unidentified", {"file": relpath}, ev(relpath, "PRONOM", found=fid.basis or "none"))
             continue
