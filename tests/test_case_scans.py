@@ -20,7 +20,7 @@ from test_cases import ingest, routes, sign, write_case
 from guidang.config import Settings, load_settings
 from guidang.ingest import pdfraster
 from guidang.ingest.pdftext import cjk_spaces_per_char, extract_text
-from guidang.pipeline.cases import CaseOcr, FileOutcome, normalise_file, ocr_pdfs, process_case
+from guidang.pipeline.cases import CaseOcr, FileOutcome, normalise_file, ocr_files, process_case
 from guidang.samples.render import render_text_page
 from guidang.storage import search_index
 from guidang.storage.catalogue import Catalogue
@@ -183,7 +183,7 @@ def test_a_signed_scanned_pdf_is_never_rewritten(tmp_path: Path) -> None:
     f = FileOutcome(source.name, len(before), "", "", "结果材料", "", identify(source))
     normalise_file(f, source, tmp_path / "copies", None, tmp_path / "scratch")
     assert f.signed and (f.route, f.disposition) == ("pdf-ocr", "ocr")
-    ocr_pdfs([(source, f)], tmp_path / "copies", tmp_path / "scratch", CaseOcr.of(settings))
+    ocr_files([(source, f)], tmp_path / "copies", tmp_path / "scratch", CaseOcr.of(settings))
     assert f.disposition == "converted" and f.preservation is not None and f.preservation != source
     assert source.read_bytes() == before
     assert pdfa_approved(f.preservation, "2b")[0] and "政务服务" in f.text
@@ -224,3 +224,26 @@ def test_a_scanned_pdf_through_the_http_api(tmp_path: Path, monkeypatch: pytest.
     logical = OcflStore(desk.settings.store_root).logical_files(body["object"])
     assert logical["masters/决定书.pdf"].read_bytes() == scan
     assert "政务服务" in flat(extract_text(logical[f"content/{body['object']}.pdf"]))
+
+
+def test_a_delivered_image_is_kept_and_read_into_its_access_copy(home: Settings, tmp_path: Path) -> None:
+    """An image of a case (a photographed licence, a PNG of a page) is kept as delivered and read by the same OCR
+    pass: its PDF/A access copy carries the text layer, and its text is the case's, for search."""
+    page = tmp_path / "made" / "证照.png"
+    page.parent.mkdir()
+    render_text_page(CHINESE).image.save(page, dpi=(300, 300))
+    photo = corpus("ocrmypdf-resources", "baiona_color.jpg")  # a photograph: no words
+    case = write_case(tmp_path / "case", {"证照.png": page, "照片.jpg": photo}, 办件编号="BJ-2023-OCR-0009")
+    work = process_case(home, case, tmp_path / "out", None, CaseOcr.of(home, home.profile("demo")))
+    got = {f.relpath: f for f in work.files}
+    for name, f in got.items():
+        assert (f.route, f.disposition) == ("image-kept", "kept"), (name, [p.result().message_en
+                                                                           for p in f.problems])
+        assert f.preservation == case / name and f.access is not None
+        assert pdfa_approved(f.access, "2b")[0], name
+        assert len(f.ocr) == 1 and f.text == extract_text(f.access)
+    licence = got["证照.png"]
+    assert all(word in flat(licence.text) for word in CHINESE_WORDS), licence.text
+    assert cjk_spaces_per_char(licence.text) == 0.0, licence.text
+    assert ("CASE-NORMALISE", "ocr_image") in {(p.check_id, p.finding.key) for p in licence.problems}
+    assert page.read_bytes() == (case / "证照.png").read_bytes()

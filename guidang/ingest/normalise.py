@@ -287,20 +287,28 @@ def office_to_pdfa(source: Path, out: Path, lo: LibreOffice, scratch: Path) -> C
 
 
 # -- images ------------------------------------------------------------------------------------------------------
-def image_to_pdfa(source: Path, out: Path) -> Converted:
-    """A one-page PDF/A-2b access copy of an image (embedded losslessly, as the scans are)."""
+def image_resolution(source: Path) -> float:
+    """The resolution an image records (else :data:`DEFAULT_IMAGE_DPI`); a corrupt image is refused."""
     try:
         with Image.open(source) as im:
             dpi = im.info.get("dpi")
             im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise Unreadable("corrupt", f"图像已损坏：{exc}", f"the image is corrupt: {exc}", str(exc)) from exc
-    resolution = float(dpi[0]) if dpi and dpi[0] else DEFAULT_IMAGE_DPI
+    return float(dpi[0]) if dpi and dpi[0] else DEFAULT_IMAGE_DPI
+
+
+def image_to_pdfa(source: Path, out: Path, page: PdfPage | None = None) -> Converted:
+    """A one-page PDF/A-2b access copy of an image (embedded losslessly, as the scans are); with ``page`` (the
+    image read by OCR) the copy carries its invisible text layer, and its text is returned."""
+    page = page or PdfPage(source, None, dpi=image_resolution(source))
     try:
-        write_pdfa([PdfPage(source, None, dpi=resolution)], out, part=PART)
+        write_pdfa([page], out, part=PART)
     except (PdfaValidationError, GuidangError) as exc:
         raise NeedsReview("not_verified", exc.message("zh"), exc.message("en")) from exc
-    return Converted(out, "", "生成图像的 PDF/A-2b 利用副本（原图未改动）")
+    if page.ocr is None:
+        return Converted(out, "", "生成图像的 PDF/A-2b 利用副本（原图未改动）")
+    return Converted(out, extract_text(out), "生成图像的 PDF/A-2b 利用副本，带文字识别文本层（原图未改动）")
 
 
 # -- OFD ---------------------------------------------------------------------------------------------------------

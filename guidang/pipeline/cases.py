@@ -95,7 +95,7 @@ class FileOutcome:
     text: str = ""
     signed: bool = False
     problems: list[Problem] = field(default_factory=list)
-    ocr: tuple[OcrPage | None, ...] = ()  # the pages read by OCR (route pdf-ocr), for the process metadata
+    ocr: tuple[OcrPage | None, ...] = ()  # the pages read by OCR (pdf-ocr, image-kept), for the process metadata
     note: str = ""  # what was done, for the process metadata (Chinese)
 
     def as_dict(self) -> dict[str, object]:
@@ -134,12 +134,9 @@ def normalise_file(f: FileOutcome, path: Path, out: Path, lo: LibreOffice | None
             _pdf(f, path, copy)
         elif fid.mime == "application/ofd":
             _ofd(f, path)
-        elif fid.mime in IMAGE_MIMES:
-            f.route, f.preservation = "image-kept", path
-            f.access = normalise.image_to_pdfa(path, out / f"{stem}.access.pdf").path
-            f.disposition = "kept"
-            f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", "access_copy", file=f.relpath,
-                                         copy=f.access.name))
+        elif fid.mime in IMAGE_MIMES:  # kept; its access copy is made once the case's OCR pass has read it
+            normalise.image_resolution(path)  # refuses a corrupt image before any OCR
+            f.route, f.preservation, f.disposition = "image-kept", path, "ocr"
         elif _is_office(path, fid) and lo is not None:
             f.route = "office-to-pdfa"
             done = normalise.office_to_pdfa(path, copy, lo, scratch / stem)
@@ -203,15 +200,17 @@ class CaseOcr:
         return cls(settings.ocr_languages(profile), settings.ocr_engine(profile), settings.ocr, run_pages)
 
 
-def ocr_pdfs(files: list[tuple[Path, FileOutcome]], copies: Path, scratch: Path, setup: CaseOcr) -> None:
-    """The pages without text of every PDF waiting for OCR: their images (:mod:`guidang.ingest.pdfraster`),
-    read in one run of the page runner (the local pool or Celery, as scans), then each PDF's PDF/A copy."""
+def ocr_files(files: list[tuple[Path, FileOutcome]], copies: Path, scratch: Path, setup: CaseOcr) -> None:
+    """The pages without text of every PDF waiting for OCR (their images: :mod:`guidang.ingest.pdfraster`) and
+    every delivered image, read in one run of the page runner (the local pool or Celery, as scans); then each
+    PDF's PDF/A copy, and each image's PDF/A access copy with its text layer."""
     plans: list[tuple[Path, FileOutcome, pdfraster.PagePlan]] = []
     jobs: list[ImagePageJob] = []
     for n, (path, f) in enumerate(files, 1):  # numbered: two folders of a case may hold PDFs of one name
         folder = scratch / "pages" / f"{n:03d}-{names.component_or_stand_in(Path(f.relpath).stem)}"
         try:  # a signed PDF's pages are all rendered: its seal appearances are annotations
-            plan = pdfraster.page_images(path, folder, render_all=f.signed)
+            plan = _image_plan(path) if f.route == "image-kept" else pdfraster.page_images(path, folder,
+                                                                                          render_all=f.signed)
         except GuidangError as exc:  # pdftoppm failed or is missing, pdfium could not read the text
             _refused(f, normalise.NeedsReview("no_page_images", exc.message("zh"), exc.message("en")))
             continue
@@ -236,21 +235,34 @@ def ocr_pdfs(files: list[tuple[Path, FileOutcome]], copies: Path, scratch: Path,
             continue
         read = [w for w in works if w is not None]
         pages = [PdfPage(w.source, w.ocr, placement=w.placement) for w in read]
-        copy = copies / f"{names.component_or_stand_in(Path(f.relpath).stem)}.pdf"
+        stem = names.component_or_stand_in(Path(f.relpath).stem)
+        copy = copies / (f"{stem}.access.pdf" if f.route == "image-kept" else f"{stem}.pdf")
         try:
-            done = normalise.scanned_pdf_to_pdfa(path, pages, plan, copy, signed=f.signed)
+            if f.route == "image-kept":  # the image is the preservation copy; the PDF/A is for access
+                done = normalise.image_to_pdfa(path, copy, pages[0])
+                f.access, f.text, f.disposition = done.path, done.text, "kept"
+                f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", "access_copy", file=f.relpath,
+                                             copy=copy.name))
+            else:
+                done = normalise.scanned_pdf_to_pdfa(path, pages, plan, copy, signed=f.signed)
+                f.preservation, f.text, f.note, f.disposition = done.path, done.text, done.note, "converted"
         except (normalise.Unreadable, normalise.NeedsReview) as exc:
             _refused(f, exc)
             continue
-        f.preservation, f.text, f.note, f.disposition = done.path, done.text, done.note, "converted"
         f.ocr = tuple(w.ocr for w in read)
         _ocr_findings(f, plan, copy.name, setup.options)
+
+
+def _image_plan(path: Path) -> pdfraster.PagePlan:
+    """A delivered image as a one-page plan: the image itself is the page the OCR reads."""
+    image = pdfraster.PageImage(0, path, normalise.image_resolution(path), "delivered")
+    return pdfraster.PagePlan(page_count=1, text_pages=(), images=(image,))
 
 
 def _ocr_findings(f: FileOutcome, plan: pdfraster.PagePlan, copy: str, options: OcrOptions) -> None:
     engines = "、".join(sorted({p.engine for p in f.ocr if p}))
     languages = "、".join(sorted({p.languages for p in f.ocr if p}))
-    key = "ocr_mixed" if plan.text_pages else "ocr"
+    key = "ocr_image" if f.route == "image-kept" else "ocr_mixed" if plan.text_pages else "ocr"
     f.problems.append(Problem.of(Status.PASS, "CASE-NORMALISE", key, file=f.relpath, pages=len(plan.images),
                                  text_pages=len(plan.text_pages), engine=engines, languages=languages, copy=copy))
     if f.signed:
@@ -480,7 +492,7 @@ def process_case(settings: Settings, root: Path, out: Path, scanner: Scanner | N
         work.files.append(f)
     scanned = [(path, f) for path, f in files if f.disposition == "ocr"]
     if scanned:
-        ocr_pdfs(scanned, copies, out / "scratch", ocr or CaseOcr.of(settings))
+        ocr_files(scanned, copies, out / "scratch", ocr or CaseOcr.of(settings))
     return work
 
 
