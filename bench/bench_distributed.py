@@ -2,13 +2,14 @@
 
 Run ``python bench/bench_distributed.py`` from the project root (``make bench`` runs it). It starts its own
 PostgreSQL (the catalogue of every run, so that only the page runner differs), Redis (the broker) and clamd,
-writes one vendor batch (``--pages`` pages in items of ``--per-item`` pages, by default one item of 14 pages:
-one large delivery; clean A4 scans at 200 dpi), and ingests that same
-batch three times, each into a fresh home: with the local pool (``ocr.jobs`` = 2, the default on this
-machine), with one Celery worker of concurrency 1, and with two workers of concurrency 1 (``guidang worker``
-processes, started before the clock starts). It reports the wall time of the whole batch, of the page
-stage (prepare + OCR of every page) and of the item stage (PDF/A, package, DA/T 70 checks, archive), the
-Celery overhead against the local pool, the speed-up from 1 to 2 workers, and how many pages and items each worker ran.
+writes one vendor batch (``--pages`` pages in items of ``--per-item`` pages; by default three items of 5
+pages, as the sample generator draws at most 5 pages of text per document: one large delivery; clean A4
+scans at 200 dpi), and ingests that same batch three times, each into a fresh home: with the local pool
+(``ocr.jobs`` = 2, the default on this machine), with one Celery worker of concurrency 1, and with two
+workers of concurrency 1 (``guidang worker`` processes, started before the clock starts). It reports the
+wall time of the whole batch, of the page stage (prepare + OCR of every page) and of the item stage (PDF/A,
+package, DA/T 70 checks, archive), the Celery overhead against the local pool, the speed-up from 1 to 2
+workers, and how many pages and items each worker ran.
 Figures go to ``bench/results/distributed.json`` and ``distributed.md``.
 """
 
@@ -122,9 +123,9 @@ def _mode(mode: str, root: Path, tag: str, clamd: Path, pg: str, broker: str, ba
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pages", type=int, default=14, help="pages of the batch")
-    parser.add_argument("--per-item", type=int, default=14,
-                        help="pages per item (default: one large delivery of one item, whose pages must spread)")
+    parser.add_argument("--pages", type=int, default=15, help="pages of the batch")
+    parser.add_argument("--per-item", type=int, default=5,
+                        help="pages per item (default 5: one delivery of three items, whose pages must spread)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds over the three modes, in alternating order (ABC, CBA, …); the best round counts")
     args = parser.parse_args(argv)
@@ -170,9 +171,9 @@ def main(argv: list[str]) -> int:
         f"bench/bench_distributed.py; {os.cpu_count()} cores; {args.rounds} rounds (modes in alternating order), the "
         "best round of each mode shown, every round's page stage in the last column; PostgreSQL catalogue and Redis "
         "broker on this machine; "
-        f"1-minute load average before/after: {summary['load_before'][0]} / {summary['load_after'][0]}. The "
-        "machine was loaded by other work during the run (eight engineers share its two cores): ratios are from "
-        "one run, side by side, and noisy.\n",
+        f"1-minute load average before/after: {summary['load_before'][0]} / {summary['load_after'][0]} "
+        f"({'loaded by other work' if summary['load_before'][0] >= 1.0 else 'otherwise idle'} at the start): "
+        "ratios are from one run, side by side.\n",
         "| run | whole batch s | page stage s | item stage s | pages / items run per worker | "
         "page stage s, every round |",
         "|---|---:|---:|---:|---|---|",
