@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import fcntl
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from typing import Any
 from sqlalchemy import update
 
 from guidang.config import Settings
+from guidang.filelock import try_lock
 from guidang.fsutil import fsync_dir, replace_file
 from guidang.hotfolders.safety import InboxEntry, processed_area, processing_area, safe_label
 from guidang.hotfolders.state import ClaimRow, Stage, claims, move_stage
@@ -51,16 +51,8 @@ def claim_lock(settings: Settings, profile: str, claim_id: int) -> Iterator[bool
     """An exclusive lock held by whoever runs a claim; released by the kernel if it dies."""
     folder = processing_area(settings, profile) / LOCKS
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / f"{claim_id}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+    with try_lock(folder / f"{claim_id}.lock", create=True) as held:
+        yield held
 
 
 def reap_session(worker: str | None) -> None:

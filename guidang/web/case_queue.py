@@ -18,16 +18,13 @@ status says so, and it is not retried on its own (an operator re-posts it or rem
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
-import os
 import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +32,7 @@ from typing import Any
 from guidang import fsutil, names
 from guidang.config import Settings
 from guidang.errors import GuidangError
+from guidang.filelock import try_lock
 from guidang.packaging.fixity import digest_file_with
 from guidang.pipeline.antivirus import open_scanner
 from guidang.pipeline.case_file import CASE_FILES
@@ -181,7 +179,7 @@ class CaseQueue:
 
     def _run(self, entry_id: str) -> None:
         entry = names.child(self.root, entry_id)
-        with _locked(entry) as held:
+        with try_lock(entry / SUBMISSION, create=False) as held:
             if not held or not (entry / SUBMISSION).is_file() or (entry / ERROR).is_file():
                 return  # another web app runs it, it is done, or it failed before
             data: dict[str, Any] = json.loads((entry / SUBMISSION).read_text("utf-8"))
@@ -198,22 +196,3 @@ class CaseQueue:
             done = self.root / f"{entry_id}{DONE}"
             entry.rename(done)  # under the lock: no other web app can take the entry up again
         shutil.rmtree(done, ignore_errors=True)
-
-
-@contextmanager
-def _locked(entry: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking lock on the entry's submission file (False: someone else holds it)."""
-    try:
-        fd = os.open(entry / SUBMISSION, os.O_RDONLY)
-    except FileNotFoundError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
