@@ -566,18 +566,27 @@ def _archived_case(cat: Catalogue, profile: str, work: CaseWork, batch_id: int) 
         return None
     digest = _digest(work)
     with cat.session() as s:
-        query = (select(ItemRow).join(BatchRow).where(ItemRow.case_number == row.case_number,
-                                                      BatchRow.profile == profile, BatchRow.id != batch_id,
-                                                      ItemRow.status == ItemStatus.ACCEPTED).order_by(ItemRow.id))
-        for item in s.scalars(query):
-            link = Link(item.id, item.batch_id, item.batch.name, item.status, item.object_id)
-            same = item.batch.content_digest == digest
-            key = "archived" if same else "conflict"
-            problem = (Problem.warn if same else Problem.fail)(
-                "CASE-REPEAT", key, case_number=row.case_number, batch_id=item.batch_id, code=item.object_id)
-            work.problems.append(problem)
-            return same, link
-    return None
+        item = first_archived(s, profile, row.case_number, other_than_batch=batch_id)
+        if item is None:
+            return None
+        link = Link(item.id, item.batch_id, item.batch.name, item.status, item.object_id)
+        same = item.batch.content_digest == digest
+        key = "archived" if same else "conflict"
+        problem = (Problem.warn if same else Problem.fail)(
+            "CASE-REPEAT", key, case_number=row.case_number, batch_id=item.batch_id, code=item.object_id)
+        work.problems.append(problem)
+        return same, link
+
+
+def first_archived(session: Session, profile: str, case_number: str, *,
+                   other_than_batch: int | None = None) -> ItemRow | None:
+    """The profile's first accepted item of this 办件编号 (outside ``other_than_batch``): what a case posted
+    again is compared with, by its batch's content digest."""
+    query = select(ItemRow).join(BatchRow).where(ItemRow.case_number == case_number, BatchRow.profile == profile,
+                                                 ItemRow.status == ItemStatus.ACCEPTED)
+    if other_than_batch is not None:
+        query = query.where(BatchRow.id != other_than_batch)
+    return session.scalars(query.order_by(ItemRow.id)).first()
 
 
 def content_digest(files: Iterable[tuple[str, str]], description: bytes | None) -> str:

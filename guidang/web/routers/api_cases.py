@@ -28,7 +28,8 @@ from guidang.config import Settings
 from guidang.errors import InputError
 from guidang.models import ItemStatus
 from guidang.pipeline.case_file import CASE_FILES, MAX_CASE_JSON_BYTES
-from guidang.storage.catalogue import BatchRow, Catalogue, ItemRow
+from guidang.pipeline.cases import first_archived
+from guidang.storage.catalogue import Catalogue, ItemRow
 from guidang.web.audit import record
 from guidang.web.auth import Principal, require
 from guidang.web.case_queue import CaseQueue, Submission, case_digest
@@ -197,9 +198,7 @@ def _answer_repeat(catalogue: Catalogue, queue: CaseQueue, profile: str, number:
                          f"case {number} was posted before with other content and is still being processed; "
                          "post again once it has finished")
     with catalogue.session() as s:
-        query = (select(ItemRow).join(BatchRow).where(ItemRow.case_number == number, BatchRow.profile == profile,
-                                                      ItemRow.status == ItemStatus.ACCEPTED).order_by(ItemRow.id))
-        first = s.scalars(query).first()
+        first = first_archived(s, profile, number)
         if first is None:
             return None
         same = first.batch.content_digest == digest
