@@ -202,10 +202,6 @@ def require_embedded_fonts(pdf: pikepdf.Pdf) -> None:
         )
 
 
-def pdf_has_text(path: Path) -> bool:
-    return bool(extract_text(path).strip())
-
-
 def pdf_to_pdfa(source: Path, out: Path) -> Converted:
     """A PDF/A-2b copy of a PDF, verified; refused to review when a font would be substituted."""
     with open_pdf(source) as pdf:

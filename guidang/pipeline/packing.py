@@ -83,8 +83,6 @@ def pack_task(job: PackJob) -> Packed:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-
-
 def _own_folder(root: Path, base: Path, name: str, batch_id: int) -> Path:
     """A fresh folder ``base/name`` for this batch. A folder of that name made by this same batch (a
     run interrupted after keeping the item) is replaced; anything else is left alone and the next

@@ -23,6 +23,7 @@ import logging
 import queue
 import shutil
 import threading
+import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -145,11 +146,11 @@ class CaseQueue:
 
     def drain(self, timeout: float) -> bool:
         """Wait until every queued entry has been run (for a clean shutdown and for tests)."""
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timeout)
-        while dt.datetime.now(dt.UTC) < deadline:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             if self._queue.unfinished_tasks == 0:
                 return True
-            threading.Event().wait(0.1)
+            time.sleep(0.1)
         return False
 
     def _work(self) -> None:
