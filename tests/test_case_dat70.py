@@ -17,7 +17,7 @@ from pathlib import Path
 
 from conftest import corpus
 from lxml import etree
-from test_cases import GUIDANG, ingest, ofd, office, verapdf_pass_file, write_case
+from test_cases import GUIDANG, good_case, ingest, ofd, office, write_case
 
 from guidang.config import Settings
 from guidang.packaging import aip
@@ -105,13 +105,7 @@ def _remove(name: str) -> Callable[[etree._Element], None]:
 
 # -- whole cases through `guidang ingest` ----------------------------------------------------------------------------
 def test_a_good_case_passes_all_four_properties_and_is_accepted(home: Settings, tmp_path: Path) -> None:
-    files: dict[str, Path | bytes] = {
-        "申请表.odt": office("LibreOffice7-ODF-1.3", "LibreOfficeWriter_odt_1.3.odt"),
-        "决定书.pdf": corpus("ocrmypdf-resources", "link.pdf"),
-        "许可证.pdf": verapdf_pass_file(),
-        "证照.ofd": ofd(),
-        "照片.jpg": corpus("ocrmypdf-resources", "baiona_color.jpg"),
-    }
+    files = good_case()
     [item] = ingest(write_case(tmp_path / "BJ-2023-000123", files))["items"]
     assert item["status"] == "accepted", item["problems"]
     store = OcflStore(home.store_root)

@@ -89,14 +89,19 @@ def verapdf_pass_file() -> Path:
     return next(corpus("verapdf", "PDF_A-2b").rglob("*6-6-2-3-1-t01-pass-a.pdf"))
 
 
-def test_a_case_is_archived_once_and_each_pdfa_verifies(home: Settings, tmp_path: Path) -> None:
-    files: dict[str, Path | bytes] = {
+def good_case() -> dict[str, Path | bytes]:
+    """A sound case of every kind of file: an ODF document, a PDF to convert, a valid PDF/A, an OFD, a JPEG."""
+    return {
         "申请表.odt": office("LibreOffice7-ODF-1.3", "LibreOfficeWriter_odt_1.3.odt"),
         "决定书.pdf": corpus("ocrmypdf-resources", "link.pdf"),
         "许可证.pdf": verapdf_pass_file(),
         "证照.ofd": ofd(),
         "照片.jpg": corpus("ocrmypdf-resources", "baiona_color.jpg"),
     }
+
+
+def test_a_case_is_archived_once_and_each_pdfa_verifies(home: Settings, tmp_path: Path) -> None:
+    files = good_case()
     data = ingest(write_case(tmp_path / "BJ-2023-000123", files))
     [item] = data["items"]
     assert item["status"] == "accepted", item["problems"]
