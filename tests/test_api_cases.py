@@ -110,6 +110,20 @@ def test_a_queued_case_survives_a_stop_of_the_web_app(desk: Desk, monkeypatch: p
     assert queue.entries() == []
 
 
+def test_a_rejected_case_answers_with_its_reasons(desk: Desk) -> None:
+    """A business system learns why: the GET of a returned case carries each finding with its message."""
+    token, client = desk.token("u-system"), desk.anonymous()
+    encrypted = corpus("malformed-pdf", "pdfCabinetOfHorrors", "encryption_openpassword.pdf").read_bytes()
+    case = {**CASE, "办件编号": "BJ-2024-API-0003",
+            "材料": [{"文件": "加密.pdf", "类别": "申请材料"}, {"文件": "证照.ofd", "类别": "结果材料"}]}
+    assert post(client, token, case, {"加密.pdf": encrypted, "证照.ofd": ofd()}).status_code == 202
+    assert desk.app.state.ctx.cases.drain(600)
+    body = get(client, token, "BJ-2024-API-0003").json()
+    assert body["status"] == "rejected" and "CASE-NORMALISE" in body["failed_checks"], body
+    refused = [p for p in body["problems"] if p["check"] == "CASE-NORMALISE" and p["status"] == "fail"]
+    assert refused and "password" in refused[0]["message_en"] and "加密.pdf" in refused[0]["message_zh"], body
+
+
 def test_a_case_without_its_number_is_refused(desk: Desk) -> None:
     case = {k: v for k, v in CASE.items() if k != "办件编号"}
     refused = post(desk.anonymous(), desk.token("u-system"), case, {})

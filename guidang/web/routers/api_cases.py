@@ -220,13 +220,12 @@ def _latest(catalogue: Catalogue, case_number: str) -> CaseResult | None:
             return None
         item = next((i for i in rows if i.status == ItemStatus.ACCEPTED), rows[-1])
         receipt = item.batch.receipt_path
-        files: list[dict[str, Any]] = []
+        recorded: dict[str, Any] = {}  # the receipt's entry: each file's path and every finding with its reason
         if receipt and Path(receipt).is_file():
-            data = json.loads(Path(receipt).read_text("utf-8"))
-            files = (data.get("items") or [{}])[0].get("files", [])
+            recorded = (json.loads(Path(receipt).read_text("utf-8")).get("items") or [{}])[0]
         return _result({"case_number": case_number, "id": item.archival_code or None, "status": item.status,
                         "object": item.object_id, "failed_checks": list(item.failed_checks or []),
-                        "problems": [], "files": files}, receipt)
+                        "problems": recorded.get("problems", []), "files": recorded.get("files", [])}, receipt)
 
 
 @router.get("/cases/{case_number}", response_model=CaseResult, responses={404: {"model": ApiError}})
